@@ -1,0 +1,75 @@
+"""Run expressions on the local scheduler: the one place that calls ``_core.compute``."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from brickwork import _core, config
+from brickwork.progress import ProgressBar
+
+__all__ = ["ProgressArg", "run"]
+
+ProgressArg = bool | Callable[[int, int], object] | None
+
+
+def _num_threads(num_threads: Any) -> int:
+    if num_threads is None:
+        return int(config.get("num_threads"))
+    if isinstance(num_threads, bool):
+        raise TypeError(f"num_threads must be an int, got bool {num_threads!r}")
+    try:
+        n = operator.index(num_threads)
+    except TypeError:
+        raise TypeError(
+            f"num_threads must be an int, got {type(num_threads).__name__} {num_threads!r}"
+        ) from None
+    if n < 1:
+        raise ValueError(f"num_threads must be at least 1, got {n}")
+    return n
+
+
+def run(
+    exprs: Sequence[_core.Expr],
+    progress: ProgressArg = None,
+    num_threads: int | None = None,
+) -> list[np.ndarray]:
+    """Compute expressions in one task graph and return one NumPy array for each.
+
+    Parameters
+    ----------
+    exprs : sequence of Expr
+        The expressions; work they share is done once.
+    progress : bool or callable, optional
+        True draws a ``ProgressBar`` on stderr, False draws nothing, a callable is
+        called as ``progress(done, total)``. Default: the ``progress`` setting.
+    num_threads : int, optional
+        Threads to use. Default: the ``num_threads`` setting.
+
+    Returns
+    -------
+    list of numpy.ndarray
+    """
+    threads = _num_threads(num_threads)
+    if progress is None:
+        progress = bool(config.get("progress"))
+    bar: ProgressBar | None = None
+    if progress is True:
+        bar = ProgressBar()
+        callback: Callable[[int, int], object] | None = bar
+    elif progress is False:
+        callback = None
+    elif callable(progress):
+        callback = progress
+    else:
+        raise TypeError(
+            f"progress must be True, False, None or a callable(done, total), got {progress!r}"
+        )
+    try:
+        return _core.compute(list(exprs), threads, callback)
+    finally:
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,103 @@
+"""Normalisation of basic indices (ints, slices, None, Ellipsis) for ``Array.__getitem__``."""
+
+from __future__ import annotations
+
+import operator
+from types import EllipsisType
+from typing import Any
+
+import numpy as np
+
+__all__ = ["IndexEntry", "normalize_index"]
+
+IndexEntry = int | slice | None
+
+_INVALID = (
+    "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and integer "
+    "or boolean arrays are valid indices"
+)
+
+
+def _slice(s: slice) -> slice:
+    parts = []
+    for part in (s.start, s.stop, s.step):
+        if part is None:
+            parts.append(None)
+            continue
+        try:
+            parts.append(operator.index(part))
+        except TypeError:
+            raise TypeError(
+                "slice indices must be integers or None or have an __index__ method"
+            ) from None
+    if parts[2] == 0:
+        raise ValueError("slice step cannot be zero")
+    return slice(*parts)
+
+
+def _entry(item: Any) -> IndexEntry | EllipsisType:
+    if item is None or item is Ellipsis:
+        return item
+    if isinstance(item, slice):
+        return _slice(item)
+    if isinstance(item, bool | np.bool_):
+        raise NotImplementedError(
+            "boolean indexing is not supported yet; index with ints and slices"
+        )
+    if isinstance(item, int | np.integer):
+        return int(item)
+    if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
+        return int(item)
+    if isinstance(item, list | tuple | np.ndarray) or hasattr(item, "__array__") or hasattr(
+        item, "_expr"
+    ):
+        raise NotImplementedError(
+            f"fancy indexing (with {type(item).__name__} indices) is not supported yet; "
+            "index with ints, slices, None and Ellipsis"
+        )
+    raise IndexError(_INVALID)
+
+
+def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple[IndexEntry, ...]:
+    """Expand an index into one entry per axis of ``shape`` plus the ``None`` new axes.
+
+    Ellipsis is expanded and missing trailing axes are padded with ``slice(None)``;
+    negative ints are made non-negative.
+
+    Raises
+    ------
+    IndexError
+        Too many indices, more than one Ellipsis, an int out of range, or an entry
+        of an invalid type (float, str, …), with NumPy's messages.
+    NotImplementedError
+        Integer or boolean arrays (fancy indexing).
+    """
+    items = index if isinstance(index, tuple) else (index,)
+    entries = [_entry(item) for item in items]
+    if sum(e is Ellipsis for e in entries) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(isinstance(e, int | slice) for e in entries)
+    ndim = len(shape)
+    if consumed > ndim:
+        raise IndexError(
+            f"too many indices for array: array is {ndim}-dimensional, "
+            f"but {consumed} were indexed"
+        )
+    fill = [slice(None)] * (ndim - consumed)
+    if Ellipsis in entries:
+        at = entries.index(Ellipsis)
+        entries[at : at + 1] = fill
+    else:
+        entries.extend(fill)
+    result: list[IndexEntry] = []
+    axis = 0
+    for entry in entries:
+        if isinstance(entry, int):
+            size = shape[axis]
+            if not -size <= entry < size:
+                raise IndexError(f"index {entry} is out of bounds for axis {axis} with size {size}")
+            entry = entry + size if entry < 0 else entry
+        if entry is not None:
+            axis += 1
+        result.append(entry)
+    return tuple(result)

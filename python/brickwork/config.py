@@ -1,0 +1,172 @@
+"""Settings for brickwork, changed globally or for a ``with`` block.
+
+>>> import brickwork
+>>> brickwork.config.set(num_threads=4)                # from now on
+>>> with brickwork.config.set(chunk_size="64MiB"):     # only inside the block
+...     x = brickwork.array.ones((10_000, 10_000))
+>>> brickwork.config.get("chunk_size")
+134217728
+
+Keys
+----
+num_threads : int
+    Threads of the local scheduler. Default: the CPUs this process may run on.
+chunk_size : int or str
+    Byte target of ``chunks="auto"``. Accepts ints and strings such as ``"64MiB"``,
+    ``"1GB"`` or ``"100kB"``; ``get`` returns the number of bytes. Default ``"128MiB"``.
+split_every : int
+    Fan-in of tree reductions (at least 2). Default 16.
+progress : bool
+    Draw a progress bar on stderr during ``compute``. Default False.
+
+Settings live in this process only and are shared by all threads, like
+``dask.config``. They are never read from environment variables.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from brickwork._units import parse_bytes
+
+__all__ = ["get", "set"]
+
+
+def _default_num_threads() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _positive_int(key: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"config {key!r} must be an int, got bool {value!r}")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"config {key!r} must be an int, got {type(value).__name__} {value!r}"
+        ) from None
+    if n < minimum:
+        raise ValueError(f"config {key!r} must be at least {minimum}, got {n}")
+    return n
+
+
+def _check_num_threads(value: Any) -> int:
+    return _positive_int("num_threads", value, 1)
+
+
+def _check_split_every(value: Any) -> int:
+    return _positive_int("split_every", value, 2)
+
+
+def _check_chunk_size(value: Any) -> int:
+    try:
+        return parse_bytes(value)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"config 'chunk_size': {err}") from None
+
+
+def _check_progress(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"config 'progress' must be True or False, got {value!r}")
+    return value
+
+
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "num_threads": _check_num_threads,
+    "chunk_size": _check_chunk_size,
+    "split_every": _check_split_every,
+    "progress": _check_progress,
+}
+
+# None means "the default", resolved by get() so that it follows the CPU affinity.
+_settings: dict[str, Any] = {
+    "num_threads": None,
+    "chunk_size": parse_bytes("128MiB"),
+    "split_every": 16,
+    "progress": False,
+}
+
+
+def _check_key(key: str) -> None:
+    if key not in _VALIDATORS:
+        valid = ", ".join(sorted(_VALIDATORS))
+        raise ValueError(f"unknown config key {key!r}; valid keys are: {valid}")
+
+
+def get(key: str) -> Any:
+    """Return the current value of a setting.
+
+    Parameters
+    ----------
+    key : str
+        One of ``num_threads``, ``chunk_size`` (returned in bytes), ``split_every``,
+        ``progress``.
+
+    Returns
+    -------
+    Any
+        The value in force.
+
+    Raises
+    ------
+    ValueError
+        If ``key`` is not a known setting.
+    """
+    _check_key(key)
+    value = _settings[key]
+    if key == "num_threads" and value is None:
+        return _default_num_threads()
+    return value
+
+
+class set:  # noqa: N801 - named like dask.config.set
+    """Change settings now; used as a context manager, restore them on exit.
+
+    Parameters
+    ----------
+    arg : mapping, optional
+        Settings as a dict, e.g. ``{"num_threads": 2}``.
+    **kwargs
+        Settings as keywords, e.g. ``num_threads=2, chunk_size="64MiB"``.
+
+    Raises
+    ------
+    ValueError
+        If a key is unknown (the message lists the valid ones) or a value is out of range.
+    TypeError
+        If a value has the wrong type.
+
+    Examples
+    --------
+    >>> brickwork.config.set(num_threads=2)
+    >>> with brickwork.config.set(progress=True):
+    ...     result = x.sum().compute()
+    """
+
+    def __init__(self, arg: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        updates = dict(arg or {}, **kwargs)
+        checked = {}
+        for key, value in updates.items():
+            _check_key(key)
+            checked[key] = _VALIDATORS[key](value)
+        self._previous = {key: _settings[key] for key in checked}
+        _settings.update(checked)
+
+    def __enter__(self) -> set:
+        """Return this object; the settings are already in force."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Restore the settings as they were before this ``set``."""
+        _settings.update(self._previous)

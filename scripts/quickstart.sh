@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The main job: install brickwork into .venv and run the quick-start example, which
+# prints brickwork's time beside NumPy's (and Dask's when it is installed).
+#
+# Usage:  bash scripts/quickstart.sh
+# Needs:  the Rust toolchain (rustup) and Python 3.11 (python3.11 or python3 on PATH).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() {
+    printf '\n==> %s\n' "$*"
+}
+
+find_python() {
+    local candidate
+    for candidate in python3.11 python3 python; do
+        if command -v "${candidate}" >/dev/null 2>&1 &&
+            "${candidate}" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "${candidate}"
+            return 0
+        fi
+    done
+    echo "error: Python >= 3.11 not found on PATH" >&2
+    return 1
+}
+
+step "python virtual environment (.venv)"
+if [ ! -x .venv/bin/python ]; then
+    "$(find_python)" -m venv .venv
+fi
+PY="$(pwd)/.venv/bin/python"
+
+step "install build dependencies"
+"${PY}" -m pip install --quiet --disable-pip-version-check "maturin==1.16.0" "numpy==2.4.6"
+
+step "build and install brickwork (pip install ., release build)"
+"${PY}" -m pip install --quiet --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall .
+
+step "python examples/quickstart.py"
+"${PY}" examples/quickstart.py

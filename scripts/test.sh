@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The one command that runs every check of the project: Rust formatting, lints and
+# tests, Python lint, building and installing the package, then the pytest suite twice
+# (once with the default chunk size, once with tiny default chunks).
+#
+# Usage:  bash scripts/test.sh
+# Needs:  the Rust toolchain (rustup) and Python 3.11 (python3.11 or python3 on PATH).
+# It creates (or reuses) a virtual environment in .venv and installs pinned test
+# dependencies into it; nothing is installed outside the repository.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() {
+    printf '\n==> %s\n' "$*"
+}
+
+find_python() {
+    local candidate
+    for candidate in python3.11 python3 python; do
+        if command -v "${candidate}" >/dev/null 2>&1 &&
+            "${candidate}" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "${candidate}"
+            return 0
+        fi
+    done
+    echo "error: Python >= 3.11 not found on PATH" >&2
+    return 1
+}
+
+step "rust toolchain components (rustfmt, clippy)"
+if command -v rustup >/dev/null 2>&1; then
+    for component in rustfmt clippy; do
+        if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+            rustup component add "${component}"
+        fi
+    done
+fi
+cargo --version
+
+step "python virtual environment (.venv)"
+if [ ! -x .venv/bin/python ]; then
+    "$(find_python)" -m venv .venv
+fi
+PY="$(pwd)/.venv/bin/python"
+"${PY}" --version
+
+step "install pinned build and test dependencies"
+"${PY}" -m pip install --quiet --disable-pip-version-check \
+    "maturin==1.16.0" \
+    "numpy==2.4.6" \
+    "pytest==8.4.2" \
+    "hypothesis==6.170.17" \
+    "dask[array]==2026.8.0" \
+    "ruff==0.14.14"
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "ruff check python bench"
+"${PY}" -m ruff check python bench
+
+step "build and install brickwork (pip install ., release build via maturin)"
+# --no-build-isolation: build with the pinned maturin installed above.
+"${PY}" -m pip install --quiet --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall .
+
+step "pytest python/tests"
+"${PY}" -m pytest python/tests -q
+
+step "pytest python/tests --tiny-chunks"
+"${PY}" -m pytest python/tests -q --tiny-chunks
+
+step "all checks passed"
