@@ -31,7 +31,9 @@ _UNITS: dict[str, int] = {
     "pib": 2**50,
 }
 
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)\s*([a-zA-Z]*)\s*$")
+_PATTERN = re.compile(
+    r"^\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)\s*([a-zA-Z]*)\s*$"
+)
 
 
 def parse_bytes(value: int | str) -> int:

@@ -48,8 +48,10 @@ def _entry(item: Any) -> IndexEntry | EllipsisType:
         return int(item)
     if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
         return int(item)
-    if isinstance(item, list | tuple | np.ndarray) or hasattr(item, "__array__") or hasattr(
-        item, "_expr"
+    if (
+        isinstance(item, list | tuple | np.ndarray)
+        or hasattr(item, "__array__")
+        or hasattr(item, "_expr")
     ):
         raise NotImplementedError(
             f"fancy indexing (with {type(item).__name__} indices) is not supported yet; "
@@ -80,8 +82,7 @@ def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple[IndexEntry, ...
     ndim = len(shape)
     if consumed > ndim:
         raise IndexError(
-            f"too many indices for array: array is {ndim}-dimensional, "
-            f"but {consumed} were indexed"
+            f"too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed"
         )
     fill = [slice(None)] * (ndim - consumed)
     if Ellipsis in entries:

@@ -1,0 +1,15 @@
+//! Executors run a [`TaskGraph`](brickwork_graph::TaskGraph). The local scheduler
+//! ([`LocalExecutor`]) runs tasks on a pool of threads with work stealing: newly ready
+//! tasks go to the front of the finishing worker's own deque (depth first, so results
+//! are consumed soon after they are made), source tasks are taken from a shared queue
+//! in plan order, and idle workers steal from the back of the others' deques.
+//!
+//! Every executor reports [`Progress`] the same way and can be cancelled.
+
+mod local;
+mod output;
+mod run;
+mod slots;
+
+pub use local::{Executor, LocalExecutor, Progress};
+pub use output::OutputBuffer;

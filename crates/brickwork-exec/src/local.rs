@@ -1,0 +1,234 @@
+//! The local scheduler: worker threads with work-stealing deques.
+
+use crate::output::{OutputBuffer, OutputTarget};
+use crate::run::{run_task, Ctx};
+use crate::slots::Slots;
+use brickwork_core::{Error, Result};
+use brickwork_graph::TaskGraph;
+use brickwork_kernels::program::Scratch;
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_utils::Backoff;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How far a computation has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Tasks finished.
+    pub done: usize,
+    /// Tasks in all.
+    pub total: usize,
+}
+
+/// Runs task graphs.
+pub trait Executor {
+    /// Run `graph` and return its outputs. `poll` is called from the calling thread
+    /// about every 50 ms and once at the end; when it returns `true` the computation
+    /// stops (running tasks finish, no new ones start) with [`Error::Cancelled`].
+    fn execute(&self, graph: &TaskGraph, poll: &mut dyn FnMut(Progress) -> bool) -> Result<Vec<OutputBuffer>>;
+}
+
+/// The default executor: `num_threads` worker threads on this machine.
+#[derive(Debug, Clone)]
+pub struct LocalExecutor {
+    /// The number of worker threads (at least 1).
+    pub num_threads: usize,
+}
+
+impl Default for LocalExecutor {
+    fn default() -> Self {
+        LocalExecutor {
+            num_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        }
+    }
+}
+
+/// The scheduler state shared by the workers of one computation.
+struct Shared<'a> {
+    ctx: Ctx<'a>,
+    pending: Vec<AtomicU32>,
+    dependents_start: Vec<u32>,
+    dependents: Vec<u32>,
+    injector: Injector<u32>,
+    stealers: Vec<Stealer<u32>>,
+    done: AtomicUsize,
+    stop: AtomicBool,
+    error: Mutex<Option<Error>>,
+    caller: std::thread::Thread,
+}
+
+impl Shared<'_> {
+    fn find(&self, local: &Worker<u32>) -> Option<u32> {
+        if let Some(t) = local.pop() {
+            return Some(t);
+        }
+        loop {
+            match self.injector.steal() {
+                Steal::Success(t) => return Some(t),
+                Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+        for s in &self.stealers {
+            loop {
+                match s.steal() {
+                    Steal::Success(t) => return Some(t),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+        }
+        None
+    }
+
+    fn fail(&self, e: Error) {
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+        self.stop.store(true, Ordering::Release);
+        self.caller.unpark();
+    }
+
+    fn work(&self, local: Worker<u32>) {
+        let mut scratch = Scratch::default();
+        let total = self.ctx.graph.ntasks();
+        let backoff = Backoff::new();
+        while !self.stop.load(Ordering::Acquire) {
+            let Some(t) = self.find(&local) else {
+                if self.done.load(Ordering::Acquire) == total {
+                    return;
+                }
+                if backoff.is_completed() {
+                    std::thread::park_timeout(Duration::from_micros(100));
+                } else {
+                    backoff.snooze();
+                }
+                continue;
+            };
+            backoff.reset();
+            let t = t as usize;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_task(&self.ctx, t, &mut scratch)
+            }));
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return self.fail(e),
+                Err(panic) => {
+                    let msg = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    return self.fail(Error::Internal(format!("a task panicked: {msg}")));
+                }
+            }
+            for &d in self.ctx.graph.deps_of(t) {
+                self.ctx.slots.release(d as usize);
+            }
+            let ds = &self.dependents[self.dependents_start[t] as usize..self.dependents_start[t + 1] as usize];
+            for &c in ds.iter().rev() {
+                if self.pending[c as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+                    local.push(c);
+                }
+            }
+            if self.done.fetch_add(1, Ordering::AcqRel) + 1 == total {
+                self.caller.unpark();
+            }
+        }
+    }
+}
+
+impl Executor for LocalExecutor {
+    fn execute(&self, graph: &TaskGraph, poll: &mut dyn FnMut(Progress) -> bool) -> Result<Vec<OutputBuffer>> {
+        let mut outputs: Vec<OutputBuffer> =
+            graph.outputs.iter().map(|(s, d)| OutputBuffer::new(s, *d)).collect();
+        let n = graph.ntasks();
+        if n == 0 {
+            poll(Progress { done: 0, total: 0 });
+            return Ok(outputs);
+        }
+        let targets: Vec<OutputTarget> = outputs.iter_mut().map(|o| o.target()).collect();
+        // Consumers of each task, as CSR.
+        let mut readers = vec![0u32; n];
+        for &d in &graph.deps {
+            readers[d as usize] += 1;
+        }
+        let mut dependents_start = Vec::with_capacity(n + 1);
+        let mut acc = 0u32;
+        dependents_start.push(0);
+        for &r in &readers {
+            acc += r;
+            dependents_start.push(acc);
+        }
+        let mut fill = dependents_start.clone();
+        let mut dependents = vec![0u32; graph.deps.len()];
+        for t in 0..n {
+            for &d in graph.deps_of(t) {
+                let at = &mut fill[d as usize];
+                dependents[*at as usize] = t as u32;
+                *at += 1;
+            }
+        }
+        let injector = Injector::new();
+        let pending: Vec<AtomicU32> = (0..n)
+            .map(|t| {
+                let k = graph.deps_of(t).len() as u32;
+                if k == 0 {
+                    injector.push(t as u32);
+                }
+                AtomicU32::new(k)
+            })
+            .collect();
+        let slots = Slots::new(readers);
+        let nthreads = self.num_threads.max(1).min(n);
+        let workers: Vec<Worker<u32>> = (0..nthreads).map(|_| Worker::new_lifo()).collect();
+        let shared = Shared {
+            ctx: Ctx { graph, slots: &slots, outputs: &targets },
+            pending,
+            dependents_start,
+            dependents,
+            injector,
+            stealers: workers.iter().map(|w| w.stealer()).collect(),
+            done: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            error: Mutex::new(None),
+            caller: std::thread::current(),
+        };
+        let mut cancelled = false;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = workers
+                .into_iter()
+                .map(|w| {
+                    let shared = &shared;
+                    s.spawn(move || shared.work(w))
+                })
+                .collect();
+            loop {
+                let done = shared.done.load(Ordering::Acquire);
+                if done == n || shared.stop.load(Ordering::Acquire) {
+                    break;
+                }
+                if poll(Progress { done, total: n }) {
+                    cancelled = true;
+                    shared.stop.store(true, Ordering::Release);
+                    break;
+                }
+                std::thread::park_timeout(Duration::from_millis(50));
+            }
+            for h in handles {
+                h.thread().unpark();
+            }
+        });
+        if let Some(e) = shared.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        if cancelled {
+            return Err(Error::Cancelled);
+        }
+        poll(Progress { done: n, total: n });
+        drop(targets);
+        Ok(outputs)
+    }
+}

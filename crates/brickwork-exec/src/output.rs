@@ -1,0 +1,76 @@
+//! Output arrays: allocated once, written in place by the tasks that produce them, and
+//! handed to the caller (and on to NumPy) without a copy.
+
+use brickwork_core::{DType, Result};
+use brickwork_kernels::program::{run_block, Input, InputView, Scratch, StoreSink};
+use brickwork_kernels::{with_tile, Instr, Program, Tile};
+use brickwork_core::{c_strides, Buffer};
+
+/// A computed array: C-contiguous elements and a shape.
+#[derive(Debug)]
+pub struct OutputBuffer {
+    /// The elements, in C order.
+    pub data: Tile,
+    /// The shape.
+    pub shape: Vec<usize>,
+}
+
+/// Raw write access to an output, shared by the tasks that write disjoint blocks of it.
+pub(crate) struct OutputTarget {
+    ptr: *mut u8,
+    len: usize,
+    dtype: DType,
+    strides: Vec<isize>,
+}
+
+// SAFETY: tasks write disjoint blocks of the output (each block is written by exactly
+// one task), and the owning `OutputBuffer` outlives the scheduler's threads.
+unsafe impl Send for OutputTarget {}
+// SAFETY: as above.
+unsafe impl Sync for OutputTarget {}
+
+impl OutputBuffer {
+    /// A zeroed output of `shape` and `dtype`.
+    pub fn new(shape: &[usize], dtype: DType) -> OutputBuffer {
+        OutputBuffer {
+            data: Tile::new(dtype, shape.iter().product()),
+            shape: shape.to_vec(),
+        }
+    }
+
+    pub(crate) fn target(&mut self) -> OutputTarget {
+        let len = self.data.len();
+        let dtype = self.data.dtype();
+        let ptr = with_tile!(&mut self.data, v => v.as_mut_ptr() as *mut u8);
+        OutputTarget {
+            ptr,
+            len,
+            dtype,
+            strides: c_strides(&self.shape),
+        }
+    }
+}
+
+impl OutputTarget {
+    /// A sink writing the block at `offset` (of the output's grid) into the output.
+    pub(crate) fn sink(&self, offset: &[usize], shape: &[usize]) -> Result<StoreSink> {
+        let base: isize = offset.iter().zip(&self.strides).map(|(&o, &s)| o as isize * s).sum();
+        // SAFETY: `ptr` is valid for `len` elements while the output lives (the executor
+        // keeps it alive until every task has finished); each block is written by one
+        // task only; the view is bounds-checked below.
+        let sink = unsafe { StoreSink::new(self.ptr, self.len, self.dtype, base, self.strides.clone()) };
+        sink.check(shape)?;
+        Ok(sink)
+    }
+
+    /// Copy a finished C-contiguous block `values` of `shape` into the output.
+    pub(crate) fn write_block(&self, values: &Tile, offset: &[usize], shape: &[usize], scratch: &mut Scratch) -> Result<()> {
+        let mut sink = self.sink(offset, shape)?;
+        let buf = with_tile!(values, v => Buffer::from_vec(v.clone()));
+        let mut p = Program::default();
+        let r = p.push(self.dtype, |dst| Instr::Load { input: 0, dst });
+        p.outputs.push(r);
+        let view = InputView { input: Input::Buffer(buf), base: 0, strides: c_strides(shape) };
+        run_block(&p, &[view], shape, &mut sink, scratch)
+    }
+}

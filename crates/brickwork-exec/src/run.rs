@@ -1,0 +1,170 @@
+//! Running one task: gather its inputs' views, run its kernel, hand on its result.
+
+use crate::output::OutputTarget;
+use crate::slots::{Slot, Slots};
+use brickwork_core::{c_strides, Buffer, Chunks, Error, Result};
+use brickwork_graph::{block_offsets, partial_coords, Final, Leaf, LeafKind, StageKind, TaskGraph};
+use brickwork_kernels::program::{run_block, Input, InputView, Scratch};
+use brickwork_kernels::reduce::{combine, finalize, ReduceSink, Reducer, State};
+use brickwork_kernels::with_tile;
+use std::sync::Arc;
+
+/// What every task of one computation shares.
+pub(crate) struct Ctx<'a> {
+    pub graph: &'a TaskGraph,
+    pub slots: &'a Slots,
+    pub outputs: &'a [OutputTarget],
+}
+
+fn leaf_views(
+    ctx: &Ctx,
+    leaves: &[Leaf],
+    deps: &[u32],
+    offset: &[usize],
+    shape: &[usize],
+) -> Result<Vec<InputView>> {
+    let ndim = shape.len();
+    let mut next_dep = 0;
+    leaves
+        .iter()
+        .map(|leaf| {
+            Ok(match &leaf.kind {
+                LeafKind::Source(s) => {
+                    let origin = vec![0i64; s.strides.len()];
+                    let (base, strides) = leaf.view.address(&s.strides, &origin, offset, ndim);
+                    InputView { input: Input::Buffer(s.buffer.clone()), base: base + s.offset, strides }
+                }
+                LeafKind::Generated(g) => {
+                    let (base, strides) = leaf.view.address(&[1], &[0], offset, ndim);
+                    InputView { input: Input::Generated(g.clone()), base, strides }
+                }
+                LeafKind::Stage { grid, .. } => {
+                    let dep = deps[next_dep] as usize;
+                    next_dep += 1;
+                    let slot = ctx.slots.get(dep).ok_or_else(|| missing(dep))?;
+                    let Slot::Chunk(buf, chunk_shape) = &*slot else { return Err(missing(dep)) };
+                    let (_, coords) = leaf.stage_block(offset, shape).ok_or_else(|| missing(dep))?;
+                    let origin: Vec<i64> = block_offsets(grid, &coords).iter().map(|&o| o as i64).collect();
+                    let (base, strides) = leaf.view.address(&c_strides(chunk_shape), &origin, offset, ndim);
+                    InputView { input: Input::Buffer(buf.clone()), base, strides }
+                }
+            })
+        })
+        .collect()
+}
+
+fn missing(dep: usize) -> Error {
+    Error::Internal(format!("the result of task {dep} is missing"))
+}
+
+/// Run task `t`.
+pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()> {
+    let g = ctx.graph;
+    let stage = &g.stages[g.stage_of[t] as usize];
+    let i = t - stage.first;
+    let deps = g.deps_of(t);
+    match &stage.kind {
+        StageKind::Map { program, leaves, grid, output } => {
+            let mut coords = vec![0; grid.ndim()];
+            grid.block_coords(i, &mut coords);
+            let offset = block_offsets(grid, &coords);
+            let shape = grid.block_shape(&coords);
+            let views = leaf_views(ctx, leaves, deps, &offset, &shape)?;
+            let mut sink = ctx.outputs[*output].sink(&offset, &shape)?;
+            run_block(program, &views, &shape, &mut sink, scratch)
+        }
+        StageKind::Partial { program, leaves, grid, reducer, acc, axes, per_out, finish } => {
+            let ndim = grid.ndim();
+            let mut coords = vec![0; ndim];
+            partial_coords(grid, axes, i, *per_out, &mut coords);
+            let offset = block_offsets(grid, &coords);
+            let shape = grid.block_shape(&coords);
+            let views = leaf_views(ctx, leaves, deps, &offset, &shape)?;
+            let mut acc_strides = vec![0isize; ndim];
+            let mut n_out = 1usize;
+            for a in (0..ndim).rev() {
+                if !axes.contains(&a) {
+                    acc_strides[a] = n_out as isize;
+                    n_out *= shape[a];
+                }
+            }
+            let mut state = State::new(*reducer, *acc, n_out);
+            let (index_strides, index_base) = arg_index(grid, axes, &offset, *reducer);
+            let mut sink = ReduceSink {
+                reducer: *reducer,
+                state: &mut state,
+                acc_strides,
+                index_strides,
+                index_base,
+            };
+            run_block(program, &views, &shape, &mut sink, scratch)?;
+            deliver(ctx, t, i / per_out, *reducer, state, finish, scratch)
+        }
+        StageKind::Combine { reducer, per_out, finish, .. } => {
+            let mut acc: Option<State> = None;
+            for &d in deps {
+                let slot = ctx.slots.take(d as usize).ok_or_else(|| missing(d as usize))?;
+                let state = match Arc::try_unwrap(slot) {
+                    Ok(Slot::State(s)) => s,
+                    Err(shared) => match &*shared {
+                        Slot::State(s) => s.clone(),
+                        Slot::Chunk(..) => return Err(missing(d as usize)),
+                    },
+                    Ok(Slot::Chunk(..)) => return Err(missing(d as usize)),
+                };
+                match &mut acc {
+                    None => acc = Some(state),
+                    Some(a) => combine(*reducer, a, &state)?,
+                }
+            }
+            let state = acc.ok_or_else(|| Error::Internal("a combine task without inputs".into()))?;
+            deliver(ctx, t, i / per_out, *reducer, state, finish, scratch)
+        }
+    }
+}
+
+/// Index strides and base for argmin / argmax: flat C-order indices over the whole
+/// array when every axis is reduced, the coordinate along the axis otherwise.
+fn arg_index(grid: &Chunks, axes: &[usize], offset: &[usize], reducer: Reducer) -> (Vec<isize>, i64) {
+    let ndim = grid.ndim();
+    if !reducer.is_arg() {
+        return (Vec::new(), 0);
+    }
+    if axes.len() == ndim {
+        let strides = c_strides(&grid.shape());
+        let base = offset.iter().zip(&strides).map(|(&o, &s)| o as i64 * s as i64).sum();
+        (strides, base)
+    } else {
+        let mut strides = vec![0isize; ndim];
+        strides[axes[0]] = 1;
+        (strides, offset[axes[0]] as i64)
+    }
+}
+
+fn deliver(
+    ctx: &Ctx,
+    t: usize,
+    o: usize,
+    reducer: Reducer,
+    state: State,
+    finish: &Option<Final>,
+    scratch: &mut Scratch,
+) -> Result<()> {
+    let Some(f) = finish else {
+        ctx.slots.put(t, Slot::State(state));
+        return Ok(());
+    };
+    let values = finalize(reducer, state, f.dtype, f.n)?;
+    let mut coords = vec![0; f.grid.ndim()];
+    f.grid.block_coords(o, &mut coords);
+    let offset = block_offsets(&f.grid, &coords);
+    let shape = f.grid.block_shape(&coords);
+    for &out in &f.output {
+        ctx.outputs[out].write_block(&values, &offset, &shape, scratch)?;
+    }
+    if f.keep {
+        let buf = with_tile!(values, v => Buffer::from_vec(v));
+        ctx.slots.put(t, Slot::Chunk(buf, shape));
+    }
+    Ok(())
+}

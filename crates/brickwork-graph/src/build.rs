@@ -1,0 +1,503 @@
+//! Building expressions: every constructor validates its operands and computes the
+//! result's shape, dtype and chunks, so bad input fails here, before any compute.
+
+use crate::expr::{Expr, Op, ReduceSpec, Source};
+use crate::view::{AxisCoord, View};
+use brickwork_core::{
+    bail, ensure, normalize_axis, AxisChunks, Buffer, Chunks, DType, Error, Result, Scalar,
+    ScalarKind,
+};
+use brickwork_kernels::program::{check_view, Generator};
+use brickwork_kernels::reduce::Reducer;
+use brickwork_kernels::{BinaryOp, UnaryOp};
+
+/// The default fan-in of reduction trees.
+pub const DEFAULT_SPLIT_EVERY: usize = 16;
+
+/// An operand of an elementwise operation: an array or a weakly typed Python scalar.
+#[derive(Debug, Clone)]
+pub enum Operand {
+    /// A lazy array.
+    Array(Expr),
+    /// A Python bool / int / float (NEP 50 weak promotion).
+    Scalar(ScalarKind),
+}
+
+/// One entry of a basic index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Index {
+    /// An integer (negative counts from the end); removes the axis.
+    Int(i64),
+    /// A slice with Python's semantics.
+    Slice {
+        /// Start (None: from the beginning, or the end for negative steps).
+        start: Option<i64>,
+        /// Stop (exclusive).
+        stop: Option<i64>,
+        /// Step (nonzero).
+        step: i64,
+    },
+    /// `None`: a new axis of length 1.
+    NewAxis,
+}
+
+fn fmt_shape(shape: &[usize]) -> String {
+    if shape.len() == 1 {
+        format!("({},)", shape[0])
+    } else {
+        format!(
+            "({})",
+            shape.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+/// An array read in place from memory: `buffer` with `shape`, element `strides` and the
+/// `offset` of element 0, cut into `chunks`.
+pub fn from_buffer(
+    buffer: Buffer,
+    shape: &[usize],
+    strides: &[isize],
+    offset: isize,
+    chunks: Chunks,
+) -> Result<Expr> {
+    ensure!(
+        chunks.shape() == shape,
+        Chunks,
+        "chunks of shape {} do not match the array shape {}",
+        fmt_shape(&chunks.shape()),
+        fmt_shape(shape)
+    );
+    ensure!(strides.len() == shape.len(), Value, "{} strides for {} axes", strides.len(), shape.len());
+    check_view(offset, strides, shape, buffer.len())?;
+    let dtype = buffer.dtype();
+    let source = Source {
+        buffer,
+        offset,
+        strides: strides.to_vec(),
+    };
+    Ok(Expr::new(Op::Source(source), vec![], dtype, chunks))
+}
+
+/// An array of `chunks.shape()` with every element `value`.
+pub fn full(value: Scalar, chunks: Chunks) -> Expr {
+    Expr::new(Op::Full(value), vec![], value.dtype, chunks)
+}
+
+/// `num` elements `start + i * step` of `dtype` (NumPy's arange after the length is
+/// known; the increment is `(start + step) - start` as NumPy computes it).
+pub fn arange(start: ScalarKind, step: ScalarKind, num: usize, dtype: DType, chunks: Chunks) -> Result<Expr> {
+    ensure!(chunks.shape() == [num], Chunks, "arange of {num} elements with chunks of shape {}", fmt_shape(&chunks.shape()));
+    let (start, step) = if dtype.is_float() {
+        let s = kind_f64(start);
+        let d = (s + kind_f64(step)) - s;
+        (Scalar { dtype, value: brickwork_core::scalar::ScalarValue::Float(s) },
+         Scalar { dtype, value: brickwork_core::scalar::ScalarValue::Float(d) })
+    } else {
+        let as_int = |k: ScalarKind| match k {
+            ScalarKind::Bool(b) => Ok(b as i128),
+            ScalarKind::Int(i) => Ok(i),
+            ScalarKind::Float(f) if f.fract() == 0.0 => Ok(f as i128),
+            ScalarKind::Float(f) => Err(Error::Type(format!("arange with a non-integer value {f} for dtype {dtype}"))),
+        };
+        (Scalar { dtype, value: brickwork_core::scalar::ScalarValue::Int(as_int(start)?) },
+         Scalar { dtype, value: brickwork_core::scalar::ScalarValue::Int(as_int(step)?) })
+    };
+    Ok(Expr::new(Op::Generate(Generator::Arange { start, step }), vec![], dtype, chunks))
+}
+
+fn kind_f64(k: ScalarKind) -> f64 {
+    match k {
+        ScalarKind::Bool(b) => b as u8 as f64,
+        ScalarKind::Int(i) => i as f64,
+        ScalarKind::Float(f) => f,
+    }
+}
+
+/// NumPy's `linspace(start, stop, num, endpoint)` in `dtype`.
+pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, dtype: DType, chunks: Chunks) -> Result<Expr> {
+    ensure!(chunks.shape() == [num], Chunks, "linspace of {num} elements with chunks of shape {}", fmt_shape(&chunks.shape()));
+    let div = if endpoint { num.saturating_sub(1) } else { num };
+    let step = if div > 0 { (stop - start) / div as f64 } else { f64::NAN };
+    Ok(Expr::new(
+        Op::Generate(Generator::Linspace { start, step: if div > 0 { step } else { 0.0 }, stop, num, endpoint }),
+        vec![],
+        dtype,
+        chunks,
+    ))
+}
+
+/// `x` converted to `dtype` (NumPy's unsafe casting).
+pub fn astype(x: &Expr, dtype: DType) -> Expr {
+    if x.dtype() == dtype {
+        return x.clone();
+    }
+    Expr::new(Op::Cast, vec![x.clone()], dtype, x.chunks().clone())
+}
+
+/// An elementwise function of one array.
+pub fn unary(op: UnaryOp, x: &Expr) -> Result<Expr> {
+    let (compute, out) = op.signature(x.dtype())?;
+    let input = astype(x, compute);
+    Ok(Expr::new(Op::Unary(op), vec![input], out, x.chunks().clone()))
+}
+
+/// NumPy's broadcast shape of several shapes.
+pub fn broadcast_shapes(shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+    let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
+    let mut out = vec![1usize; ndim];
+    for s in shapes {
+        for (i, &n) in s.iter().enumerate() {
+            let o = &mut out[ndim - s.len() + i];
+            if *o == 1 {
+                *o = n;
+            } else if n != 1 && n != *o {
+                let list: Vec<String> = shapes.iter().map(|s| fmt_shape(s)).collect();
+                bail!(ShapeMismatch, "operands could not be broadcast together with shapes {}", list.join(" "));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The chunks of a broadcast result: on each axis, the common refinement of the chunks
+/// of the operands that are not broadcast along it.
+fn broadcast_chunks(arrays: &[&Expr], shape: &[usize]) -> Chunks {
+    let ndim = shape.len();
+    let axes = (0..ndim)
+        .map(|k| {
+            let mut acc: Option<AxisChunks> = None;
+            for x in arrays {
+                let off = ndim - x.ndim();
+                if k < off || x.shape()[k - off] != shape[k] {
+                    continue;
+                }
+                let c = &x.chunks().0[k - off];
+                acc = Some(match acc {
+                    None => c.clone(),
+                    Some(a) => a.refine(c),
+                });
+            }
+            acc.unwrap_or_else(|| AxisChunks::regular(shape[k], shape[k]))
+        })
+        .collect();
+    Chunks(axes)
+}
+
+/// `x` viewed with `shape` and `chunks` (NumPy broadcasting; `chunks` must refine x's).
+fn broadcast_view(x: &Expr, shape: &[usize], chunks: &Chunks) -> Expr {
+    if x.shape() == shape && x.chunks() == chunks {
+        return x.clone();
+    }
+    let off = shape.len() - x.ndim();
+    let coords = x
+        .shape()
+        .iter()
+        .enumerate()
+        .map(|(a, &n)| {
+            if n == 1 && shape[a + off] != 1 {
+                AxisCoord { from: None, start: 0, step: 0 }
+            } else {
+                AxisCoord { from: Some(a + off), start: 0, step: 1 }
+            }
+        })
+        .collect();
+    Expr::new(Op::View(View { coords }), vec![x.clone()], x.dtype(), chunks.clone())
+}
+
+/// `x` broadcast to `shape` as `numpy.broadcast_to`.
+pub fn broadcast_to(x: &Expr, shape: &[usize]) -> Result<Expr> {
+    let xs = x.shape();
+    let ok = xs.len() <= shape.len()
+        && xs.iter().enumerate().all(|(a, &n)| n == 1 || n == shape[shape.len() - xs.len() + a]);
+    ensure!(ok, ShapeMismatch, "cannot broadcast an array of shape {} to shape {}", fmt_shape(&xs), fmt_shape(shape));
+    let chunks = broadcast_chunks(&[x], shape);
+    Ok(broadcast_view(x, shape, &chunks))
+}
+
+fn operand_dtypes(ops: &[&Operand]) -> Result<DType> {
+    let arrays: Vec<DType> = ops
+        .iter()
+        .filter_map(|o| match o {
+            Operand::Array(e) => Some(e.dtype()),
+            _ => None,
+        })
+        .collect();
+    let mut d = match arrays.split_first() {
+        Some((&first, rest)) => rest.iter().fold(first, |a, &b| DType::promote(a, b)),
+        None => bail!(Type, "at least one operand must be an array"),
+    };
+    for o in ops {
+        if let Operand::Scalar(k) = o {
+            d = k.promote_with(d);
+        }
+    }
+    Ok(d)
+}
+
+/// Turn operands into arrays of `dtype` with a common shape and chunking.
+fn align(ops: &[&Operand], dtype: DType) -> Result<Vec<Expr>> {
+    let arrays: Vec<&Expr> = ops
+        .iter()
+        .filter_map(|o| match o {
+            Operand::Array(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let shape = broadcast_shapes(&arrays.iter().map(|e| e.shape()).collect::<Vec<_>>())?;
+    let chunks = broadcast_chunks(&arrays, &shape);
+    ops.iter()
+        .map(|o| {
+            Ok(match o {
+                Operand::Array(e) => broadcast_view(&astype(e, dtype), &shape, &chunks),
+                Operand::Scalar(k) => {
+                    let s = k.to_scalar(dtype)?;
+                    full(s, chunks.clone())
+                }
+            })
+        })
+        .collect()
+}
+
+fn check_scalar_fits(ops: &[&Operand], common: DType) -> Result<()> {
+    for o in ops {
+        if let Operand::Scalar(k) = o {
+            k.to_scalar(common)?;
+        }
+    }
+    Ok(())
+}
+
+/// An elementwise function of two operands, with NumPy's promotion and broadcasting.
+pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
+    let common = operand_dtypes(&[a, b])?;
+    check_scalar_fits(&[a, b], common)?;
+    let (compute, out) = op.signature(common)?;
+    let v = align(&[a, b], compute)?;
+    let chunks = v[0].chunks().clone();
+    Ok(Expr::new(Op::Binary(op), v, out, chunks))
+}
+
+/// `where(cond, a, b)`.
+pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<Expr> {
+    let common = operand_dtypes(&[a, b]).or_else(|_| {
+        // Both branches scalars: NumPy's default dtypes of the Python values.
+        let da = match a { Operand::Scalar(k) => k.default_dtype(), Operand::Array(e) => e.dtype() };
+        let db = match b { Operand::Scalar(k) => k.default_dtype(), Operand::Array(e) => e.dtype() };
+        Ok::<DType, Error>(DType::promote(da, db))
+    })?;
+    let ensure_array = |o: &Operand, d: DType| -> Result<Operand> {
+        Ok(match o {
+            Operand::Scalar(k) => Operand::Array(full(k.to_scalar(d)?, Chunks(vec![]))),
+            Operand::Array(e) => Operand::Array(e.clone()),
+        })
+    };
+    let (a, b) = (ensure_array(a, common)?, ensure_array(b, common)?);
+    let c = match cond {
+        Operand::Array(e) => Operand::Array(astype(e, DType::Bool)),
+        Operand::Scalar(k) => Operand::Array(full(k.to_scalar(DType::Bool).unwrap_or(Scalar {
+            dtype: DType::Bool,
+            value: brickwork_core::scalar::ScalarValue::Int(1),
+        }), Chunks(vec![]))),
+    };
+    let arrays = [&c, &a, &b];
+    let shapes: Vec<Vec<usize>> = arrays.iter().map(|o| match o { Operand::Array(e) => e.shape(), _ => vec![] }).collect();
+    let shape = broadcast_shapes(&shapes)?;
+    let exprs: Vec<&Expr> = arrays.iter().map(|o| match o { Operand::Array(e) => e, _ => unreachable!() }).collect();
+    let chunks = broadcast_chunks(&exprs, &shape);
+    let inputs = vec![
+        broadcast_view(exprs[0], &shape, &chunks),
+        broadcast_view(&astype(exprs[1], common), &shape, &chunks),
+        broadcast_view(&astype(exprs[2], common), &shape, &chunks),
+    ];
+    Ok(Expr::new(Op::Where, inputs, common, chunks))
+}
+
+/// A reduction of `x` over `axes` (None: all axes).
+pub fn reduce(
+    x: &Expr,
+    reducer: Reducer,
+    axes: Option<&[i64]>,
+    keepdims: bool,
+    dtype: Option<DType>,
+    split_every: Option<usize>,
+) -> Result<Expr> {
+    let ndim = x.ndim();
+    let mut red: Vec<usize> = match axes {
+        None => (0..ndim).collect(),
+        Some(list) => list.iter().map(|&a| normalize_axis(a, ndim)).collect::<Result<_>>()?,
+    };
+    red.sort_unstable();
+    if red.windows(2).any(|w| w[0] == w[1]) {
+        bail!(Value, "duplicate value in 'axis': {:?}", axes.unwrap_or(&[]));
+    }
+    if reducer.is_arg() && axes.is_some() && red.len() != 1 {
+        bail!(Value, "{} takes a single axis or None, got {:?}", reducer.name(), axes.unwrap_or(&[]));
+    }
+    let split_every = split_every.unwrap_or(DEFAULT_SPLIT_EVERY);
+    ensure!(split_every >= 2, Value, "split_every must be at least 2, got {split_every}");
+    let (acc, out) = reducer.signature(x.dtype(), dtype)?;
+    let shape = x.shape();
+    let reduced: usize = red.iter().map(|&a| shape[a]).product();
+    let out_size: usize = (0..ndim).filter(|a| !red.contains(a)).map(|a| shape[a]).product();
+    if reducer.needs_elements() && reduced == 0 && (out_size > 0 || red.len() == ndim) {
+        bail!(Value, "zero-size array to reduction operation {} which has no identity", reducer.name());
+    }
+    let mut axes_out = Vec::new();
+    for (a, c) in x.chunks().0.iter().enumerate() {
+        if !red.contains(&a) {
+            axes_out.push(c.clone());
+        } else if keepdims {
+            axes_out.push(AxisChunks::regular(1, 1));
+        }
+    }
+    // Argmin over all axes of an N-d array reports flat indices: reduce the flattened
+    // order, which the kernel does by indexing in C order over the whole array.
+    let spec = ReduceSpec { reducer, axes: red, keepdims, acc, split_every };
+    Ok(Expr::new(Op::Reduce(spec), vec![astype(x, acc)], out, Chunks(axes_out)))
+}
+
+fn axis_chunks_of_slice(c: &AxisChunks, start: i64, step: i64, len: usize) -> AxisChunks {
+    if len == 0 {
+        return AxisChunks::regular(1, 0);
+    }
+    if step == 1 {
+        if let AxisChunks::Regular { size, .. } = c {
+            if start as usize % size == 0 {
+                return AxisChunks::regular(*size, len);
+            }
+        }
+    }
+    // Count the selected elements in each input chunk, in output order.
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut k = 0usize;
+    while k < len {
+        let coord = (start + step * k as i64) as usize;
+        let b = c.block_of(coord);
+        let (lo, hi) = (c.offset(b) as i64, (c.offset(b) + c.size(b)) as i64 - 1);
+        // Elements of this block reached from k on.
+        let cur = start + step * k as i64;
+        let n = if step > 0 { (hi - cur) / step + 1 } else { (cur - lo) / (-step) + 1 };
+        let n = (n as usize).min(len - k);
+        sizes.push(n);
+        k += n;
+    }
+    AxisChunks::from_sizes(&sizes)
+}
+
+/// Basic indexing with ints, slices and new axes; `index` has one entry per axis of
+/// `x` plus one per new axis.
+pub fn getitem(x: &Expr, index: &[Index]) -> Result<Expr> {
+    let shape = x.shape();
+    let consumed = index.iter().filter(|i| !matches!(i, Index::NewAxis)).count();
+    ensure!(
+        consumed == shape.len(),
+        Index,
+        "too many indices for array: array is {}-dimensional, but {} were indexed",
+        shape.len(),
+        consumed
+    );
+    let mut coords = Vec::with_capacity(shape.len());
+    let mut out_axes = Vec::new();
+    let mut axis = 0usize;
+    for ix in index {
+        match *ix {
+            Index::NewAxis => out_axes.push(AxisChunks::regular(1, 1)),
+            Index::Int(i) => {
+                let n = shape[axis] as i64;
+                ensure!(i >= -n && i < n, Index, "index {i} is out of bounds for axis {axis} with size {n}");
+                let i = if i < 0 { i + n } else { i };
+                coords.push(AxisCoord { from: None, start: i, step: 0 });
+                axis += 1;
+            }
+            Index::Slice { start, stop, step } => {
+                ensure!(step != 0, Value, "slice step cannot be zero");
+                let n = shape[axis] as i64;
+                let (s, len) = slice_indices(start, stop, step, n);
+                let out_axis = out_axes.len();
+                out_axes.push(axis_chunks_of_slice(&x.chunks().0[axis], s, step, len));
+                coords.push(AxisCoord { from: Some(out_axis), start: s, step });
+                axis += 1;
+            }
+        }
+    }
+    let view = View { coords };
+    let chunks = Chunks(out_axes);
+    if view.is_identity() && chunks == *x.chunks() {
+        return Ok(x.clone());
+    }
+    Ok(Expr::new(Op::View(view), vec![x.clone()], x.dtype(), chunks))
+}
+
+/// Python's `slice.indices`: the first index and the number of elements.
+fn slice_indices(start: Option<i64>, stop: Option<i64>, step: i64, n: i64) -> (i64, usize) {
+    let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
+    let (lo, hi) = if step > 0 { (0, n) } else { (-1, n - 1) };
+    let norm = |v: i64| if v < 0 { clamp(v + n, lo, hi) } else { clamp(v, lo, hi) };
+    let s = start.map(norm).unwrap_or(if step > 0 { 0 } else { n - 1 });
+    let e = stop.map(norm).unwrap_or(if step > 0 { n } else { -1 });
+    let len = if step > 0 {
+        if e > s { (e - s + step - 1) / step } else { 0 }
+    } else if s > e {
+        (s - e + (-step) - 1) / (-step)
+    } else {
+        0
+    };
+    (s, len as usize)
+}
+
+/// Permute the axes (`None`: reverse them).
+pub fn transpose(x: &Expr, axes: Option<&[i64]>) -> Result<Expr> {
+    let ndim = x.ndim();
+    let perm: Vec<usize> = match axes {
+        None => (0..ndim).rev().collect(),
+        Some(list) => {
+            ensure!(list.len() == ndim, Value, "axes {list:?} don't match array of {ndim} dimensions");
+            list.iter().map(|&a| normalize_axis(a, ndim)).collect::<Result<_>>()?
+        }
+    };
+    let mut seen = vec![false; ndim];
+    for &p in &perm {
+        ensure!(!seen[p], Value, "repeated axis in transpose: {:?}", axes.unwrap_or(&[]));
+        seen[p] = true;
+    }
+    let mut coords = vec![AxisCoord { from: None, start: 0, step: 1 }; ndim];
+    for (k, &p) in perm.iter().enumerate() {
+        coords[p] = AxisCoord { from: Some(k), start: 0, step: 1 };
+    }
+    let chunks = Chunks(perm.iter().map(|&p| x.chunks().0[p].clone()).collect());
+    let view = View { coords };
+    if view.is_identity() {
+        return Ok(x.clone());
+    }
+    Ok(Expr::new(Op::View(view), vec![x.clone()], x.dtype(), chunks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_indices_match_python() {
+        assert_eq!(slice_indices(None, None, 1, 10), (0, 10));
+        assert_eq!(slice_indices(Some(-3), None, 1, 10), (7, 3));
+        assert_eq!(slice_indices(None, None, -1, 10), (9, 10));
+        assert_eq!(slice_indices(Some(8), Some(2), -3, 10), (8, 2));
+        assert_eq!(slice_indices(Some(20), None, 1, 10), (10, 0));
+        assert_eq!(slice_indices(None, Some(-20), -1, 10), (9, 10));
+    }
+
+    #[test]
+    fn slice_chunks_follow_input_chunks() {
+        let c = AxisChunks::regular(4, 10);
+        assert_eq!(axis_chunks_of_slice(&c, 1, 1, 9).sizes(), vec![3, 4, 2]);
+        assert_eq!(axis_chunks_of_slice(&c, 9, -1, 10).sizes(), vec![2, 4, 4]);
+        assert_eq!(axis_chunks_of_slice(&c, 0, 3, 4).sizes(), vec![2, 1, 1]);
+    }
+
+    #[test]
+    fn broadcast_errors_name_the_shapes() {
+        let e = broadcast_shapes(&[vec![3, 4], vec![5]]).unwrap_err();
+        assert_eq!(e.to_string(), "operands could not be broadcast together with shapes (3, 4) (5,)");
+    }
+}

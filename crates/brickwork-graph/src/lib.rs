@@ -1,0 +1,20 @@
+//! The lazy expression graph ([`Expr`]), the optimizer that turns it into fused
+//! stages, and the chunk-level [`TaskGraph`] the executors run.
+//!
+//! ```text
+//! Expr graph ──► optimize::plan (cull, CSE, fuse) ──► Plan (stages) ──► TaskGraph (tasks as data)
+//! ```
+//!
+//! Building an [`Expr`] validates shapes, dtypes and axes at once and costs O(1) in the
+//! number of chunks. Chunk tasks are generated only when a computation starts.
+
+mod build;
+mod expr;
+pub mod optimize;
+mod taskgraph;
+mod view;
+
+pub use build::*;
+pub use expr::{Expr, Node, Op, ReduceSpec, Source};
+pub use taskgraph::{block_offsets, partial_coords, Final, Leaf, LeafKind, Stage, StageKind, TaskGraph};
+pub use view::{AxisCoord, View};

@@ -1,0 +1,38 @@
+//! The optimizer: from output expressions to a [`TaskGraph`], one pass per file.
+//!
+//! - [`cse`]: structurally equal nodes get one canonical id, so shared work is done once
+//!   (and only nodes the outputs reach are ever visited: culling is implicit);
+//! - [`fuse`]: every elementwise chain, with the views (slices, transposes,
+//!   broadcasts) pushed down to its leaves, becomes one [`Program`] per stage;
+//! - [`stages`]: reductions become a partial stage and a tree of combine stages;
+//! - [`tasks`]: the task arena and its dependency lists, generated at compute time.
+//!
+//! [`Program`]: brickwork_kernels::Program
+
+pub mod cse;
+pub mod fuse;
+pub mod stages;
+pub mod tasks;
+
+use crate::expr::Expr;
+use crate::taskgraph::TaskGraph;
+use brickwork_core::Result;
+
+/// Plan the computation of `outputs` and generate its tasks.
+pub fn task_graph(outputs: &[Expr]) -> Result<TaskGraph> {
+    let mut planner = stages::Planner::default();
+    for (i, e) in outputs.iter().enumerate() {
+        planner.output(e, i)?;
+    }
+    let outs = outputs.iter().map(|e| (e.shape(), e.dtype())).collect();
+    Ok(tasks::generate(planner.into_stages(), outs))
+}
+
+/// The number of tasks computing `outputs` runs (plans, but generates no tasks).
+pub fn ntasks(outputs: &[Expr]) -> Result<usize> {
+    let mut planner = stages::Planner::default();
+    for (i, e) in outputs.iter().enumerate() {
+        planner.output(e, i)?;
+    }
+    Ok(planner.into_stages().iter().map(|s| s.ntasks).sum())
+}

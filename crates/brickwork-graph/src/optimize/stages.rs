@@ -1,0 +1,126 @@
+//! Stages: one map stage per non-reduction output, and for each reduction a partial
+//! stage (the fused program folded per chunk) followed by a tree of combine stages.
+
+use crate::expr::{Expr, Op};
+use crate::optimize::cse::Canon;
+use crate::optimize::fuse::{Fuser, Materialize};
+use crate::taskgraph::{Final, Stage, StageKind};
+use crate::view::View;
+use brickwork_core::Result;
+use std::collections::HashMap;
+
+/// Builds the stages of a computation.
+#[derive(Default)]
+pub struct Planner {
+    canon: Canon,
+    stages: Vec<Stage>,
+    /// Canonical id of a reduction node -> its last stage.
+    reductions: HashMap<usize, usize>,
+}
+
+impl Materialize for Planner {
+    fn canon_id(&mut self, e: &Expr) -> usize {
+        self.canon.id(e)
+    }
+
+    fn materialize(&mut self, e: &Expr) -> Result<usize> {
+        let s = self.reduction(e)?;
+        self.finish_mut(s).keep = true;
+        Ok(s)
+    }
+}
+
+impl Planner {
+    fn push(&mut self, kind: StageKind, ntasks: usize) -> usize {
+        self.stages.push(Stage { kind, ntasks, first: 0 });
+        self.stages.len() - 1
+    }
+
+    fn finish_mut(&mut self, stage: usize) -> &mut Final {
+        match &mut self.stages[stage].kind {
+            StageKind::Partial { finish: Some(f), .. } | StageKind::Combine { finish: Some(f), .. } => f,
+            _ => unreachable!("the last stage of a reduction has a finish"),
+        }
+    }
+
+    /// Plan compute output number `index`.
+    pub fn output(&mut self, e: &Expr, index: usize) -> Result<()> {
+        if let Op::Reduce(_) = e.node().op {
+            let s = self.reduction(e)?;
+            self.finish_mut(s).output.push(index);
+            return Ok(());
+        }
+        let mut f = Fuser::default();
+        let reg = f.emit(e, &View::identity(e.ndim()), self)?;
+        f.program.outputs.push(reg);
+        let grid = e.chunks().clone();
+        let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
+        self.push(
+            StageKind::Map { program: f.program, leaves: f.leaves, grid, output: index },
+            ntasks,
+        );
+        Ok(())
+    }
+
+    /// Plan the reduction `e` (once per canonical node); returns its last stage.
+    fn reduction(&mut self, e: &Expr) -> Result<usize> {
+        let id = self.canon.id(e);
+        if let Some(&s) = self.reductions.get(&id) {
+            return Ok(s);
+        }
+        let Op::Reduce(spec) = &e.node().op else { unreachable!("a reduction node") };
+        let input = &e.node().inputs[0];
+        let mut f = Fuser::default();
+        let reg = f.emit(input, &View::identity(input.ndim()), self)?;
+        f.program.outputs.push(reg);
+        let grid = input.chunks().clone();
+        let nb = grid.numblocks();
+        let shape = input.shape();
+        let per_out: usize = spec.axes.iter().map(|&a| nb[a]).product();
+        let out_blocks = e.chunks().nblocks();
+        let finish = Final {
+            dtype: e.dtype(),
+            n: spec.axes.iter().map(|&a| shape[a]).product::<usize>() as f64,
+            grid: e.chunks().clone(),
+            output: Vec::new(),
+            keep: false,
+        };
+        let tree = per_out > 1;
+        let mut last = self.push(
+            StageKind::Partial {
+                program: f.program,
+                leaves: f.leaves,
+                grid,
+                reducer: spec.reducer,
+                acc: spec.acc,
+                axes: spec.axes.clone(),
+                per_out,
+                finish: if tree { None } else { Some(finish.clone()) },
+            },
+            out_blocks * per_out,
+        );
+        let mut count = per_out;
+        while count > 1 {
+            let per = count.div_ceil(spec.split_every);
+            last = self.push(
+                StageKind::Combine {
+                    reducer: spec.reducer,
+                    prev: last,
+                    prev_per_out: count,
+                    fan_in: spec.split_every,
+                    per_out: per,
+                    finish: if per == 1 { Some(finish.clone()) } else { None },
+                },
+                out_blocks * per,
+            );
+            count = per;
+        }
+        self.reductions.insert(id, last);
+        Ok(last)
+    }
+
+    /// The stages, in dependency order.
+    pub fn into_stages(self) -> Vec<Stage> {
+        self.stages
+    }
+}

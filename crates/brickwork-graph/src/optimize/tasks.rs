@@ -1,0 +1,67 @@
+//! Task generation: the arena of tasks and their dependency lists, in O(tasks).
+
+use crate::taskgraph::{block_offsets, partial_coords, LeafKind, Stage, StageKind, TaskGraph};
+use brickwork_core::DType;
+
+/// Number the tasks of `stages` and list each task's dependencies.
+pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> TaskGraph {
+    let mut first = 0;
+    for s in stages.iter_mut() {
+        s.first = first;
+        first += s.ntasks;
+    }
+    let total = first;
+    let mut g = TaskGraph {
+        stage_of: Vec::with_capacity(total),
+        deps_start: Vec::with_capacity(total + 1),
+        deps: Vec::new(),
+        outputs,
+        stages: Vec::new(),
+    };
+    g.deps_start.push(0);
+    for (si, s) in stages.iter().enumerate() {
+        match &s.kind {
+            StageKind::Map { leaves, grid, .. } | StageKind::Partial { leaves, grid, .. } => {
+                let stage_leaves: Vec<_> = leaves
+                    .iter()
+                    .filter(|l| matches!(l.kind, LeafKind::Stage { .. }))
+                    .collect();
+                let mut coords = vec![0; grid.ndim()];
+                for t in 0..s.ntasks {
+                    if !stage_leaves.is_empty() {
+                        match &s.kind {
+                            StageKind::Partial { axes, per_out, .. } => {
+                                partial_coords(grid, axes, t, *per_out, &mut coords)
+                            }
+                            _ => grid.block_coords(t, &mut coords),
+                        }
+                        let offset = block_offsets(grid, &coords);
+                        let shape = grid.block_shape(&coords);
+                        for l in &stage_leaves {
+                            let LeafKind::Stage { stage, .. } = l.kind else { unreachable!() };
+                            let (b, _) = l.stage_block(&offset, &shape).expect("a stage leaf");
+                            g.deps.push((stages[stage].first + b) as u32);
+                        }
+                    }
+                    g.stage_of.push(si as u32);
+                    g.deps_start.push(g.deps.len() as u32);
+                }
+            }
+            StageKind::Combine { prev, prev_per_out, fan_in, per_out, .. } => {
+                let pf = stages[*prev].first;
+                for t in 0..s.ntasks {
+                    let (o, grp) = (t / per_out, t % per_out);
+                    let lo = grp * fan_in;
+                    let hi = ((grp + 1) * fan_in).min(*prev_per_out);
+                    for r in lo..hi {
+                        g.deps.push((pf + o * prev_per_out + r) as u32);
+                    }
+                    g.stage_of.push(si as u32);
+                    g.deps_start.push(g.deps.len() as u32);
+                }
+            }
+        }
+    }
+    g.stages = stages;
+    g
+}

@@ -1,0 +1,36 @@
+//! brickwork: lazy N-d arrays cut into chunks, computed in parallel by fused kernels on
+//! a work-stealing local scheduler.
+//!
+//! An [`Array`] is a lazy expression: building one validates shapes and dtypes and
+//! costs O(1) in the number of chunks; nothing runs until [`Array::compute`]. At compute
+//! time the optimizer fuses elementwise chains (with slices, transposes and broadcasts)
+//! into one kernel per chunk, turns reductions into per-chunk partials and a combine
+//! tree, and the scheduler runs the chunk tasks on all cores.
+//!
+//! ```
+//! use brickwork::{Array, DType};
+//! use ndarray::Array2;
+//!
+//! let x = Array2::from_shape_fn((1000, 500), |(i, j)| (i * 500 + j) as f64);
+//! let data = Array::from_ndarray(x.clone().into_dyn(), &[100, 100]).unwrap();
+//! let mean = data.mean(Some(&[0])).unwrap();          // lazy
+//! let result = mean.compute::<f64>().unwrap();         // an ndarray::ArrayD<f64>
+//! assert_eq!(result, x.mean_axis(ndarray::Axis(0)).unwrap().into_dyn());
+//! assert_eq!(mean.dtype(), DType::F64);
+//! ```
+
+mod array;
+
+pub use array::{compute_many, Array};
+pub use brickwork_core::{AxisChunks, ChunkSpec, Chunks, DType, Element, Error, Result, Scalar, ScalarKind};
+pub use brickwork_exec::{Executor, LocalExecutor, OutputBuffer, Progress};
+pub use brickwork_kernels::reduce::Reducer;
+pub use brickwork_kernels::{BinaryOp, UnaryOp};
+
+/// The layers below the user API, for integrations (the Python binding among them).
+pub mod layers {
+    pub use brickwork_core as core;
+    pub use brickwork_exec as exec;
+    pub use brickwork_graph as graph;
+    pub use brickwork_kernels as kernels;
+}

@@ -1,0 +1,17 @@
+"""brickwork: parallel chunked arrays with Dask's API on a Rust engine.
+
+>>> import numpy as np
+>>> import brickwork
+>>> import brickwork.array as da
+>>> x = da.from_array(np.random.random((10_000, 10_000)), chunks=(1000, 1000))
+>>> brickwork.compute(x.mean(axis=0), x.std())
+(array([...]), np.float64(0.288...))
+"""
+
+from brickwork import config
+from brickwork.array.core import Array
+from brickwork.array.evaluation import compute, persist
+
+__version__ = "0.1.0"
+
+__all__ = ["Array", "__version__", "compute", "config", "persist"]

@@ -1,0 +1,48 @@
+"""Text and HTML representations of an Array (shape, dtype, chunks, bytes, tasks)."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+
+from brickwork import _core
+from brickwork._units import format_bytes
+
+__all__ = ["array_html", "array_repr"]
+
+
+def array_repr(expr: _core.Expr, name: str) -> str:
+    """Dask's repr: ``brickwork.array<name, shape=..., dtype=..., chunksize=..., ...>``."""
+    return (
+        f"brickwork.array<{name}, shape={expr.shape}, dtype={expr.dtype}, "
+        f"chunksize={expr.chunksize}, chunktype=numpy.ndarray>"
+    )
+
+
+def array_html(expr: _core.Expr) -> str:
+    """An HTML table for notebooks: bytes, shape, chunk count, task count and dtype."""
+    itemsize = np.dtype(expr.dtype).itemsize
+    chunk_bytes = math.prod(expr.chunksize) * itemsize
+    ntasks = expr.ntasks()
+    rows = [
+        ("Bytes", format_bytes(expr.nbytes), format_bytes(chunk_bytes)),
+        ("Shape", str(expr.shape), str(expr.chunksize)),
+        (
+            "Count",
+            f"{expr.npartitions} chunks in {ntasks} {'task' if ntasks == 1 else 'tasks'}",
+            f"numblocks {expr.numblocks}",
+        ),
+        ("Type", expr.dtype, "numpy.ndarray"),
+    ]
+    body = "\n".join(
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(whole)}</td>"
+        f"<td>{html.escape(chunk)}</td></tr>"
+        for label, whole, chunk in rows
+    )
+    return (
+        '<table class="brickwork-array">\n'
+        "<thead><tr><td></td><th>Array</th><th>Chunk</th></tr></thead>\n"
+        f"<tbody>\n{body}\n</tbody>\n</table>"
+    )

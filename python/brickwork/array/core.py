@@ -1,0 +1,669 @@
+"""The lazy chunked ``Array`` and the builders of elementwise and reduction expressions.
+
+An ``Array`` wraps one ``brickwork._core.Expr`` (attribute ``_expr``). Every method
+checks its arguments, makes one call into ``_core`` and wraps the new ``Expr``; nothing
+runs before ``compute``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from types import NotImplementedType
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from brickwork import _core, config
+from brickwork._runner import ProgressArg, run
+from brickwork.array import _dispatch
+from brickwork.array._args import axis_tuple, boolean, integer, split_every_value
+from brickwork.array._dtypes import SUPPORTED_DTYPES, dtype_name
+from brickwork.array._repr import array_html, array_repr
+from brickwork.array._sources import to_numpy
+from brickwork.array.indexing import normalize_index
+
+__all__ = [
+    "Array",
+    "elemwise_binary",
+    "elemwise_unary",
+    "first_expr",
+    "reduction",
+    "to_expr",
+    "to_operand",
+]
+
+Scalar = bool | int | float
+Operand = _core.Expr | Scalar
+AxisLike = int | Sequence[int] | None
+
+
+# --------------------------------------------------------------------------- operands
+
+
+def _aligned_chunks(shape: tuple[int, ...], like: _core.Expr | None) -> Any:
+    """Chunks for a NumPy operand that line up with ``like`` on the axes they share.
+
+    Axes are aligned from the right, as broadcasting does; an axis of the same size
+    takes ``like``'s chunks (so no finer common grid is needed), any other is whole.
+    """
+    if like is None:
+        return "auto"
+    like_shape = like.shape
+    like_chunks = like.chunks
+    offset = len(like_shape) - len(shape)
+    spec: list[Any] = []
+    for axis, size in enumerate(shape):
+        other = axis + offset
+        spec.append(like_chunks[other] if other >= 0 and like_shape[other] == size else -1)
+    return tuple(spec)
+
+
+def _numpy_operand(x: Any, like: _core.Expr | None) -> _core.Expr:
+    arr = to_numpy(x)
+    return _core.from_numpy(arr, _aligned_chunks(arr.shape, like), config.get("chunk_size"))
+
+
+def to_operand(x: Any, like: _core.Expr | None = None) -> Operand | NotImplementedType:
+    """Convert an operand of an elementwise operation for ``_core``.
+
+    Arrays give their ``Expr``; Python bool/int/float stay Python scalars (weak, NEP 50);
+    NumPy arrays, NumPy scalars, lists, tuples and objects with ``__array__`` become
+    strongly typed ``Expr`` chunked like ``like``. Objects of other array libraries
+    (with their own ``__array_ufunc__``) and unknown types give ``NotImplemented``.
+
+    Raises
+    ------
+    TypeError
+        For complex numbers and unsupported dtypes.
+    """
+    if isinstance(x, Array):
+        return x._expr
+    if isinstance(x, np.ndarray | np.generic | list | tuple):
+        return _numpy_operand(x, like)
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, int):
+        return int(x)
+    if isinstance(x, float):
+        return float(x)
+    if isinstance(x, complex):
+        raise TypeError(
+            f"complex numbers are not supported by brickwork arrays (got {x!r}); "
+            f"supported dtypes are: {', '.join(SUPPORTED_DTYPES)}"
+        )
+    if hasattr(type(x), "__array_ufunc__"):
+        # Another array library (or an explicit opt-out with None): let it handle this.
+        return NotImplemented
+    if hasattr(x, "__array__"):
+        return _numpy_operand(x, like)
+    return NotImplemented
+
+
+def to_expr(x: Any, like: _core.Expr | None = None) -> _core.Expr:
+    """Like ``to_operand`` but always an ``Expr`` (Python scalars become 0-d arrays).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` cannot be used as an array.
+    """
+    operand = to_operand(x, like)
+    if operand is NotImplemented:
+        raise TypeError(f"expected an array-like or a real number, got {type(x).__name__}")
+    if isinstance(operand, _core.Expr):
+        return operand
+    return _numpy_operand(np.asarray(operand), None)
+
+
+def first_expr(*args: Any) -> _core.Expr | None:
+    """The expression of the first Array among ``args``, if any."""
+    for arg in args:
+        if isinstance(arg, Array):
+            return arg._expr
+    return None
+
+
+def _binary(op: str, a: Any, b: Any) -> Array | NotImplementedType:
+    like = first_expr(a, b)
+    left = to_operand(a, like)
+    if left is NotImplemented:
+        return NotImplemented
+    right = to_operand(b, like)
+    if right is NotImplemented:
+        return NotImplemented
+    if not isinstance(left, _core.Expr) and not isinstance(right, _core.Expr):
+        left = to_expr(left)
+    return Array(_core.binary(op, left, right), op)
+
+
+def elemwise_binary(op: str, a: Any, b: Any) -> Array:
+    """Return the lazy ``op(a, b)`` for a binary op of the contract (``"add"``, …).
+
+    Raises
+    ------
+    TypeError
+        If an operand has a type brickwork cannot use.
+    """
+    result = _binary(op, a, b)
+    if result is NotImplemented:
+        raise TypeError(
+            f"unsupported operand types for {op}: {type(a).__name__!r} and {type(b).__name__!r}"
+        )
+    return result
+
+
+def elemwise_unary(op: str, x: Array) -> Array:
+    """Return the lazy ``op(x)`` for a unary op of the contract (``"sqrt"``, …)."""
+    return Array(_core.unary(op, x._expr), op)
+
+
+def reduction(
+    op: str,
+    x: Array,
+    axis: Any = None,
+    keepdims: Any = False,
+    dtype: Any = None,
+    split_every: Any = None,
+    ddof: Any = 0,
+    out: Any = None,
+) -> Array:
+    """Return the lazy reduction ``op`` of ``x`` after checking every argument.
+
+    ``argmin``/``argmax`` take ``axis=None`` or an int; the others also a tuple.
+    """
+    if out is not None:
+        raise NotImplementedError(
+            f"{op}(out=...) is not supported: brickwork arrays are immutable; "
+            "use the returned array"
+        )
+    axes = axis_tuple(axis, allow_tuple=op not in ("argmin", "argmax"))
+    expr = _core.reduce(
+        op,
+        x._expr,
+        axes,
+        boolean(keepdims, "keepdims"),
+        None if dtype is None else dtype_name(dtype),
+        split_every_value(split_every),
+        integer(ddof, "ddof"),
+    )
+    return Array(expr, op)
+
+
+def _handled_operand(x: Any) -> bool:
+    return isinstance(x, Array | np.ndarray | np.generic | bool | int | float | complex)
+
+
+def _scalar_error() -> TypeError:
+    return TypeError("only 0-dimensional arrays can be converted to Python scalars")
+
+
+def _unary_method(op: str, expression: str) -> Callable[[Array], Array]:
+    def method(self: Array) -> Array:
+        return elemwise_unary(op, self)
+
+    method.__doc__ = f"Return ``{expression}`` lazily (``numpy.{op}``)."
+    return method
+
+
+def _binary_methods(
+    op: str, symbol: str
+) -> tuple[Callable[[Array, Any], Any], Callable[[Array, Any], Any]]:
+    """The operator method for ``op`` and its reflected twin (``__add__``, ``__radd__``)."""
+
+    def forward(self: Array, other: Any) -> Any:
+        return _binary(op, self, other)
+
+    def reflected(self: Array, other: Any) -> Any:
+        return _binary(op, other, self)
+
+    forward.__doc__ = f"Return ``self {symbol} other`` lazily (``numpy.{op}``)."
+    reflected.__doc__ = f"Return ``other {symbol} self`` lazily (``numpy.{op}``)."
+    return forward, reflected
+
+
+# --------------------------------------------------------------------------- Array
+
+
+class Array:
+    """A lazy N-d array cut into chunks, with the API of ``dask.array.Array``.
+
+    Build arrays with ``from_array``, ``zeros``, ``arange``, … rather than with this
+    constructor. Operations build an expression; ``compute()`` runs it in parallel and
+    returns a NumPy array.
+
+    Parameters
+    ----------
+    expr : brickwork._core.Expr
+        The expression node this array stands for.
+    name : str, default "array"
+        A short label of the operation, shown by ``repr``.
+    """
+
+    __slots__ = ("__weakref__", "_expr", "_name")
+    __array_priority__ = 11
+
+    def __init__(self, expr: _core.Expr, name: str = "array") -> None:
+        if not isinstance(expr, _core.Expr):
+            raise TypeError(
+                "Array wraps a brickwork._core.Expr; build arrays with from_array, "
+                f"asarray, zeros, arange, … (got {type(expr).__name__})"
+            )
+        self._expr = expr
+        self._name = name
+
+    # ----------------------------------------------------------------- metadata
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Length of each axis."""
+        return self._expr.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the elements."""
+        return np.dtype(self._expr.dtype)
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return self._expr.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return self._expr.size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the whole array once computed."""
+        return self._expr.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes of one element."""
+        return self.dtype.itemsize
+
+    @property
+    def chunks(self) -> tuple[tuple[int, ...], ...]:
+        """Chunk lengths along each axis, e.g. ``((1000, 1000), (500, 500, 7))``."""
+        return self._expr.chunks
+
+    @property
+    def chunksize(self) -> tuple[int, ...]:
+        """The largest chunk length along each axis."""
+        return self._expr.chunksize
+
+    @property
+    def numblocks(self) -> tuple[int, ...]:
+        """Number of chunks along each axis."""
+        return self._expr.numblocks
+
+    @property
+    def npartitions(self) -> int:
+        """Total number of chunks."""
+        return self._expr.npartitions
+
+    def __len__(self) -> int:
+        """Length of the first axis; TypeError for 0-d arrays, as NumPy."""
+        if self.ndim == 0:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Array]:
+        """Iterate lazily over the first axis."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    def __hash__(self) -> int:
+        """Hash of the expression node (its process-unique key)."""
+        return hash(self._expr.key)
+
+    def __repr__(self) -> str:
+        """Dask's repr: name, shape, dtype, chunk size and chunk type."""
+        return array_repr(self._expr, self._name)
+
+    def _repr_html_(self) -> str:
+        """A table of bytes, shape, chunks, tasks and dtype for notebooks."""
+        return array_html(self._expr)
+
+    # ----------------------------------------------------------------- running
+
+    def compute(self, progress: ProgressArg = None, num_threads: int | None = None) -> Any:
+        """Run the computation and return the result as NumPy.
+
+        Parameters
+        ----------
+        progress : bool or callable, optional
+            Draw a progress bar (True), not (False), or call ``progress(done, total)``.
+            Default: ``brickwork.config.get("progress")``.
+        num_threads : int, optional
+            Threads to use. Default: ``brickwork.config.get("num_threads")``.
+
+        Returns
+        -------
+        numpy.ndarray or numpy scalar
+            A 0-d result is returned as a NumPy scalar, as NumPy's reductions do.
+        """
+        result = run([self._expr], progress, num_threads)[0]
+        return result[()] if result.ndim == 0 else result
+
+    def persist(self, progress: ProgressArg = None, num_threads: int | None = None) -> Array:
+        """Compute now and return an Array backed by the result, with the same chunks."""
+        result = run([self._expr], progress, num_threads)[0]
+        expr = _core.from_numpy(result, self._expr.chunks, config.get("chunk_size"))
+        return Array(expr, self._name)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """Compute and return a NumPy array (``np.asarray(x)``)."""
+        result = run([self._expr])[0]
+        if dtype is not None and result.dtype != np.dtype(dtype):
+            result = result.astype(dtype)
+        return result
+
+    def __bool__(self) -> bool:
+        """Compute a size-1 array and return its truth value, as NumPy."""
+        if self.size == 0:
+            raise ValueError(
+                "The truth value of an empty array is ambiguous. "
+                "Use `array.size > 0` to check that an array is not empty."
+            )
+        if self.size > 1:
+            raise ValueError(
+                "The truth value of an array with more than one element is ambiguous. "
+                "Use a.any() or a.all()"
+            )
+        return bool(self.__array__())
+
+    def __int__(self) -> int:
+        """Compute a size-1 array and return it as a Python int, as NumPy."""
+        if self.size != 1:
+            raise _scalar_error()
+        return int(self.__array__())
+
+    def __float__(self) -> float:
+        """Compute a size-1 array and return it as a Python float, as NumPy."""
+        if self.size != 1:
+            raise _scalar_error()
+        return float(self.__array__())
+
+    def __index__(self) -> int:
+        """Compute a 0-d integer array and return it as an index, as NumPy."""
+        if self.ndim != 0 or self.dtype.kind not in "iu":
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
+        return operator.index(self.__array__())
+
+    # ----------------------------------------------------------------- shape ops
+
+    def __getitem__(self, index: Any) -> Array:
+        """Basic indexing with ints, slices, None and Ellipsis (lazy)."""
+        entries = normalize_index(index, self.shape)
+        if all(isinstance(e, slice) and e == slice(None) for e in entries):
+            return self
+        return Array(_core.getitem(self._expr, entries), "getitem")
+
+    def transpose(self, *axes: Any) -> Array:
+        """Permute the axes: ``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``."""
+        if not axes or (len(axes) == 1 and axes[0] is None):
+            perm = tuple(reversed(range(self.ndim)))
+        else:
+            items = axes[0] if len(axes) == 1 and isinstance(axes[0], tuple | list) else axes
+            perm = tuple(integer(a, "axes") for a in items)
+            if len(perm) != self.ndim:
+                raise ValueError("axes don't match array")
+        if perm == tuple(range(self.ndim)):
+            return self
+        return Array(_core.transpose(self._expr, perm), "transpose")
+
+    @property
+    def T(self) -> Array:  # noqa: N802 - NumPy's name
+        """The transposed array (axes reversed)."""
+        return self.transpose()
+
+    def astype(self, dtype: Any, casting: str = "unsafe", copy: bool = True) -> Array:
+        """Cast to ``dtype`` (lazy), with NumPy's ``casting`` rules (default ``"unsafe"``).
+
+        Raises
+        ------
+        TypeError
+            If ``dtype`` is not supported or the cast breaks the ``casting`` rule.
+        """
+        name = dtype_name(dtype)
+        if name == self._expr.dtype:
+            return self
+        if not np.can_cast(self.dtype, name, casting=casting):  # type: ignore[arg-type]
+            raise TypeError(
+                f"Cannot cast array from dtype({self._expr.dtype!r}) to dtype({name!r}) "
+                f"according to the rule {casting!r}"
+            )
+        return Array(_core.astype(self._expr, name), "astype")
+
+    def copy(self) -> Array:
+        """Return an Array of the same expression (arrays are immutable)."""
+        return Array(self._expr, self._name)
+
+    def squeeze(self, axis: Any = None) -> Array:
+        """Remove axes of length one. See ``brickwork.array.squeeze``."""
+        from brickwork.array.routines import squeeze
+
+        return squeeze(self, axis)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Array:
+        """Interchange two axes. See ``brickwork.array.swapaxes``."""
+        from brickwork.array.routines import swapaxes
+
+        return swapaxes(self, axis1, axis2)
+
+    def round(self, decimals: int = 0) -> Array:
+        """Round to ``decimals`` decimals. See ``brickwork.array.round``."""
+        from brickwork.array.ufuncs import round
+
+        return round(self, decimals)
+
+    def clip(self, min: Any = None, max: Any = None) -> Array:  # noqa: A002 - NumPy's names
+        """Limit the values to ``[min, max]``. See ``brickwork.array.clip``."""
+        from brickwork.array.ufuncs import clip
+
+        return clip(self, min, max)
+
+    # ----------------------------------------------------------------- reductions
+
+    def sum(
+        self,
+        axis: AxisLike = None,
+        dtype: DTypeLike | None = None,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Sum over ``axis``. See ``brickwork.array.sum``."""
+        return reduction("sum", self, axis, keepdims, dtype, split_every, out=out)
+
+    def prod(
+        self,
+        axis: AxisLike = None,
+        dtype: DTypeLike | None = None,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Product over ``axis``. See ``brickwork.array.prod``."""
+        return reduction("prod", self, axis, keepdims, dtype, split_every, out=out)
+
+    def mean(
+        self,
+        axis: AxisLike = None,
+        dtype: DTypeLike | None = None,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Arithmetic mean over ``axis``. See ``brickwork.array.mean``."""
+        return reduction("mean", self, axis, keepdims, dtype, split_every, out=out)
+
+    def var(
+        self,
+        axis: AxisLike = None,
+        dtype: DTypeLike | None = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Variance over ``axis`` with ``ddof``. See ``brickwork.array.var``."""
+        return reduction("var", self, axis, keepdims, dtype, split_every, ddof, out)
+
+    def std(
+        self,
+        axis: AxisLike = None,
+        dtype: DTypeLike | None = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Standard deviation over ``axis`` with ``ddof``. See ``brickwork.array.std``."""
+        return reduction("std", self, axis, keepdims, dtype, split_every, ddof, out)
+
+    def min(
+        self,
+        axis: AxisLike = None,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Minimum over ``axis``. See ``brickwork.array.min``."""
+        return reduction("min", self, axis, keepdims, None, split_every, out=out)
+
+    def max(
+        self,
+        axis: AxisLike = None,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Maximum over ``axis``. See ``brickwork.array.max``."""
+        return reduction("max", self, axis, keepdims, None, split_every, out=out)
+
+    def any(
+        self,
+        axis: AxisLike = None,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Whether any element is true over ``axis``. See ``brickwork.array.any``."""
+        return reduction("any", self, axis, keepdims, None, split_every, out=out)
+
+    def all(
+        self,
+        axis: AxisLike = None,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Whether all elements are true over ``axis``. See ``brickwork.array.all``."""
+        return reduction("all", self, axis, keepdims, None, split_every, out=out)
+
+    def argmin(
+        self,
+        axis: int | None = None,
+        *,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Index of the minimum (flat if ``axis`` is None). See ``brickwork.array.argmin``."""
+        return reduction("argmin", self, axis, keepdims, None, split_every, out=out)
+
+    def argmax(
+        self,
+        axis: int | None = None,
+        *,
+        keepdims: bool = False,
+        split_every: int | None = None,
+        out: None = None,
+    ) -> Array:
+        """Index of the maximum (flat if ``axis`` is None). See ``brickwork.array.argmax``."""
+        return reduction("argmax", self, axis, keepdims, None, split_every, out=out)
+
+    # ----------------------------------------------------------------- NumPy protocols
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """Return a lazy Array for the ufuncs brickwork implements (NEP 13).
+
+        Only plain calls without ``out=`` or other keywords are handled; anything else
+        returns ``NotImplemented``, so NumPy raises its TypeError.
+        """
+        func = _dispatch.HANDLED_UFUNCS.get(ufunc)
+        if func is None or method != "__call__" or any(v is not None for v in kwargs.values()):
+            return NotImplemented
+        if not all(_handled_operand(x) for x in inputs):
+            return NotImplemented
+        return func(*inputs)
+
+    def __array_function__(
+        self,
+        func: Callable[..., Any],
+        types: tuple[type, ...],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """Dispatch NumPy functions (NEP 18): ours stay lazy, others compute first.
+
+        ``np.sum(x)``, ``np.mean(x)``, ``np.where(...)``, … return lazy Arrays. Other NumPy
+        functions run on the computed NumPy arrays, as Dask does for functions it does
+        not implement.
+        """
+        if not all(issubclass(t, Array | np.ndarray) for t in types):
+            return NotImplemented
+        handler = _dispatch.HANDLED_FUNCTIONS.get(func)
+        if handler is not None:
+            return handler(*args, **kwargs)
+        from brickwork.array.evaluation import materialize
+
+        args, kwargs = materialize((args, kwargs))
+        return func(*args, **kwargs)
+
+    # ----------------------------------------------------------------- operators
+
+    __neg__ = _unary_method("negative", "-self")
+    __pos__ = _unary_method("positive", "+self")
+    __abs__ = _unary_method("absolute", "abs(self)")
+    __invert__ = _unary_method("invert", "~self")
+
+    __add__, __radd__ = _binary_methods("add", "+")
+    __sub__, __rsub__ = _binary_methods("subtract", "-")
+    __mul__, __rmul__ = _binary_methods("multiply", "*")
+    __truediv__, __rtruediv__ = _binary_methods("true_divide", "/")
+    __floordiv__, __rfloordiv__ = _binary_methods("floor_divide", "//")
+    __mod__, __rmod__ = _binary_methods("remainder", "%")
+    __pow__, __rpow__ = _binary_methods("power", "**")
+    __lshift__, __rlshift__ = _binary_methods("left_shift", "<<")
+    __rshift__, __rrshift__ = _binary_methods("right_shift", ">>")
+    __and__, __rand__ = _binary_methods("bitwise_and", "&")
+    __or__, __ror__ = _binary_methods("bitwise_or", "|")
+    __xor__, __rxor__ = _binary_methods("bitwise_xor", "^")
+    __eq__ = _binary_methods("equal", "==")[0]  # type: ignore[assignment]
+    __ne__ = _binary_methods("not_equal", "!=")[0]  # type: ignore[assignment]
+    __lt__ = _binary_methods("less", "<")[0]
+    __le__ = _binary_methods("less_equal", "<=")[0]
+    __gt__ = _binary_methods("greater", ">")[0]
+    __ge__ = _binary_methods("greater_equal", ">=")[0]
+
+    def __divmod__(self, other: Any) -> Any:
+        """Return ``(self // other, self % other)`` lazily."""
+        quotient = _binary("floor_divide", self, other)
+        if quotient is NotImplemented:
+            return NotImplemented
+        return quotient, _binary("remainder", self, other)
+
+    def __rdivmod__(self, other: Any) -> Any:
+        """Return ``(other // self, other % self)`` lazily."""
+        quotient = _binary("floor_divide", other, self)
+        if quotient is NotImplemented:
+            return NotImplemented
+        return quotient, _binary("remainder", other, self)

@@ -1,0 +1,114 @@
+"""``compute`` and ``persist`` for several arrays at once, sharing their common work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brickwork import _core, config
+from brickwork._runner import ProgressArg, run
+from brickwork.array.core import Array
+
+__all__ = ["compute", "materialize", "persist"]
+
+
+def _collect(obj: Any, found: dict[int, Array]) -> None:
+    if isinstance(obj, Array):
+        found.setdefault(id(obj), obj)
+    elif isinstance(obj, list | tuple | set | frozenset):
+        for item in obj:
+            _collect(item, found)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            _collect(item, found)
+
+
+def _replace(obj: Any, results: dict[int, Any]) -> Any:
+    if isinstance(obj, Array):
+        return results[id(obj)]
+    if isinstance(obj, list | tuple | set | frozenset):
+        return type(obj)(_replace(item, results) for item in obj)
+    if isinstance(obj, dict):
+        return {key: _replace(value, results) for key, value in obj.items()}
+    return obj
+
+
+def _scalar_if_0d(result: Any) -> Any:
+    return result[()] if result.ndim == 0 else result
+
+
+def materialize(
+    obj: Any,
+    progress: ProgressArg = None,
+    num_threads: int | None = None,
+    *,
+    scalars: bool = False,
+) -> Any:
+    """Replace every Array inside ``obj`` (nested lists, tuples, sets, dicts) by its value.
+
+    All arrays are computed in one task graph. With ``scalars=True`` 0-d results become
+    NumPy scalars, as in ``Array.compute``.
+    """
+    found: dict[int, Array] = {}
+    _collect(obj, found)
+    if not found:
+        return obj
+    arrays = list(found.values())
+    values = run([a._expr for a in arrays], progress, num_threads)
+    if scalars:
+        values = [_scalar_if_0d(v) for v in values]
+    return _replace(obj, {id(a): v for a, v in zip(arrays, values, strict=True)})
+
+
+def compute(
+    *args: Any, progress: ProgressArg = None, num_threads: int | None = None
+) -> tuple[Any, ...]:
+    """Compute several arrays together, doing the work they share once.
+
+    Like ``dask.compute``: Arrays, also inside lists, tuples, sets and dicts, are
+    replaced by NumPy results; other arguments are returned unchanged.
+
+    Parameters
+    ----------
+    *args
+        Arrays or other objects.
+    progress : bool or callable, optional
+        Draw a progress bar (True), not (False), or call ``progress(done, total)``.
+        Default: ``brickwork.config.get("progress")``.
+    num_threads : int, optional
+        Threads to use. Default: ``brickwork.config.get("num_threads")``.
+
+    Returns
+    -------
+    tuple
+        One result per argument; 0-d results are NumPy scalars.
+
+    Examples
+    --------
+    >>> total, mean = brickwork.compute(x.sum(), x.mean())
+    """
+    return tuple(materialize(args, progress, num_threads, scalars=True))
+
+
+def persist(
+    *args: Any, progress: ProgressArg = None, num_threads: int | None = None
+) -> tuple[Any, ...]:
+    """Compute arrays now and return Arrays backed by the results, with the same chunks.
+
+    Like ``dask.persist``: later computations that use the returned arrays start from
+    the stored results. Other arguments are returned unchanged.
+
+    Returns
+    -------
+    tuple
+        One item per argument.
+    """
+    arrays = [a for a in args if isinstance(a, Array)]
+    if not arrays:
+        return args
+    values = run([a._expr for a in arrays], progress, num_threads)
+    limit = config.get("chunk_size")
+    persisted = iter(
+        Array(_core.from_numpy(value, a._expr.chunks, limit), a._name)
+        for a, value in zip(arrays, values, strict=True)
+    )
+    return tuple(next(persisted) if isinstance(a, Array) else a for a in args)

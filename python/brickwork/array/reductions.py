@@ -1,0 +1,303 @@
+"""Reductions (``sum``, ``mean``, ``std``, ``argmax``, ``nansum``, …) as tree reductions.
+
+Each takes ``axis`` (None, an int, negative ints, or a tuple), ``keepdims`` and
+``split_every`` (the fan-in of the tree; default ``brickwork.config.get("split_every")``)
+and returns a lazy Array. ``np.sum(x)``, ``np.mean(x)``, … dispatch here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from brickwork.array._dispatch import implements
+from brickwork.array.core import Array, reduction, to_expr
+
+__all__ = [
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "max",
+    "mean",
+    "min",
+    "nanmax",
+    "nanmean",
+    "nanmin",
+    "nanprod",
+    "nanstd",
+    "nansum",
+    "nanvar",
+    "prod",
+    "std",
+    "sum",
+    "var",
+]
+
+AxisLike = int | Sequence[int] | None
+
+
+def _array(a: Any) -> Array:
+    return a if isinstance(a, Array) else Array(to_expr(a), "array")
+
+
+# The builtins are shadowed below by NumPy's names, as in numpy and dask.array.
+# ruff: noqa: A001
+
+
+@implements(np.sum)
+def sum(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Sum of the elements over ``axis``, with pairwise accuracy for floats.
+
+    Parameters
+    ----------
+    a : Array or array_like
+    axis : None, int or tuple of ints
+        Axes to reduce; None reduces all.
+    dtype : dtype-like, optional
+        Accumulator and result dtype; NumPy's default otherwise (int64 for smaller
+        signed ints and bool, uint64 for smaller unsigned ints).
+    keepdims : bool
+        Keep the reduced axes with length one.
+    split_every : int, optional
+        Fan-in of the tree reduction (at least 2).
+    out : None
+        Not supported; for signature compatibility.
+
+    Returns
+    -------
+    Array
+    """
+    return reduction("sum", _array(a), axis, keepdims, dtype, split_every, out=out)
+
+
+@implements(np.prod)
+def prod(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Product of the elements over ``axis`` (arguments as ``sum``)."""
+    return reduction("prod", _array(a), axis, keepdims, dtype, split_every, out=out)
+
+
+@implements(np.mean)
+def mean(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Arithmetic mean over ``axis`` (float64 for integer input; arguments as ``sum``)."""
+    return reduction("mean", _array(a), axis, keepdims, dtype, split_every, out=out)
+
+
+@implements(np.var)
+def var(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    ddof: int = 0,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Variance over ``axis``, dividing by ``N - ddof`` (arguments as ``sum``)."""
+    return reduction("var", _array(a), axis, keepdims, dtype, split_every, ddof, out)
+
+
+@implements(np.std)
+def std(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    ddof: int = 0,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Standard deviation over ``axis``, dividing by ``N - ddof`` (arguments as ``sum``)."""
+    return reduction("std", _array(a), axis, keepdims, dtype, split_every, ddof, out)
+
+
+@implements(np.min, np.amin)
+def min(
+    a: Any,
+    axis: AxisLike = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Minimum over ``axis``; NaN if any element is NaN (arguments as ``sum``)."""
+    return reduction("min", _array(a), axis, keepdims, None, split_every, out=out)
+
+
+@implements(np.max, np.amax)
+def max(
+    a: Any,
+    axis: AxisLike = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Maximum over ``axis``; NaN if any element is NaN (arguments as ``sum``)."""
+    return reduction("max", _array(a), axis, keepdims, None, split_every, out=out)
+
+
+amin, amax = min, max
+
+
+@implements(np.any)
+def any(
+    a: Any,
+    axis: AxisLike = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Whether any element over ``axis`` is true (arguments as ``sum``)."""
+    return reduction("any", _array(a), axis, keepdims, None, split_every, out=out)
+
+
+@implements(np.all)
+def all(
+    a: Any,
+    axis: AxisLike = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Whether all elements over ``axis`` are true (arguments as ``sum``)."""
+    return reduction("all", _array(a), axis, keepdims, None, split_every, out=out)
+
+
+@implements(np.argmin)
+def argmin(
+    a: Any,
+    axis: int | None = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Index of the first minimum along ``axis`` (an int), or in the flattened array."""
+    return reduction("argmin", _array(a), axis, keepdims, None, split_every, out=out)
+
+
+@implements(np.argmax)
+def argmax(
+    a: Any,
+    axis: int | None = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Index of the first maximum along ``axis`` (an int), or in the flattened array."""
+    return reduction("argmax", _array(a), axis, keepdims, None, split_every, out=out)
+
+
+@implements(np.nansum)
+def nansum(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Sum over ``axis`` treating NaN as zero (arguments as ``sum``)."""
+    return reduction("nansum", _array(a), axis, keepdims, dtype, split_every, out=out)
+
+
+@implements(np.nanprod)
+def nanprod(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Product over ``axis`` treating NaN as one (arguments as ``sum``)."""
+    return reduction("nanprod", _array(a), axis, keepdims, dtype, split_every, out=out)
+
+
+@implements(np.nanmean)
+def nanmean(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Mean over ``axis`` ignoring NaNs (arguments as ``sum``)."""
+    return reduction("nanmean", _array(a), axis, keepdims, dtype, split_every, out=out)
+
+
+@implements(np.nanvar)
+def nanvar(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    ddof: int = 0,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Variance over ``axis`` ignoring NaNs (arguments as ``var``)."""
+    return reduction("nanvar", _array(a), axis, keepdims, dtype, split_every, ddof, out)
+
+
+@implements(np.nanstd)
+def nanstd(
+    a: Any,
+    axis: AxisLike = None,
+    dtype: DTypeLike | None = None,
+    keepdims: bool = False,
+    ddof: int = 0,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Standard deviation over ``axis`` ignoring NaNs (arguments as ``var``)."""
+    return reduction("nanstd", _array(a), axis, keepdims, dtype, split_every, ddof, out)
+
+
+@implements(np.nanmin)
+def nanmin(
+    a: Any,
+    axis: AxisLike = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Minimum over ``axis`` ignoring NaNs (arguments as ``sum``)."""
+    return reduction("nanmin", _array(a), axis, keepdims, None, split_every, out=out)
+
+
+@implements(np.nanmax)
+def nanmax(
+    a: Any,
+    axis: AxisLike = None,
+    keepdims: bool = False,
+    split_every: int | None = None,
+    out: None = None,
+) -> Array:
+    """Maximum over ``axis`` ignoring NaNs (arguments as ``sum``)."""
+    return reduction("nanmax", _array(a), axis, keepdims, None, split_every, out=out)
