@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from brickwork._core import DTypeName
 
 __all__ = ["SUPPORTED_DTYPES", "dtype_name", "unsupported_dtype_error"]
 
@@ -32,7 +35,7 @@ def unsupported_dtype_error(dtype: np.dtype, what: str = "brickwork arrays") -> 
     )
 
 
-def dtype_name(dtype: Any) -> str:
+def dtype_name(dtype: Any) -> DTypeName:
     """Return the NumPy name (``"float64"``, ``"int32"``, …) of a supported dtype.
 
     Parameters
@@ -54,4 +57,4 @@ def dtype_name(dtype: Any) -> str:
         raise TypeError(f"data type {dtype!r} not understood") from err
     if dt.name not in _SUPPORTED or dt.fields is not None:
         raise unsupported_dtype_error(dt)
-    return dt.name
+    return cast("DTypeName", dt.name)

@@ -13,6 +13,10 @@ from brickwork._units import format_bytes
 __all__ = ["array_html", "array_repr"]
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def array_repr(expr: _core.Expr, name: str) -> str:
     """Dask's repr: ``brickwork.array<name, shape=..., dtype=..., chunksize=..., ...>``."""
     return (
@@ -31,7 +35,7 @@ def array_html(expr: _core.Expr) -> str:
         ("Shape", str(expr.shape), str(expr.chunksize)),
         (
             "Count",
-            f"{expr.npartitions} chunks in {ntasks} {'task' if ntasks == 1 else 'tasks'}",
+            f"{_plural(expr.npartitions, 'chunk')} in {_plural(ntasks, 'task')}",
             f"numblocks {expr.numblocks}",
         ),
         ("Type", expr.dtype, "numpy.ndarray"),

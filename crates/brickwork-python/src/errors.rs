@@ -1,0 +1,52 @@
+//! The engine's errors as Python exceptions.
+
+use brickwork::Error;
+use pyo3::exceptions::{PyIndexError, PyKeyboardInterrupt, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+pyo3::create_exception!(
+    _core,
+    PanicError,
+    PyRuntimeError,
+    "A bug inside brickwork's Rust core (a panic or a broken invariant); please report it."
+);
+
+/// The Python exception for an engine error.
+pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
+    match e {
+        Error::ShapeMismatch(m) | Error::Chunks(m) | Error::Value(m) => PyValueError::new_err(m),
+        Error::Type(m) => PyTypeError::new_err(m),
+        Error::Index(m) => PyIndexError::new_err(m),
+        Error::Overflow(m) => PyOverflowError::new_err(m),
+        Error::Axis { axis, ndim } => axis_error(py, axis, ndim),
+        Error::Cancelled => PyKeyboardInterrupt::new_err("computation cancelled"),
+        Error::Internal(m) => PanicError::new_err(m),
+    }
+}
+
+fn axis_error(py: Python<'_>, axis: i64, ndim: usize) -> PyErr {
+    let made = py
+        .import("numpy.exceptions")
+        .and_then(|m| m.getattr("AxisError"))
+        .and_then(|cls| cls.call1((axis, ndim)));
+    match made {
+        Ok(obj) => PyErr::from_value(obj),
+        Err(e) => e,
+    }
+}
+
+/// Run `f`, turning engine errors and panics into Python exceptions.
+pub fn guard<T>(py: Python<'_>, f: impl FnOnce() -> brickwork::Result<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(to_py(py, e)),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(PanicError::new_err(format!("brickwork panicked: {msg}")))
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The module's functions: creation, operations, compute.
+
+use crate::convert;
+use crate::errors::{guard, to_py};
+use crate::expr::PyExpr;
+use brickwork::layers::graph::{self as graph, optimize, Expr, Operand};
+use brickwork::{Buffer, Chunks, DType, Executor, LocalExecutor, Progress, Reducer, ScalarKind};
+use brickwork::{BinaryOp, UnaryOp};
+use ndarray::{ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+use std::sync::Arc;
+
+fn wrap(expr: Expr) -> PyExpr {
+    PyExpr { expr }
+}
+
+fn grid(chunks: &Bound<'_, PyAny>, shape: &[usize], dtype: DType, limit: usize) -> PyResult<Chunks> {
+    let specs = convert::chunk_specs(chunks, shape)?;
+    Chunks::from_specs(&specs, shape, dtype.itemsize(), limit).map_err(|e| to_py(chunks.py(), e))
+}
+
+fn numpy_dtype(descr: &Bound<'_, numpy::PyArrayDescr>) -> PyResult<DType> {
+    let name: String = descr.getattr("name")?.extract()?;
+    let d = DType::from_name(&name).map_err(|e| PyTypeError::new_err(e.to_string()))?;
+    if descr.is_native_byteorder() == Some(false) {
+        return Err(PyValueError::new_err(format!("dtype {} is not in native byte order", descr.repr()?)));
+    }
+    Ok(d)
+}
+
+/// An expression reading a NumPy array in place (no copy; the array is kept alive).
+#[pyfunction]
+fn from_numpy(py: Python<'_>, arr: &Bound<'_, PyUntypedArray>, chunks: &Bound<'_, PyAny>, limit: usize) -> PyResult<PyExpr> {
+    let dtype = numpy_dtype(&arr.dtype())?;
+    if !arr.is_aligned() {
+        return Err(PyValueError::new_err("the array is not aligned: copy it first"));
+    }
+    let item = dtype.itemsize() as isize;
+    let shape = arr.shape().to_vec();
+    let mut strides = Vec::with_capacity(shape.len());
+    for &s in arr.strides() {
+        if s % item != 0 {
+            return Err(PyValueError::new_err(format!("stride {s} is not a multiple of the itemsize {item}: copy the array first")));
+        }
+        strides.push(s / item);
+    }
+    let (mut lo, mut hi) = (0isize, 0isize);
+    for (&n, &s) in shape.iter().zip(&strides) {
+        let span = s * (n as isize - 1).max(0);
+        if span < 0 { lo += span } else { hi += span }
+    }
+    let empty = shape.contains(&0);
+    let len = if empty { 0 } else { (hi - lo + 1) as usize };
+    // SAFETY: `data` is the address of element 0 of a live NumPy array.
+    let data = unsafe { (*arr.as_array_ptr()).fields.data } as *const u8;
+    let owner: Arc<dyn std::any::Any + Send + Sync> = Arc::new(arr.clone().unbind().into_any());
+    // SAFETY: every element of the array lies in [data + lo, data + hi] (in elements),
+    // which is what `len` covers from `base`; the array is aligned for its dtype (checked
+    // above) and `owner` keeps it alive. Mutation during compute is the caller's
+    // responsibility (documented: sources are read in place).
+    let buffer = unsafe {
+        let base = if empty { data } else { data.offset(lo * item) };
+        Buffer::from_raw(base, len, dtype, owner)
+    };
+    let g = grid(chunks, &shape, dtype, limit)?;
+    let offset = if empty { 0 } else { -lo };
+    guard(py, || graph::from_buffer(buffer, &shape, &strides, offset, g)).map(wrap)
+}
+
+/// An array of `shape` filled with `value`.
+#[pyfunction]
+#[pyo3(signature = (shape, value, dtype, chunks, limit))]
+fn full(py: Python<'_>, shape: Vec<usize>, value: &Bound<'_, PyAny>, dtype: Option<&str>, chunks: &Bound<'_, PyAny>, limit: usize) -> PyResult<PyExpr> {
+    let k = convert::scalar(value)?.ok_or_else(|| {
+        PyTypeError::new_err(format!("fill value must be a bool, int or float, got {}", value.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+    })?;
+    let d = convert::dtype(dtype)?.unwrap_or(k.default_dtype());
+    let g = grid(chunks, &shape, d, limit)?;
+    let s = match (k, d.is_float()) {
+        (ScalarKind::Float(f), false) => ScalarKind::Int(f as i128).to_scalar(d),
+        _ => k.to_scalar(d),
+    };
+    guard(py, || Ok(graph::full(s?, g))).map(wrap)
+}
+
+/// `num` elements `start + i * step` of `dtype`.
+#[pyfunction]
+fn arange(py: Python<'_>, start: &Bound<'_, PyAny>, step: &Bound<'_, PyAny>, num: usize, dtype: &str, chunks: &Bound<'_, PyAny>, limit: usize) -> PyResult<PyExpr> {
+    let d = convert::dtype(Some(dtype))?.expect("a dtype");
+    let s = convert::scalar(start)?.ok_or_else(|| PyTypeError::new_err("arange start must be a number"))?;
+    let t = convert::scalar(step)?.ok_or_else(|| PyTypeError::new_err("arange step must be a number"))?;
+    let g = grid(chunks, &[num], d, limit)?;
+    guard(py, || graph::arange(s, t, num, d, g)).map(wrap)
+}
+
+/// NumPy's linspace.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn linspace(py: Python<'_>, start: f64, stop: f64, num: usize, endpoint: bool, dtype: &str, chunks: &Bound<'_, PyAny>, limit: usize) -> PyResult<PyExpr> {
+    let d = convert::dtype(Some(dtype))?.expect("a dtype");
+    let g = grid(chunks, &[num], d, limit)?;
+    guard(py, || graph::linspace(start, stop, num, endpoint, d, g)).map(wrap)
+}
+
+/// The chunks a spec gives for `shape` and `dtype`, as a tuple of tuples.
+#[pyfunction]
+fn normalize_chunks<'py>(py: Python<'py>, chunks: &Bound<'py, PyAny>, shape: Vec<usize>, dtype: &str, limit: usize) -> PyResult<Bound<'py, PyTuple>> {
+    let d = convert::dtype(Some(dtype))?.expect("a dtype");
+    let g = grid(chunks, &shape, d, limit)?;
+    let axes = g.0.iter().map(|c| PyTuple::new(py, c.sizes())).collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, axes)
+}
+
+#[pyfunction]
+fn unary(py: Python<'_>, op: &str, x: &PyExpr) -> PyResult<PyExpr> {
+    guard(py, || graph::unary(UnaryOp::from_name(op)?, &x.expr)).map(wrap)
+}
+
+#[pyfunction]
+fn binary(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyExpr> {
+    let (a, b) = (convert::operand(a)?, convert::operand(b)?);
+    guard(py, || graph::binary(BinaryOp::from_name(op)?, &a, &b)).map(wrap)
+}
+
+#[pyfunction(name = "where")]
+fn where_(py: Python<'_>, cond: &Bound<'_, PyAny>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyExpr> {
+    let (c, a, b) = (convert::operand(cond)?, convert::operand(a)?, convert::operand(b)?);
+    if !matches!((&c, &a, &b), (Operand::Array(_), _, _) | (_, Operand::Array(_), _) | (_, _, Operand::Array(_))) {
+        return Err(PyTypeError::new_err("where needs at least one array operand"));
+    }
+    guard(py, || graph::where_(&c, &a, &b)).map(wrap)
+}
+
+#[pyfunction]
+fn astype(x: &PyExpr, dtype: &str) -> PyResult<PyExpr> {
+    let d = convert::dtype(Some(dtype))?.expect("a dtype");
+    Ok(wrap(graph::astype(&x.expr, d)))
+}
+
+#[pyfunction]
+#[pyo3(signature = (op, x, axis, keepdims, dtype, split_every, ddof))]
+#[allow(clippy::too_many_arguments)]
+fn reduce(py: Python<'_>, op: &str, x: &PyExpr, axis: Option<Vec<i64>>, keepdims: bool, dtype: Option<&str>, split_every: Option<usize>, ddof: i64) -> PyResult<PyExpr> {
+    let d = convert::dtype(dtype)?;
+    if ddof < 0 {
+        return Err(PyValueError::new_err(format!("ddof must be a non-negative int, got {ddof}")));
+    }
+    guard(py, || {
+        let r = Reducer::from_name(op, ddof as u32)?;
+        graph::reduce(&x.expr, r, axis.as_deref(), keepdims, d, split_every)
+    })
+    .map(wrap)
+}
+
+#[pyfunction]
+fn getitem(py: Python<'_>, x: &PyExpr, index: &Bound<'_, PyTuple>) -> PyResult<PyExpr> {
+    let ix = convert::index(index)?;
+    guard(py, || graph::getitem(&x.expr, &ix)).map(wrap)
+}
+
+#[pyfunction]
+#[pyo3(signature = (x, axes=None))]
+fn transpose(py: Python<'_>, x: &PyExpr, axes: Option<Vec<i64>>) -> PyResult<PyExpr> {
+    guard(py, || graph::transpose(&x.expr, axes.as_deref())).map(wrap)
+}
+
+#[pyfunction]
+fn broadcast_to(py: Python<'_>, x: &PyExpr, shape: Vec<usize>) -> PyResult<PyExpr> {
+    guard(py, || graph::broadcast_to(&x.expr, &shape)).map(wrap)
+}
+
+/// The number of tasks computing these expressions runs.
+#[pyfunction]
+fn ntasks(py: Python<'_>, exprs: Vec<PyRef<'_, PyExpr>>) -> PyResult<usize> {
+    let exprs: Vec<Expr> = exprs.iter().map(|e| e.expr.clone()).collect();
+    guard(py, || optimize::ntasks(&exprs))
+}
+
+fn to_numpy(py: Python<'_>, out: brickwork::OutputBuffer) -> PyResult<Py<PyAny>> {
+    let shape = IxDyn(&out.shape);
+    macro_rules! arr {
+        ($v:expr) => {
+            ArrayD::from_shape_vec(shape, $v)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?
+                .into_pyarray(py)
+                .into_any()
+                .unbind()
+        };
+    }
+    use brickwork::layers::kernels::Tile;
+    Ok(match out.data {
+        Tile::Bool(v) => arr!(v),
+        Tile::I8(v) => arr!(v),
+        Tile::I16(v) => arr!(v),
+        Tile::I32(v) => arr!(v),
+        Tile::I64(v) => arr!(v),
+        Tile::U8(v) => arr!(v),
+        Tile::U16(v) => arr!(v),
+        Tile::U32(v) => arr!(v),
+        Tile::U64(v) => arr!(v),
+        Tile::F32(v) => arr!(v),
+        Tile::F64(v) => arr!(v),
+    })
+}
+
+/// Compute expressions in one task graph with the GIL released; Ctrl-C raises
+/// KeyboardInterrupt within a second.
+#[pyfunction]
+#[pyo3(signature = (exprs, num_threads, progress=None))]
+fn compute<'py>(py: Python<'py>, exprs: Vec<PyRef<'py, PyExpr>>, num_threads: usize, progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyList>> {
+    if num_threads == 0 {
+        return Err(PyValueError::new_err("num_threads must be at least 1"));
+    }
+    let exprs: Vec<Expr> = exprs.iter().map(|e| e.expr.clone()).collect();
+    let g = guard(py, || optimize::task_graph(&exprs))?;
+    let exec = LocalExecutor { num_threads };
+    let mut failure: Option<PyErr> = None;
+    let result = py.detach(|| {
+        let mut poll = |p: Progress| -> bool {
+            Python::attach(|py| {
+                if let Err(e) = py.check_signals() {
+                    failure = Some(e);
+                    return true;
+                }
+                if let Some(cb) = &progress {
+                    if let Err(e) = cb.call1(py, (p.done, p.total)) {
+                        failure = Some(e);
+                        return true;
+                    }
+                }
+                false
+            })
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec.execute(&g, &mut poll)))
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let outputs = match result {
+        Ok(r) => r.map_err(|e| to_py(py, e))?,
+        Err(_) => return Err(crate::errors::PanicError::new_err("brickwork's scheduler panicked")),
+    };
+    let arrays = outputs.into_iter().map(|o| to_numpy(py, o)).collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, arrays)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(from_numpy, m)?)?;
+    m.add_function(wrap_pyfunction!(full, m)?)?;
+    m.add_function(wrap_pyfunction!(arange, m)?)?;
+    m.add_function(wrap_pyfunction!(linspace, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_chunks, m)?)?;
+    m.add_function(wrap_pyfunction!(unary, m)?)?;
+    m.add_function(wrap_pyfunction!(binary, m)?)?;
+    m.add_function(wrap_pyfunction!(where_, m)?)?;
+    m.add_function(wrap_pyfunction!(astype, m)?)?;
+    m.add_function(wrap_pyfunction!(reduce, m)?)?;
+    m.add_function(wrap_pyfunction!(getitem, m)?)?;
+    m.add_function(wrap_pyfunction!(transpose, m)?)?;
+    m.add_function(wrap_pyfunction!(broadcast_to, m)?)?;
+    m.add_function(wrap_pyfunction!(ntasks, m)?)?;
+    m.add_function(wrap_pyfunction!(compute, m)?)?;
+    Ok(())
+}
