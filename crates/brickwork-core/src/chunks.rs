@@ -179,10 +179,9 @@ impl AxisChunks {
 impl PartialEq for AxisChunks {
     fn eq(&self, other: &AxisChunks) -> bool {
         match (self, other) {
-            (
-                AxisChunks::Regular { size: a, len: n },
-                AxisChunks::Regular { size: b, len: m },
-            ) => n == m && (a == b || (*n <= *a.min(b))),
+            (AxisChunks::Regular { size: a, len: n }, AxisChunks::Regular { size: b, len: m }) => {
+                n == m && (a == b || (*n <= *a.min(b)))
+            }
             _ => self.len() == other.len() && self.sizes() == other.sizes(),
         }
     }
@@ -247,7 +246,11 @@ impl Chunks {
             };
         }
         auto_fill(&mut out, &mut autos, shape, itemsize, limit);
-        Ok(Chunks(out.into_iter().map(|c| c.expect("every axis set")).collect()))
+        Ok(Chunks(
+            out.into_iter()
+                .map(|c| c.expect("every axis set"))
+                .collect(),
+        ))
     }
 
     /// The number of axes.
@@ -346,7 +349,10 @@ mod tests {
         assert!(matches!(c, AxisChunks::Explicit { .. }));
         assert_eq!(c.block_of(3), 1);
         assert_eq!(c.block_of(4), 2);
-        assert!(matches!(AxisChunks::from_sizes(&[2, 2, 1]), AxisChunks::Regular { .. }));
+        assert!(matches!(
+            AxisChunks::from_sizes(&[2, 2, 1]),
+            AxisChunks::Regular { .. }
+        ));
     }
 
     #[test]
@@ -361,12 +367,22 @@ mod tests {
     fn auto_matches_dask() {
         // dask.array.core.normalize_chunks("auto", (10000, 10000), limit=128 MiB, float64)
         // == ((4096, 4096, 1808),) * 2
-        let c = Chunks::from_specs(&[ChunkSpec::Auto, ChunkSpec::Auto], &[10000, 10000], 8, 128 << 20)
-            .unwrap();
+        let c = Chunks::from_specs(
+            &[ChunkSpec::Auto, ChunkSpec::Auto],
+            &[10000, 10000],
+            8,
+            128 << 20,
+        )
+        .unwrap();
         assert_eq!(c.0[0].max_size(), 4096);
         // A short axis takes the whole axis; the rest share the budget.
-        let c = Chunks::from_specs(&[ChunkSpec::Auto, ChunkSpec::Auto], &[3, 1 << 30], 8, 1 << 20)
-            .unwrap();
+        let c = Chunks::from_specs(
+            &[ChunkSpec::Auto, ChunkSpec::Auto],
+            &[3, 1 << 30],
+            8,
+            1 << 20,
+        )
+        .unwrap();
         assert_eq!(c.chunksize(), vec![3, 43690]);
     }
 

@@ -24,7 +24,11 @@ pub fn normalize_axis(axis: i64, ndim: usize) -> Result<usize> {
     if axis < -n || axis >= n {
         return Err(Error::Axis { axis, ndim });
     }
-    Ok(if axis < 0 { (axis + n) as usize } else { axis as usize })
+    Ok(if axis < 0 {
+        (axis + n) as usize
+    } else {
+        axis as usize
+    })
 }
 
 /// Row-major (C order) element strides of `shape`.

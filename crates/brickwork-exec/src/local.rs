@@ -26,7 +26,11 @@ pub trait Executor {
     /// Run `graph` and return its outputs. `poll` is called from the calling thread
     /// about every 50 ms and once at the end; when it returns `true` the computation
     /// stops (running tasks finish, no new ones start) with [`Error::Cancelled`].
-    fn execute(&self, graph: &TaskGraph, poll: &mut dyn FnMut(Progress) -> bool) -> Result<Vec<OutputBuffer>>;
+    fn execute(
+        &self,
+        graph: &TaskGraph,
+        poll: &mut dyn FnMut(Progress) -> bool,
+    ) -> Result<Vec<OutputBuffer>>;
 }
 
 /// The default executor: `num_threads` worker threads on this machine.
@@ -39,7 +43,9 @@ pub struct LocalExecutor {
 impl Default for LocalExecutor {
     fn default() -> Self {
         LocalExecutor {
-            num_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            num_threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
         }
     }
 }
@@ -127,7 +133,8 @@ impl Shared<'_> {
             for &d in self.ctx.graph.deps_of(t) {
                 self.ctx.slots.release(d as usize);
             }
-            let ds = &self.dependents[self.dependents_start[t] as usize..self.dependents_start[t + 1] as usize];
+            let ds = &self.dependents
+                [self.dependents_start[t] as usize..self.dependents_start[t + 1] as usize];
             for &c in ds.iter().rev() {
                 if self.pending[c as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
                     local.push(c);
@@ -141,9 +148,16 @@ impl Shared<'_> {
 }
 
 impl Executor for LocalExecutor {
-    fn execute(&self, graph: &TaskGraph, poll: &mut dyn FnMut(Progress) -> bool) -> Result<Vec<OutputBuffer>> {
-        let mut outputs: Vec<OutputBuffer> =
-            graph.outputs.iter().map(|(s, d)| OutputBuffer::new(s, *d)).collect();
+    fn execute(
+        &self,
+        graph: &TaskGraph,
+        poll: &mut dyn FnMut(Progress) -> bool,
+    ) -> Result<Vec<OutputBuffer>> {
+        let mut outputs: Vec<OutputBuffer> = graph
+            .outputs
+            .iter()
+            .map(|(s, d)| OutputBuffer::new(s, *d))
+            .collect();
         let n = graph.ntasks();
         if n == 0 {
             poll(Progress { done: 0, total: 0 });
@@ -185,7 +199,11 @@ impl Executor for LocalExecutor {
         let nthreads = self.num_threads.max(1).min(n);
         let workers: Vec<Worker<u32>> = (0..nthreads).map(|_| Worker::new_lifo()).collect();
         let shared = Shared {
-            ctx: Ctx { graph, slots: &slots, outputs: &targets },
+            ctx: Ctx {
+                graph,
+                slots: &slots,
+                outputs: &targets,
+            },
             pending,
             dependents_start,
             dependents,

@@ -1,10 +1,10 @@
 //! Output arrays: allocated once, written in place by the tasks that produce them, and
 //! handed to the caller (and on to NumPy) without a copy.
 
+use brickwork_core::{c_strides, Buffer};
 use brickwork_core::{DType, Result};
 use brickwork_kernels::program::{run_block, Input, InputView, Scratch, StoreSink};
 use brickwork_kernels::{with_tile, Instr, Program, Tile};
-use brickwork_core::{c_strides, Buffer};
 
 /// A computed array: C-contiguous elements and a shape.
 #[derive(Debug)]
@@ -54,23 +54,38 @@ impl OutputBuffer {
 impl OutputTarget {
     /// A sink writing the block at `offset` (of the output's grid) into the output.
     pub(crate) fn sink(&self, offset: &[usize], shape: &[usize]) -> Result<StoreSink> {
-        let base: isize = offset.iter().zip(&self.strides).map(|(&o, &s)| o as isize * s).sum();
+        let base: isize = offset
+            .iter()
+            .zip(&self.strides)
+            .map(|(&o, &s)| o as isize * s)
+            .sum();
         // SAFETY: `ptr` is valid for `len` elements while the output lives (the executor
         // keeps it alive until every task has finished); each block is written by one
         // task only; the view is bounds-checked below.
-        let sink = unsafe { StoreSink::new(self.ptr, self.len, self.dtype, base, self.strides.clone()) };
+        let sink =
+            unsafe { StoreSink::new(self.ptr, self.len, self.dtype, base, self.strides.clone()) };
         sink.check(shape)?;
         Ok(sink)
     }
 
     /// Copy a finished C-contiguous block `values` of `shape` into the output.
-    pub(crate) fn write_block(&self, values: &Tile, offset: &[usize], shape: &[usize], scratch: &mut Scratch) -> Result<()> {
+    pub(crate) fn write_block(
+        &self,
+        values: &Tile,
+        offset: &[usize],
+        shape: &[usize],
+        scratch: &mut Scratch,
+    ) -> Result<()> {
         let mut sink = self.sink(offset, shape)?;
         let buf = with_tile!(values, v => Buffer::from_vec(v.clone()));
         let mut p = Program::default();
         let r = p.push(self.dtype, |dst| Instr::Load { input: 0, dst });
         p.outputs.push(r);
-        let view = InputView { input: Input::Buffer(buf), base: 0, strides: c_strides(shape) };
+        let view = InputView {
+            input: Input::Buffer(buf),
+            base: 0,
+            strides: c_strides(shape),
+        };
         run_block(&p, &[view], shape, &mut sink, scratch)
     }
 }

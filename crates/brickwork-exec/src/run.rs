@@ -32,21 +32,42 @@ fn leaf_views(
                 LeafKind::Source(s) => {
                     let origin = vec![0i64; s.strides.len()];
                     let (base, strides) = leaf.view.address(&s.strides, &origin, offset, ndim);
-                    InputView { input: Input::Buffer(s.buffer.clone()), base: base + s.offset, strides }
+                    InputView {
+                        input: Input::Buffer(s.buffer.clone()),
+                        base: base + s.offset,
+                        strides,
+                    }
                 }
                 LeafKind::Generated(g) => {
                     let (base, strides) = leaf.view.address(&[1], &[0], offset, ndim);
-                    InputView { input: Input::Generated(g.clone()), base, strides }
+                    InputView {
+                        input: Input::Generated(g.clone()),
+                        base,
+                        strides,
+                    }
                 }
                 LeafKind::Stage { grid, .. } => {
                     let dep = deps[next_dep] as usize;
                     next_dep += 1;
                     let slot = ctx.slots.get(dep).ok_or_else(|| missing(dep))?;
-                    let Slot::Chunk(buf, chunk_shape) = &*slot else { return Err(missing(dep)) };
-                    let (_, coords) = leaf.stage_block(offset, shape).ok_or_else(|| missing(dep))?;
-                    let origin: Vec<i64> = block_offsets(grid, &coords).iter().map(|&o| o as i64).collect();
-                    let (base, strides) = leaf.view.address(&c_strides(chunk_shape), &origin, offset, ndim);
-                    InputView { input: Input::Buffer(buf.clone()), base, strides }
+                    let Slot::Chunk(buf, chunk_shape) = &*slot else {
+                        return Err(missing(dep));
+                    };
+                    let (_, coords) = leaf
+                        .stage_block(offset, shape)
+                        .ok_or_else(|| missing(dep))?;
+                    let origin: Vec<i64> = block_offsets(grid, &coords)
+                        .iter()
+                        .map(|&o| o as i64)
+                        .collect();
+                    let (base, strides) =
+                        leaf.view
+                            .address(&c_strides(chunk_shape), &origin, offset, ndim);
+                    InputView {
+                        input: Input::Buffer(buf.clone()),
+                        base,
+                        strides,
+                    }
                 }
             })
         })
@@ -64,7 +85,12 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
     let i = t - stage.first;
     let deps = g.deps_of(t);
     match &stage.kind {
-        StageKind::Map { program, leaves, grid, output } => {
+        StageKind::Map {
+            program,
+            leaves,
+            grid,
+            output,
+        } => {
             let mut coords = vec![0; grid.ndim()];
             grid.block_coords(i, &mut coords);
             let offset = block_offsets(grid, &coords);
@@ -73,7 +99,16 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             let mut sink = ctx.outputs[*output].sink(&offset, &shape)?;
             run_block(program, &views, &shape, &mut sink, scratch)
         }
-        StageKind::Partial { program, leaves, grid, reducer, acc, axes, per_out, finish } => {
+        StageKind::Partial {
+            program,
+            leaves,
+            grid,
+            reducer,
+            acc,
+            axes,
+            per_out,
+            finish,
+        } => {
             let ndim = grid.ndim();
             let mut coords = vec![0; ndim];
             partial_coords(grid, axes, i, *per_out, &mut coords);
@@ -100,10 +135,18 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             run_block(program, &views, &shape, &mut sink, scratch)?;
             deliver(ctx, t, i / per_out, *reducer, state, finish, scratch)
         }
-        StageKind::Combine { reducer, per_out, finish, .. } => {
+        StageKind::Combine {
+            reducer,
+            per_out,
+            finish,
+            ..
+        } => {
             let mut acc: Option<State> = None;
             for &d in deps {
-                let slot = ctx.slots.take(d as usize).ok_or_else(|| missing(d as usize))?;
+                let slot = ctx
+                    .slots
+                    .take(d as usize)
+                    .ok_or_else(|| missing(d as usize))?;
                 let state = match Arc::try_unwrap(slot) {
                     Ok(Slot::State(s)) => s,
                     Err(shared) => match &*shared {
@@ -117,7 +160,8 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                     Some(a) => combine(*reducer, a, &state)?,
                 }
             }
-            let state = acc.ok_or_else(|| Error::Internal("a combine task without inputs".into()))?;
+            let state =
+                acc.ok_or_else(|| Error::Internal("a combine task without inputs".into()))?;
             deliver(ctx, t, i / per_out, *reducer, state, finish, scratch)
         }
     }
@@ -125,14 +169,23 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
 
 /// Index strides and base for argmin / argmax: flat C-order indices over the whole
 /// array when every axis is reduced, the coordinate along the axis otherwise.
-fn arg_index(grid: &Chunks, axes: &[usize], offset: &[usize], reducer: Reducer) -> (Vec<isize>, i64) {
+fn arg_index(
+    grid: &Chunks,
+    axes: &[usize],
+    offset: &[usize],
+    reducer: Reducer,
+) -> (Vec<isize>, i64) {
     let ndim = grid.ndim();
     if !reducer.is_arg() {
         return (Vec::new(), 0);
     }
     if axes.len() == ndim {
         let strides = c_strides(&grid.shape());
-        let base = offset.iter().zip(&strides).map(|(&o, &s)| o as i64 * s as i64).sum();
+        let base = offset
+            .iter()
+            .zip(&strides)
+            .map(|(&o, &s)| o as i64 * s as i64)
+            .sum();
         (strides, base)
     } else {
         let mut strides = vec![0isize; ndim];

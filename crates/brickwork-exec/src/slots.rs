@@ -37,18 +37,27 @@ impl Slots {
 
     /// A shared handle to task `t`'s result.
     pub(crate) fn get(&self, t: usize) -> Option<Arc<Slot>> {
-        self.cells[t].lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.cells[t]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Take task `t`'s result out of its cell (for a single consumer).
     pub(crate) fn take(&self, t: usize) -> Option<Arc<Slot>> {
-        self.cells[t].lock().unwrap_or_else(|e| e.into_inner()).take()
+        self.cells[t]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Record that one consumer of task `t` is done; frees the result after the last.
     pub(crate) fn release(&self, t: usize) {
         if self.readers[t].fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.cells[t].lock().unwrap_or_else(|e| e.into_inner()).take();
+            self.cells[t]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
         }
     }
 }

@@ -47,7 +47,11 @@ fn fmt_shape(shape: &[usize]) -> String {
     } else {
         format!(
             "({})",
-            shape.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }
@@ -68,7 +72,13 @@ pub fn from_buffer(
         fmt_shape(&chunks.shape()),
         fmt_shape(shape)
     );
-    ensure!(strides.len() == shape.len(), Value, "{} strides for {} axes", strides.len(), shape.len());
+    ensure!(
+        strides.len() == shape.len(),
+        Value,
+        "{} strides for {} axes",
+        strides.len(),
+        shape.len()
+    );
     check_view(offset, strides, shape, buffer.len())?;
     let dtype = buffer.dtype();
     let source = Source {
@@ -86,24 +96,58 @@ pub fn full(value: Scalar, chunks: Chunks) -> Expr {
 
 /// `num` elements `start + i * step` of `dtype` (NumPy's arange after the length is
 /// known; the increment is `(start + step) - start` as NumPy computes it).
-pub fn arange(start: ScalarKind, step: ScalarKind, num: usize, dtype: DType, chunks: Chunks) -> Result<Expr> {
-    ensure!(chunks.shape() == [num], Chunks, "arange of {num} elements with chunks of shape {}", fmt_shape(&chunks.shape()));
+pub fn arange(
+    start: ScalarKind,
+    step: ScalarKind,
+    num: usize,
+    dtype: DType,
+    chunks: Chunks,
+) -> Result<Expr> {
+    ensure!(
+        chunks.shape() == [num],
+        Chunks,
+        "arange of {num} elements with chunks of shape {}",
+        fmt_shape(&chunks.shape())
+    );
     let (start, step) = if dtype.is_float() {
         let s = kind_f64(start);
         let d = (s + kind_f64(step)) - s;
-        (Scalar { dtype, value: brickwork_core::scalar::ScalarValue::Float(s) },
-         Scalar { dtype, value: brickwork_core::scalar::ScalarValue::Float(d) })
+        (
+            Scalar {
+                dtype,
+                value: brickwork_core::scalar::ScalarValue::Float(s),
+            },
+            Scalar {
+                dtype,
+                value: brickwork_core::scalar::ScalarValue::Float(d),
+            },
+        )
     } else {
         let as_int = |k: ScalarKind| match k {
             ScalarKind::Bool(b) => Ok(b as i128),
             ScalarKind::Int(i) => Ok(i),
             ScalarKind::Float(f) if f.fract() == 0.0 => Ok(f as i128),
-            ScalarKind::Float(f) => Err(Error::Type(format!("arange with a non-integer value {f} for dtype {dtype}"))),
+            ScalarKind::Float(f) => Err(Error::Type(format!(
+                "arange with a non-integer value {f} for dtype {dtype}"
+            ))),
         };
-        (Scalar { dtype, value: brickwork_core::scalar::ScalarValue::Int(as_int(start)?) },
-         Scalar { dtype, value: brickwork_core::scalar::ScalarValue::Int(as_int(step)?) })
+        (
+            Scalar {
+                dtype,
+                value: brickwork_core::scalar::ScalarValue::Int(as_int(start)?),
+            },
+            Scalar {
+                dtype,
+                value: brickwork_core::scalar::ScalarValue::Int(as_int(step)?),
+            },
+        )
     };
-    Ok(Expr::new(Op::Generate(Generator::Arange { start, step }), vec![], dtype, chunks))
+    Ok(Expr::new(
+        Op::Generate(Generator::Arange { start, step }),
+        vec![],
+        dtype,
+        chunks,
+    ))
 }
 
 fn kind_f64(k: ScalarKind) -> f64 {
@@ -115,12 +159,34 @@ fn kind_f64(k: ScalarKind) -> f64 {
 }
 
 /// NumPy's `linspace(start, stop, num, endpoint)` in `dtype`.
-pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, dtype: DType, chunks: Chunks) -> Result<Expr> {
-    ensure!(chunks.shape() == [num], Chunks, "linspace of {num} elements with chunks of shape {}", fmt_shape(&chunks.shape()));
+pub fn linspace(
+    start: f64,
+    stop: f64,
+    num: usize,
+    endpoint: bool,
+    dtype: DType,
+    chunks: Chunks,
+) -> Result<Expr> {
+    ensure!(
+        chunks.shape() == [num],
+        Chunks,
+        "linspace of {num} elements with chunks of shape {}",
+        fmt_shape(&chunks.shape())
+    );
     let div = if endpoint { num.saturating_sub(1) } else { num };
-    let step = if div > 0 { (stop - start) / div as f64 } else { f64::NAN };
+    let step = if div > 0 {
+        (stop - start) / div as f64
+    } else {
+        f64::NAN
+    };
     Ok(Expr::new(
-        Op::Generate(Generator::Linspace { start, step: if div > 0 { step } else { 0.0 }, stop, num, endpoint }),
+        Op::Generate(Generator::Linspace {
+            start,
+            step: if div > 0 { step } else { 0.0 },
+            stop,
+            num,
+            endpoint,
+        }),
         vec![],
         dtype,
         chunks,
@@ -139,7 +205,12 @@ pub fn astype(x: &Expr, dtype: DType) -> Expr {
 pub fn unary(op: UnaryOp, x: &Expr) -> Result<Expr> {
     let (compute, out) = op.signature(x.dtype())?;
     let input = astype(x, compute);
-    Ok(Expr::new(Op::Unary(op), vec![input], out, x.chunks().clone()))
+    Ok(Expr::new(
+        Op::Unary(op),
+        vec![input],
+        out,
+        x.chunks().clone(),
+    ))
 }
 
 /// NumPy's broadcast shape of several shapes.
@@ -153,7 +224,11 @@ pub fn broadcast_shapes(shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
                 *o = n;
             } else if n != 1 && n != *o {
                 let list: Vec<String> = shapes.iter().map(|s| fmt_shape(s)).collect();
-                bail!(ShapeMismatch, "operands could not be broadcast together with shapes {}", list.join(" "));
+                bail!(
+                    ShapeMismatch,
+                    "operands could not be broadcast together with shapes {}",
+                    list.join(" ")
+                );
             }
         }
     }
@@ -196,21 +271,43 @@ fn broadcast_view(x: &Expr, shape: &[usize], chunks: &Chunks) -> Expr {
         .enumerate()
         .map(|(a, &n)| {
             if n == 1 && shape[a + off] != 1 {
-                AxisCoord { from: None, start: 0, step: 0 }
+                AxisCoord {
+                    from: None,
+                    start: 0,
+                    step: 0,
+                }
             } else {
-                AxisCoord { from: Some(a + off), start: 0, step: 1 }
+                AxisCoord {
+                    from: Some(a + off),
+                    start: 0,
+                    step: 1,
+                }
             }
         })
         .collect();
-    Expr::new(Op::View(View { coords }), vec![x.clone()], x.dtype(), chunks.clone())
+    Expr::new(
+        Op::View(View { coords }),
+        vec![x.clone()],
+        x.dtype(),
+        chunks.clone(),
+    )
 }
 
 /// `x` broadcast to `shape` as `numpy.broadcast_to`.
 pub fn broadcast_to(x: &Expr, shape: &[usize]) -> Result<Expr> {
     let xs = x.shape();
     let ok = xs.len() <= shape.len()
-        && xs.iter().enumerate().all(|(a, &n)| n == 1 || n == shape[shape.len() - xs.len() + a]);
-    ensure!(ok, ShapeMismatch, "cannot broadcast an array of shape {} to shape {}", fmt_shape(&xs), fmt_shape(shape));
+        && xs
+            .iter()
+            .enumerate()
+            .all(|(a, &n)| n == 1 || n == shape[shape.len() - xs.len() + a]);
+    ensure!(
+        ok,
+        ShapeMismatch,
+        "cannot broadcast an array of shape {} to shape {}",
+        fmt_shape(&xs),
+        fmt_shape(shape)
+    );
     let chunks = broadcast_chunks(&[x], shape);
     Ok(broadcast_view(x, shape, &chunks))
 }
@@ -268,8 +365,38 @@ fn check_scalar_fits(ops: &[&Operand], common: DType) -> Result<()> {
     Ok(())
 }
 
+/// NumPy's fast paths for a float array to a scalar power: `x ** 2` is `square(x)`,
+/// `x ** 0.5` is `sqrt(x)`, `x ** 1` is `x` and `x ** -1` is `reciprocal(x)`.
+fn scalar_power(a: &Operand, b: &Operand) -> Result<Option<Expr>> {
+    let (Operand::Array(x), Operand::Scalar(k)) = (a, b) else {
+        return Ok(None);
+    };
+    let d = k.promote_with(x.dtype());
+    if !d.is_float() {
+        return Ok(None);
+    }
+    let e = match k {
+        ScalarKind::Int(i) => *i as f64,
+        ScalarKind::Float(f) => *f,
+        ScalarKind::Bool(_) => return Ok(None),
+    };
+    let x = astype(x, d);
+    Ok(match e {
+        2.0 => Some(unary(UnaryOp::Square, &x)?),
+        0.5 => Some(unary(UnaryOp::Sqrt, &x)?),
+        1.0 => Some(x),
+        -1.0 => Some(unary(UnaryOp::Reciprocal, &x)?),
+        _ => None,
+    })
+}
+
 /// An elementwise function of two operands, with NumPy's promotion and broadcasting.
 pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
+    if op == BinaryOp::Power {
+        if let Some(e) = scalar_power(a, b)? {
+            return Ok(e);
+        }
+    }
     let common = operand_dtypes(&[a, b])?;
     check_scalar_fits(&[a, b], common)?;
     let (compute, out) = op.signature(common)?;
@@ -282,8 +409,14 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
 pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<Expr> {
     let common = operand_dtypes(&[a, b]).or_else(|_| {
         // Both branches scalars: NumPy's default dtypes of the Python values.
-        let da = match a { Operand::Scalar(k) => k.default_dtype(), Operand::Array(e) => e.dtype() };
-        let db = match b { Operand::Scalar(k) => k.default_dtype(), Operand::Array(e) => e.dtype() };
+        let da = match a {
+            Operand::Scalar(k) => k.default_dtype(),
+            Operand::Array(e) => e.dtype(),
+        };
+        let db = match b {
+            Operand::Scalar(k) => k.default_dtype(),
+            Operand::Array(e) => e.dtype(),
+        };
         Ok::<DType, Error>(DType::promote(da, db))
     })?;
     let ensure_array = |o: &Operand, d: DType| -> Result<Operand> {
@@ -295,15 +428,30 @@ pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<Expr> {
     let (a, b) = (ensure_array(a, common)?, ensure_array(b, common)?);
     let c = match cond {
         Operand::Array(e) => Operand::Array(astype(e, DType::Bool)),
-        Operand::Scalar(k) => Operand::Array(full(k.to_scalar(DType::Bool).unwrap_or(Scalar {
-            dtype: DType::Bool,
-            value: brickwork_core::scalar::ScalarValue::Int(1),
-        }), Chunks(vec![]))),
+        Operand::Scalar(k) => Operand::Array(full(
+            k.to_scalar(DType::Bool).unwrap_or(Scalar {
+                dtype: DType::Bool,
+                value: brickwork_core::scalar::ScalarValue::Int(1),
+            }),
+            Chunks(vec![]),
+        )),
     };
     let arrays = [&c, &a, &b];
-    let shapes: Vec<Vec<usize>> = arrays.iter().map(|o| match o { Operand::Array(e) => e.shape(), _ => vec![] }).collect();
+    let shapes: Vec<Vec<usize>> = arrays
+        .iter()
+        .map(|o| match o {
+            Operand::Array(e) => e.shape(),
+            _ => vec![],
+        })
+        .collect();
     let shape = broadcast_shapes(&shapes)?;
-    let exprs: Vec<&Expr> = arrays.iter().map(|o| match o { Operand::Array(e) => e, _ => unreachable!() }).collect();
+    let exprs: Vec<&Expr> = arrays
+        .iter()
+        .map(|o| match o {
+            Operand::Array(e) => e,
+            _ => unreachable!(),
+        })
+        .collect();
     let chunks = broadcast_chunks(&exprs, &shape);
     let inputs = vec![
         broadcast_view(exprs[0], &shape, &chunks),
@@ -325,23 +473,46 @@ pub fn reduce(
     let ndim = x.ndim();
     let mut red: Vec<usize> = match axes {
         None => (0..ndim).collect(),
-        Some(list) => list.iter().map(|&a| normalize_axis(a, ndim)).collect::<Result<_>>()?,
+        Some(list) => list
+            .iter()
+            .map(|&a| normalize_axis(a, ndim))
+            .collect::<Result<_>>()?,
     };
     red.sort_unstable();
     if red.windows(2).any(|w| w[0] == w[1]) {
-        bail!(Value, "duplicate value in 'axis': {:?}", axes.unwrap_or(&[]));
+        bail!(
+            Value,
+            "duplicate value in 'axis': {:?}",
+            axes.unwrap_or(&[])
+        );
     }
     if reducer.is_arg() && axes.is_some() && red.len() != 1 {
-        bail!(Value, "{} takes a single axis or None, got {:?}", reducer.name(), axes.unwrap_or(&[]));
+        bail!(
+            Value,
+            "{} takes a single axis or None, got {:?}",
+            reducer.name(),
+            axes.unwrap_or(&[])
+        );
     }
     let split_every = split_every.unwrap_or(DEFAULT_SPLIT_EVERY);
-    ensure!(split_every >= 2, Value, "split_every must be at least 2, got {split_every}");
+    ensure!(
+        split_every >= 2,
+        Value,
+        "split_every must be at least 2, got {split_every}"
+    );
     let (acc, out) = reducer.signature(x.dtype(), dtype)?;
     let shape = x.shape();
     let reduced: usize = red.iter().map(|&a| shape[a]).product();
-    let out_size: usize = (0..ndim).filter(|a| !red.contains(a)).map(|a| shape[a]).product();
+    let out_size: usize = (0..ndim)
+        .filter(|a| !red.contains(a))
+        .map(|a| shape[a])
+        .product();
     if reducer.needs_elements() && reduced == 0 && (out_size > 0 || red.len() == ndim) {
-        bail!(Value, "zero-size array to reduction operation {} which has no identity", reducer.name());
+        bail!(
+            Value,
+            "zero-size array to reduction operation {} which has no identity",
+            reducer.name()
+        );
     }
     let mut axes_out = Vec::new();
     for (a, c) in x.chunks().0.iter().enumerate() {
@@ -353,8 +524,19 @@ pub fn reduce(
     }
     // Argmin over all axes of an N-d array reports flat indices: reduce the flattened
     // order, which the kernel does by indexing in C order over the whole array.
-    let spec = ReduceSpec { reducer, axes: red, keepdims, acc, split_every };
-    Ok(Expr::new(Op::Reduce(spec), vec![astype(x, acc)], out, Chunks(axes_out)))
+    let spec = ReduceSpec {
+        reducer,
+        axes: red,
+        keepdims,
+        acc,
+        split_every,
+    };
+    Ok(Expr::new(
+        Op::Reduce(spec),
+        vec![astype(x, acc)],
+        out,
+        Chunks(axes_out),
+    ))
 }
 
 fn axis_chunks_of_slice(c: &AxisChunks, start: i64, step: i64, len: usize) -> AxisChunks {
@@ -377,7 +559,11 @@ fn axis_chunks_of_slice(c: &AxisChunks, start: i64, step: i64, len: usize) -> Ax
         let (lo, hi) = (c.offset(b) as i64, (c.offset(b) + c.size(b)) as i64 - 1);
         // Elements of this block reached from k on.
         let cur = start + step * k as i64;
-        let n = if step > 0 { (hi - cur) / step + 1 } else { (cur - lo) / (-step) + 1 };
+        let n = if step > 0 {
+            (hi - cur) / step + 1
+        } else {
+            (cur - lo) / (-step) + 1
+        };
         let n = (n as usize).min(len - k);
         sizes.push(n);
         k += n;
@@ -389,7 +575,10 @@ fn axis_chunks_of_slice(c: &AxisChunks, start: i64, step: i64, len: usize) -> Ax
 /// `x` plus one per new axis.
 pub fn getitem(x: &Expr, index: &[Index]) -> Result<Expr> {
     let shape = x.shape();
-    let consumed = index.iter().filter(|i| !matches!(i, Index::NewAxis)).count();
+    let consumed = index
+        .iter()
+        .filter(|i| !matches!(i, Index::NewAxis))
+        .count();
     ensure!(
         consumed == shape.len(),
         Index,
@@ -405,9 +594,17 @@ pub fn getitem(x: &Expr, index: &[Index]) -> Result<Expr> {
             Index::NewAxis => out_axes.push(AxisChunks::regular(1, 1)),
             Index::Int(i) => {
                 let n = shape[axis] as i64;
-                ensure!(i >= -n && i < n, Index, "index {i} is out of bounds for axis {axis} with size {n}");
+                ensure!(
+                    i >= -n && i < n,
+                    Index,
+                    "index {i} is out of bounds for axis {axis} with size {n}"
+                );
                 let i = if i < 0 { i + n } else { i };
-                coords.push(AxisCoord { from: None, start: i, step: 0 });
+                coords.push(AxisCoord {
+                    from: None,
+                    start: i,
+                    step: 0,
+                });
                 axis += 1;
             }
             Index::Slice { start, stop, step } => {
@@ -416,7 +613,11 @@ pub fn getitem(x: &Expr, index: &[Index]) -> Result<Expr> {
                 let (s, len) = slice_indices(start, stop, step, n);
                 let out_axis = out_axes.len();
                 out_axes.push(axis_chunks_of_slice(&x.chunks().0[axis], s, step, len));
-                coords.push(AxisCoord { from: Some(out_axis), start: s, step });
+                coords.push(AxisCoord {
+                    from: Some(out_axis),
+                    start: s,
+                    step,
+                });
                 axis += 1;
             }
         }
@@ -426,18 +627,33 @@ pub fn getitem(x: &Expr, index: &[Index]) -> Result<Expr> {
     if view.is_identity() && chunks == *x.chunks() {
         return Ok(x.clone());
     }
-    Ok(Expr::new(Op::View(view), vec![x.clone()], x.dtype(), chunks))
+    Ok(Expr::new(
+        Op::View(view),
+        vec![x.clone()],
+        x.dtype(),
+        chunks,
+    ))
 }
 
 /// Python's `slice.indices`: the first index and the number of elements.
 fn slice_indices(start: Option<i64>, stop: Option<i64>, step: i64, n: i64) -> (i64, usize) {
     let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
     let (lo, hi) = if step > 0 { (0, n) } else { (-1, n - 1) };
-    let norm = |v: i64| if v < 0 { clamp(v + n, lo, hi) } else { clamp(v, lo, hi) };
+    let norm = |v: i64| {
+        if v < 0 {
+            clamp(v + n, lo, hi)
+        } else {
+            clamp(v, lo, hi)
+        }
+    };
     let s = start.map(norm).unwrap_or(if step > 0 { 0 } else { n - 1 });
     let e = stop.map(norm).unwrap_or(if step > 0 { n } else { -1 });
     let len = if step > 0 {
-        if e > s { (e - s + step - 1) / step } else { 0 }
+        if e > s {
+            (e - s + step - 1) / step
+        } else {
+            0
+        }
     } else if s > e {
         (s - e + (-step) - 1) / (-step)
     } else {
@@ -452,25 +668,52 @@ pub fn transpose(x: &Expr, axes: Option<&[i64]>) -> Result<Expr> {
     let perm: Vec<usize> = match axes {
         None => (0..ndim).rev().collect(),
         Some(list) => {
-            ensure!(list.len() == ndim, Value, "axes {list:?} don't match array of {ndim} dimensions");
-            list.iter().map(|&a| normalize_axis(a, ndim)).collect::<Result<_>>()?
+            ensure!(
+                list.len() == ndim,
+                Value,
+                "axes {list:?} don't match array of {ndim} dimensions"
+            );
+            list.iter()
+                .map(|&a| normalize_axis(a, ndim))
+                .collect::<Result<_>>()?
         }
     };
     let mut seen = vec![false; ndim];
     for &p in &perm {
-        ensure!(!seen[p], Value, "repeated axis in transpose: {:?}", axes.unwrap_or(&[]));
+        ensure!(
+            !seen[p],
+            Value,
+            "repeated axis in transpose: {:?}",
+            axes.unwrap_or(&[])
+        );
         seen[p] = true;
     }
-    let mut coords = vec![AxisCoord { from: None, start: 0, step: 1 }; ndim];
+    let mut coords = vec![
+        AxisCoord {
+            from: None,
+            start: 0,
+            step: 1
+        };
+        ndim
+    ];
     for (k, &p) in perm.iter().enumerate() {
-        coords[p] = AxisCoord { from: Some(k), start: 0, step: 1 };
+        coords[p] = AxisCoord {
+            from: Some(k),
+            start: 0,
+            step: 1,
+        };
     }
     let chunks = Chunks(perm.iter().map(|&p| x.chunks().0[p].clone()).collect());
     let view = View { coords };
     if view.is_identity() {
         return Ok(x.clone());
     }
-    Ok(Expr::new(Op::View(view), vec![x.clone()], x.dtype(), chunks))
+    Ok(Expr::new(
+        Op::View(view),
+        vec![x.clone()],
+        x.dtype(),
+        chunks,
+    ))
 }
 
 #[cfg(test)]
@@ -498,6 +741,9 @@ mod tests {
     #[test]
     fn broadcast_errors_name_the_shapes() {
         let e = broadcast_shapes(&[vec![3, 4], vec![5]]).unwrap_err();
-        assert_eq!(e.to_string(), "operands could not be broadcast together with shapes (3, 4) (5,)");
+        assert_eq!(
+            e.to_string(),
+            "operands could not be broadcast together with shapes (3, 4) (5,)"
+        );
     }
 }

@@ -16,5 +16,7 @@ mod view;
 
 pub use build::*;
 pub use expr::{Expr, Node, Op, ReduceSpec, Source};
-pub use taskgraph::{block_offsets, partial_coords, Final, Leaf, LeafKind, Stage, StageKind, TaskGraph};
+pub use taskgraph::{
+    block_offsets, partial_coords, Final, Leaf, LeafKind, Stage, StageKind, TaskGraph,
+};
 pub use view::{AxisCoord, View};

@@ -181,5 +181,9 @@ pub fn partial_coords(grid: &Chunks, axes: &[usize], t: usize, per_out: usize, o
 
 /// The offsets of block `coords` of `grid`.
 pub fn block_offsets(grid: &Chunks, coords: &[usize]) -> Vec<usize> {
-    grid.0.iter().zip(coords).map(|(c, &i)| c.offset(i)).collect()
+    grid.0
+        .iter()
+        .zip(coords)
+        .map(|(c, &i)| c.offset(i))
+        .collect()
 }

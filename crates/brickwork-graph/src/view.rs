@@ -115,13 +115,28 @@ mod tests {
     fn slices_compose() {
         // x[2::3] then [1::2] == x[5::6]
         let outer = View {
-            coords: vec![AxisCoord { from: Some(0), start: 1, step: 2 }],
+            coords: vec![AxisCoord {
+                from: Some(0),
+                start: 1,
+                step: 2,
+            }],
         };
         let inner = View {
-            coords: vec![AxisCoord { from: Some(0), start: 2, step: 3 }],
+            coords: vec![AxisCoord {
+                from: Some(0),
+                start: 2,
+                step: 3,
+            }],
         };
         let c = outer.then(&inner);
-        assert_eq!(c.coords[0], AxisCoord { from: Some(0), start: 5, step: 6 });
+        assert_eq!(
+            c.coords[0],
+            AxisCoord {
+                from: Some(0),
+                start: 5,
+                step: 6
+            }
+        );
     }
 
     #[test]
@@ -129,8 +144,16 @@ mod tests {
         // A (3, 4) C-order array; view = transpose, block at offset (1, 0) of shape (2, 3).
         let t = View {
             coords: vec![
-                AxisCoord { from: Some(1), start: 0, step: 1 },
-                AxisCoord { from: Some(0), start: 0, step: 1 },
+                AxisCoord {
+                    from: Some(1),
+                    start: 0,
+                    step: 1,
+                },
+                AxisCoord {
+                    from: Some(0),
+                    start: 0,
+                    step: 1,
+                },
             ],
         };
         let (base, steps) = t.address(&[4, 1], &[0, 0], &[1, 0], 2);

@@ -3,7 +3,7 @@
 
 use crate::cast::{cast_slice, Num};
 use crate::ops::{BinaryOp, UnaryOp};
-use crate::Tile;
+use crate::{Tile, TileRef};
 use brickwork_core::{Error, Result};
 use num_traits::Float;
 
@@ -216,7 +216,12 @@ fn int_binary<T: IntOps>(op: BinaryOp, a: &[T], b: &[T], o: &mut [T]) -> Result<
         BitwiseXor => map2!(a, b, o, |x, y| x.xor(y)),
         LeftShift => map2!(a, b, o, |x, y| x.shl(y)),
         RightShift => map2!(a, b, o, |x, y| x.shr(y)),
-        _ => return Err(Error::Internal(format!("{} has no integer loop", op.name()))),
+        _ => {
+            return Err(Error::Internal(format!(
+                "{} has no integer loop",
+                op.name()
+            )))
+        }
     }
     Ok(())
 }
@@ -241,7 +246,12 @@ fn compare<T: PartialOrd + Copy>(op: BinaryOp, a: &[T], b: &[T], o: &mut [bool])
         LessEqual => map2!(a, b, o, |x, y| x <= y),
         Greater => map2!(a, b, o, |x, y| x > y),
         GreaterEqual => map2!(a, b, o, |x, y| x >= y),
-        _ => return Err(Error::Internal(format!("{} is not a comparison", op.name()))),
+        _ => {
+            return Err(Error::Internal(format!(
+                "{} is not a comparison",
+                op.name()
+            )))
+        }
     }
     Ok(())
 }
@@ -252,10 +262,12 @@ fn mismatch(what: &str) -> Error {
 
 /// `out[..n] = op(a[..n], b[..n])`; `a` and `b` have the loop's input dtype and `out`
 /// its output dtype (see [`BinaryOp::signature`]).
-pub fn binary(op: BinaryOp, a: &Tile, b: &Tile, out: &mut Tile, n: usize) -> Result<()> {
-    use Tile::*;
+pub fn binary(op: BinaryOp, a: TileRef, b: TileRef, out: &mut Tile, n: usize) -> Result<()> {
+    use TileRef::*;
     if op.is_comparison() {
-        let Bool(o) = out else { return Err(mismatch(op.name())) };
+        let Tile::Bool(o) = out else {
+            return Err(mismatch(op.name()));
+        };
         let o = &mut o[..n];
         return match (a, b) {
             (Bool(a), Bool(b)) => compare(op, &a[..n], &b[..n], o),
@@ -273,17 +285,17 @@ pub fn binary(op: BinaryOp, a: &Tile, b: &Tile, out: &mut Tile, n: usize) -> Res
         };
     }
     match (a, b, out) {
-        (Bool(a), Bool(b), Bool(o)) => bool_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (I8(a), I8(b), I8(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (I16(a), I16(b), I16(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (I32(a), I32(b), I32(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (I64(a), I64(b), I64(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (U8(a), U8(b), U8(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (U16(a), U16(b), U16(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (U32(a), U32(b), U32(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (U64(a), U64(b), U64(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (F32(a), F32(b), F32(o)) => float_binary(op, &a[..n], &b[..n], &mut o[..n]),
-        (F64(a), F64(b), F64(o)) => float_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (Bool(a), Bool(b), Tile::Bool(o)) => bool_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (I8(a), I8(b), Tile::I8(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (I16(a), I16(b), Tile::I16(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (I32(a), I32(b), Tile::I32(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (I64(a), I64(b), Tile::I64(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (U8(a), U8(b), Tile::U8(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (U16(a), U16(b), Tile::U16(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (U32(a), U32(b), Tile::U32(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (U64(a), U64(b), Tile::U64(o)) => int_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (F32(a), F32(b), Tile::F32(o)) => float_binary(op, &a[..n], &b[..n], &mut o[..n]),
+        (F64(a), F64(b), Tile::F64(o)) => float_binary(op, &a[..n], &b[..n], &mut o[..n]),
         _ => Err(mismatch(op.name())),
     }
 }
@@ -348,7 +360,12 @@ fn int_unary<T: IntOps>(op: UnaryOp, a: &[T], o: &mut [T]) -> Result<()> {
         Square => map1!(a, o, |x| x.mul(x)),
         Reciprocal => map1!(a, o, |x| x.reciprocal()),
         Invert => map1!(a, o, |x| x.not()),
-        _ => return Err(Error::Internal(format!("{} has no integer loop", op.name()))),
+        _ => {
+            return Err(Error::Internal(format!(
+                "{} has no integer loop",
+                op.name()
+            )))
+        }
     }
     Ok(())
 }
@@ -359,23 +376,26 @@ fn predicate<T: Num>(op: UnaryOp, a: &[T], o: &mut [bool]) -> Result<()> {
         IsNan => map1!(a, o, |x| T::FLOAT && x.to_f64().is_nan()),
         IsInf => map1!(a, o, |x| T::FLOAT && x.to_f64().is_infinite()),
         IsFinite => map1!(a, o, |x| !T::FLOAT || x.to_f64().is_finite()),
-        Signbit => map1!(a, o, |x| x.to_f64().is_sign_negative() && !(x.to_f64() == 0.0 && !T::FLOAT)),
+        Signbit => map1!(a, o, |x| x.to_f64().is_sign_negative()
+            && !(x.to_f64() == 0.0 && !T::FLOAT)),
         _ => return Err(Error::Internal(format!("{} is not a predicate", op.name()))),
     }
     Ok(())
 }
 
 /// `out[..n] = op(a[..n])` with the dtypes of [`UnaryOp::signature`].
-pub fn unary(op: UnaryOp, a: &Tile, out: &mut Tile, n: usize) -> Result<()> {
-    use Tile::*;
+pub fn unary(op: UnaryOp, a: TileRef, out: &mut Tile, n: usize) -> Result<()> {
+    use TileRef::*;
     use UnaryOp::*;
     if matches!(op, IsNan | IsInf | IsFinite | Signbit) {
-        let Bool(o) = out else { return Err(mismatch(op.name())) };
+        let Tile::Bool(o) = out else {
+            return Err(mismatch(op.name()));
+        };
         let o = &mut o[..n];
-        return crate::with_tile!(a, a => predicate(op, &a[..n], o));
+        return crate::with_ref!(a, a => predicate(op, &a[..n], o));
     }
     match (a, out) {
-        (Bool(a), Bool(o)) => {
+        (Bool(a), Tile::Bool(o)) => {
             match op {
                 Absolute | Floor | Ceil | Trunc => o[..n].copy_from_slice(&a[..n]),
                 LogicalNot | Invert => map1!(a[..n], o[..n], |x| !x),
@@ -383,27 +403,29 @@ pub fn unary(op: UnaryOp, a: &Tile, out: &mut Tile, n: usize) -> Result<()> {
             }
             Ok(())
         }
-        (I8(a), I8(o)) => int_unary(op, &a[..n], &mut o[..n]),
-        (I16(a), I16(o)) => int_unary(op, &a[..n], &mut o[..n]),
-        (I32(a), I32(o)) => int_unary(op, &a[..n], &mut o[..n]),
-        (I64(a), I64(o)) => int_unary(op, &a[..n], &mut o[..n]),
-        (U8(a), U8(o)) => int_unary(op, &a[..n], &mut o[..n]),
-        (U16(a), U16(o)) => int_unary(op, &a[..n], &mut o[..n]),
-        (U32(a), U32(o)) => int_unary(op, &a[..n], &mut o[..n]),
-        (U64(a), U64(o)) => int_unary(op, &a[..n], &mut o[..n]),
-        (F32(a), F32(o)) => float_unary(op, &a[..n], &mut o[..n]),
-        (F64(a), F64(o)) => float_unary(op, &a[..n], &mut o[..n]),
+        (I8(a), Tile::I8(o)) => int_unary(op, &a[..n], &mut o[..n]),
+        (I16(a), Tile::I16(o)) => int_unary(op, &a[..n], &mut o[..n]),
+        (I32(a), Tile::I32(o)) => int_unary(op, &a[..n], &mut o[..n]),
+        (I64(a), Tile::I64(o)) => int_unary(op, &a[..n], &mut o[..n]),
+        (U8(a), Tile::U8(o)) => int_unary(op, &a[..n], &mut o[..n]),
+        (U16(a), Tile::U16(o)) => int_unary(op, &a[..n], &mut o[..n]),
+        (U32(a), Tile::U32(o)) => int_unary(op, &a[..n], &mut o[..n]),
+        (U64(a), Tile::U64(o)) => int_unary(op, &a[..n], &mut o[..n]),
+        (F32(a), Tile::F32(o)) => float_unary(op, &a[..n], &mut o[..n]),
+        (F64(a), Tile::F64(o)) => float_unary(op, &a[..n], &mut o[..n]),
         _ => Err(mismatch(op.name())),
     }
 }
 
 /// `out[..n] = where(cond, a, b)`.
-pub fn select(cond: &Tile, a: &Tile, b: &Tile, out: &mut Tile, n: usize) -> Result<()> {
-    let Tile::Bool(c) = cond else { return Err(mismatch("where")) };
+pub fn select(cond: TileRef, a: TileRef, b: TileRef, out: &mut Tile, n: usize) -> Result<()> {
+    let TileRef::Bool(c) = cond else {
+        return Err(mismatch("where"));
+    };
     macro_rules! sel {
         ($($v:ident),*) => {
             match (a, b, out) {
-                $((Tile::$v(a), Tile::$v(b), Tile::$v(o)) => {
+                $((TileRef::$v(a), TileRef::$v(b), Tile::$v(o)) => {
                     for (((o, &c), &x), &y) in o[..n].iter_mut().zip(&c[..n]).zip(&a[..n]).zip(&b[..n]) {
                         *o = if c { x } else { y };
                     }
@@ -417,8 +439,8 @@ pub fn select(cond: &Tile, a: &Tile, b: &Tile, out: &mut Tile, n: usize) -> Resu
 }
 
 /// `out[..n] = a[..n] as out.dtype`.
-pub fn cast(a: &Tile, out: &mut Tile, n: usize) {
-    crate::with_tile!(a, a => crate::with_tile!(out, o => cast_slice(&a[..n], &mut o[..n])))
+pub fn cast(a: TileRef, out: &mut Tile, n: usize) {
+    crate::with_ref!(a, a => crate::with_tile!(out, o => cast_slice(&a[..n], &mut o[..n])))
 }
 
 #[cfg(test)]
@@ -450,10 +472,10 @@ mod tests {
         let a = Tile::F64(vec![f64::NAN, 1.0]);
         let b = Tile::F64(vec![0.0, f64::NAN]);
         let mut o = Tile::F64(vec![0.0; 2]);
-        binary(BinaryOp::Maximum, &a, &b, &mut o, 2).unwrap();
+        binary(BinaryOp::Maximum, a.as_ref(2), b.as_ref(2), &mut o, 2).unwrap();
         let Tile::F64(v) = &o else { unreachable!() };
         assert!(v[0].is_nan() && v[1].is_nan());
-        binary(BinaryOp::Fmax, &a, &b, &mut o, 2).unwrap();
+        binary(BinaryOp::Fmax, a.as_ref(2), b.as_ref(2), &mut o, 2).unwrap();
         let Tile::F64(v) = &o else { unreachable!() };
         assert_eq!(v, &vec![0.0, 1.0]);
     }
@@ -462,7 +484,7 @@ mod tests {
     fn rint_rounds_half_to_even() {
         let a = Tile::F64(vec![0.5, 1.5, 2.5, -0.5]);
         let mut o = Tile::F64(vec![0.0; 4]);
-        unary(UnaryOp::Rint, &a, &mut o, 4).unwrap();
+        unary(UnaryOp::Rint, a.as_ref(4), &mut o, 4).unwrap();
         let Tile::F64(v) = &o else { unreachable!() };
         assert_eq!(v, &vec![0.0, 2.0, 2.0, -0.0]);
     }

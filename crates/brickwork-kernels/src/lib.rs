@@ -16,4 +16,4 @@ pub mod tile;
 
 pub use ops::{BinaryOp, UnaryOp};
 pub use program::{Input, InputView, Instr, Program, Scratch, Sink, StoreSink, TILE};
-pub use tile::Tile;
+pub use tile::{Tile, TileRef};

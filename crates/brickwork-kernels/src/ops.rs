@@ -211,7 +211,10 @@ impl BinaryOp {
     /// True for the operations whose output is bool whatever the input.
     pub fn is_comparison(self) -> bool {
         use BinaryOp::*;
-        matches!(self, Equal | NotEqual | Less | LessEqual | Greater | GreaterEqual)
+        matches!(
+            self,
+            Equal | NotEqual | Less | LessEqual | Greater | GreaterEqual
+        )
     }
 
     /// NumPy's loop for operands already promoted to the common dtype `d`: (the dtype

@@ -8,7 +8,7 @@
 use crate::cast::Num;
 use crate::elementwise;
 use crate::ops::{BinaryOp, UnaryOp};
-use crate::{with_tile, Tile};
+use crate::{with_ref, with_tile, Tile, TileRef};
 use brickwork_core::scalar::ScalarValue;
 use brickwork_core::{Buffer, DType, Element, Error, Result, Scalar};
 use serde::{Deserialize, Serialize};
@@ -189,7 +189,8 @@ pub trait Sink {
     fn strides(&self) -> Vec<Vec<isize>>;
     /// Receive the output tiles of `n` elements; `bases[k]` / `steps[k]` are the address
     /// of the first element and the step along the row for address vector `k`.
-    fn tile(&mut self, bases: &[isize], steps: &[isize], tiles: &[&Tile], n: usize) -> Result<()>;
+    fn tile(&mut self, bases: &[isize], steps: &[isize], tiles: &[TileRef], n: usize)
+        -> Result<()>;
 }
 
 /// Per-worker scratch registers, reused from task to task.
@@ -197,7 +198,13 @@ pub trait Sink {
 pub struct Scratch {
     tiles: Vec<Tile>,
     const_len: Vec<usize>,
+    /// For registers loaded in place: the address of the current tile (else null).
+    direct: Vec<*const u8>,
 }
+
+// SAFETY: the `direct` pointers are only dereferenced within the tile that set them,
+// while the inputs they point into are alive; between tasks they are stale but unused.
+unsafe impl Send for Scratch {}
 
 impl Scratch {
     fn prepare(&mut self, program: &Program, tile: usize) {
@@ -210,6 +217,20 @@ impl Scratch {
         }
         self.const_len.clear();
         self.const_len.resize(program.regs.len(), 0);
+        self.direct.clear();
+        self.direct.resize(program.regs.len(), std::ptr::null());
+    }
+
+    /// Register `r` of dtype `d` as `n` elements: in place or from its tile.
+    fn operand(&self, r: Reg, d: DType, n: usize) -> TileRef<'_> {
+        let p = self.direct[r as usize];
+        if p.is_null() {
+            self.tiles[r as usize].as_ref(n)
+        } else {
+            // SAFETY: `p` was set by a `Load` of this tile from a buffer whose view was
+            // bounds-checked for the whole block; the buffer outlives the block.
+            unsafe { TileRef::from_raw(d, p, n) }
+        }
     }
 }
 
@@ -304,13 +325,20 @@ unsafe fn gather<T: Element>(ptr: *const T, base: isize, step: isize, out: &mut 
     }
 }
 
-fn load(input: &Input, base: isize, step: isize, tile: &mut Tile, n: usize) -> Result<()> {
+/// Load a tile of `input` into `tile`, or return the address to read it in place.
+fn load(input: &Input, base: isize, step: isize, tile: &mut Tile, n: usize) -> Result<*const u8> {
     match input {
         Input::Buffer(buf) => {
             if buf.dtype() != tile.dtype() {
-                return Err(Error::Internal("load into a register of another dtype".into()));
+                return Err(Error::Internal(
+                    "load into a register of another dtype".into(),
+                ));
             }
             let ptr = buf.as_ptr();
+            if step == 1 {
+                // SAFETY: the block's view was bounds-checked by `run_block`.
+                return Ok(unsafe { ptr.offset(base * buf.dtype().itemsize() as isize) });
+            }
             // SAFETY: `run_block` checked with `check_view` that every address of this
             // block's view lies inside the buffer, and the dtypes match.
             with_tile!(tile, v => unsafe { gather(ptr as *const _, base, step, &mut v[..n]) });
@@ -323,7 +351,7 @@ fn load(input: &Input, base: isize, step: isize, tile: &mut Tile, n: usize) -> R
             });
         }
     }
-    Ok(())
+    Ok(std::ptr::null())
 }
 
 fn fill_const(value: &Scalar, tile: &mut Tile, n: usize) {
@@ -350,46 +378,64 @@ fn run_tile(
     scratch: &mut Scratch,
     n: usize,
 ) -> Result<()> {
-    let tiles = &mut scratch.tiles;
+    let regs = &program.regs;
     for instr in &program.instrs {
         match *instr {
             Instr::Load { input, dst } => {
                 let i = input as usize;
-                load(&views[i].input, bases[i], steps[i], &mut tiles[dst as usize], n)?;
+                let p = load(
+                    &views[i].input,
+                    bases[i],
+                    steps[i],
+                    &mut scratch.tiles[dst as usize],
+                    n,
+                )?;
+                scratch.direct[dst as usize] = p;
             }
             Instr::Const { ref value, dst } => {
                 if scratch.const_len[dst as usize] < n {
-                    fill_const(value, &mut tiles[dst as usize], n);
+                    fill_const(value, &mut scratch.tiles[dst as usize], n);
                     scratch.const_len[dst as usize] = n;
                 }
             }
             Instr::Cast { src, dst } => {
-                let mut out = take(tiles, dst);
-                elementwise::cast(&tiles[src as usize], &mut out, n);
-                tiles[dst as usize] = out;
+                let mut out = take(&mut scratch.tiles, dst);
+                elementwise::cast(scratch.operand(src, regs[src as usize], n), &mut out, n);
+                scratch.tiles[dst as usize] = out;
             }
             Instr::Unary { op, src, dst } => {
-                let mut out = take(tiles, dst);
-                let r = elementwise::unary(op, &tiles[src as usize], &mut out, n);
-                tiles[dst as usize] = out;
-                r?;
-            }
-            Instr::Binary { op, a, b, dst } => {
-                let mut out = take(tiles, dst);
-                let r = elementwise::binary(op, &tiles[a as usize], &tiles[b as usize], &mut out, n);
-                tiles[dst as usize] = out;
-                r?;
-            }
-            Instr::Where { cond, a, b, dst } => {
-                let mut out = take(tiles, dst);
-                let r = elementwise::select(
-                    &tiles[cond as usize],
-                    &tiles[a as usize],
-                    &tiles[b as usize],
+                let mut out = take(&mut scratch.tiles, dst);
+                let r = elementwise::unary(
+                    op,
+                    scratch.operand(src, regs[src as usize], n),
                     &mut out,
                     n,
                 );
-                tiles[dst as usize] = out;
+                scratch.tiles[dst as usize] = out;
+                r?;
+            }
+            Instr::Binary { op, a, b, dst } => {
+                let mut out = take(&mut scratch.tiles, dst);
+                let r = elementwise::binary(
+                    op,
+                    scratch.operand(a, regs[a as usize], n),
+                    scratch.operand(b, regs[b as usize], n),
+                    &mut out,
+                    n,
+                );
+                scratch.tiles[dst as usize] = out;
+                r?;
+            }
+            Instr::Where { cond, a, b, dst } => {
+                let mut out = take(&mut scratch.tiles, dst);
+                let r = elementwise::select(
+                    scratch.operand(cond, regs[cond as usize], n),
+                    scratch.operand(a, regs[a as usize], n),
+                    scratch.operand(b, regs[b as usize], n),
+                    &mut out,
+                    n,
+                );
+                scratch.tiles[dst as usize] = out;
                 r?;
             }
         }
@@ -434,7 +480,6 @@ pub fn run_block(
     let mut row_base = start.clone();
     let mut tile_base = vec![0isize; nv];
     let mut idx = vec![0usize; d];
-    let outputs: Vec<usize> = program.outputs.iter().map(|&r| r as usize).collect();
     loop {
         let mut t0 = 0;
         while t0 < row_len {
@@ -443,8 +488,13 @@ pub fn run_block(
                 tile_base[k] = row_base[k] + t0 as isize * steps[k];
             }
             run_tile(program, views, &tile_base[..ni], &steps[..ni], scratch, n)?;
-            let outs: Vec<&Tile> = outputs.iter().map(|&r| &scratch.tiles[r]).collect();
-            sink.tile(&tile_base[ni..], &steps[ni..], &outs, n)?;
+            let reg = |r: Reg| scratch.operand(r, program.regs[r as usize], n);
+            if let [one] = program.outputs[..] {
+                sink.tile(&tile_base[ni..], &steps[ni..], &[reg(one)], n)?;
+            } else {
+                let outs: Vec<TileRef> = program.outputs.iter().map(|&r| reg(r)).collect();
+                sink.tile(&tile_base[ni..], &steps[ni..], &outs, n)?;
+            }
             t0 += n;
         }
         // Advance the odometer over the outer axes.
@@ -531,16 +581,24 @@ impl Sink for StoreSink {
         vec![self.strides.clone()]
     }
 
-    fn tile(&mut self, bases: &[isize], steps: &[isize], tiles: &[&Tile], n: usize) -> Result<()> {
+    fn tile(
+        &mut self,
+        bases: &[isize],
+        steps: &[isize],
+        tiles: &[TileRef],
+        n: usize,
+    ) -> Result<()> {
         let tile = tiles[0];
         if tile.dtype() != self.dtype {
-            return Err(Error::Internal("store of a register of another dtype".into()));
+            return Err(Error::Internal(
+                "store of a register of another dtype".into(),
+            ));
         }
         let ptr = self.ptr;
         let base = self.base + bases[0];
         // SAFETY: `StoreSink::new`'s contract makes the memory writable and exclusive,
         // and the caller checked the view with `StoreSink::check` for this block.
-        with_tile!(tile, v => unsafe { scatter(ptr as *mut _, base, steps[0], &v[..n]) });
+        with_ref!(tile, v => unsafe { scatter(ptr as *mut _, base, steps[0], &v[..n]) });
         Ok(())
     }
 }
@@ -565,20 +623,40 @@ mod tests {
         let buf = Buffer::from_vec(data.clone());
         let mut p = Program::default();
         let x = p.push(DType::F64, |dst| Instr::Load { input: 0, dst });
-        let sq = p.push(DType::F64, |dst| Instr::Binary { op: BinaryOp::Multiply, a: x, b: x, dst });
-        let one = p.push(DType::F64, |dst| Instr::Const {
-            value: Scalar { dtype: DType::F64, value: ScalarValue::Float(1.0) },
+        let sq = p.push(DType::F64, |dst| Instr::Binary {
+            op: BinaryOp::Multiply,
+            a: x,
+            b: x,
             dst,
         });
-        let s = p.push(DType::F64, |dst| Instr::Binary { op: BinaryOp::Add, a: sq, b: one, dst });
-        let r = p.push(DType::F64, |dst| Instr::Unary { op: UnaryOp::Sqrt, src: s, dst });
+        let one = p.push(DType::F64, |dst| Instr::Const {
+            value: Scalar {
+                dtype: DType::F64,
+                value: ScalarValue::Float(1.0),
+            },
+            dst,
+        });
+        let s = p.push(DType::F64, |dst| Instr::Binary {
+            op: BinaryOp::Add,
+            a: sq,
+            b: one,
+            dst,
+        });
+        let r = p.push(DType::F64, |dst| Instr::Unary {
+            op: UnaryOp::Sqrt,
+            src: s,
+            dst,
+        });
         p.outputs.push(r);
-        let views = vec![InputView { input: Input::Buffer(buf), base: 1, strides: vec![6, 2] }];
+        let views = vec![InputView {
+            input: Input::Buffer(buf),
+            base: 1,
+            strides: vec![6, 2],
+        }];
         let mut out = vec![0.0f64; 12];
         // SAFETY: `out` outlives the sink and is only written through it.
-        let mut sink = unsafe {
-            StoreSink::new(out.as_mut_ptr() as *mut u8, 12, DType::F64, 0, vec![3, 1])
-        };
+        let mut sink =
+            unsafe { StoreSink::new(out.as_mut_ptr() as *mut u8, 12, DType::F64, 0, vec![3, 1]) };
         run_block(&p, &views, &[4, 3], &mut sink, &mut Scratch::default()).unwrap();
         for i in 0..4 {
             for j in 0..3 {

@@ -8,7 +8,7 @@
 
 use crate::cast::Num;
 use crate::program::Sink;
-use crate::{with_tile, Tile};
+use crate::{with_tile, Tile, TileRef};
 use brickwork_core::{DType, Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +119,13 @@ impl Reducer {
                 DType::I64
             }
         };
-        let float_out = |d: DType| if d == DType::F32 { DType::F32 } else { DType::F64 };
+        let float_out = |d: DType| {
+            if d == DType::F32 {
+                DType::F32
+            } else {
+                DType::F64
+            }
+        };
         Ok(match self {
             Sum | Prod | NanSum | NanProd => {
                 let out = dtype.unwrap_or(match input {
@@ -132,7 +138,10 @@ impl Reducer {
             }
             Min | Max | NanMin | NanMax | ArgMin | ArgMax => {
                 if dtype.is_some() {
-                    return Err(Error::Type(format!("{} does not take a dtype", self.name())));
+                    return Err(Error::Type(format!(
+                        "{} does not take a dtype",
+                        self.name()
+                    )));
                 }
                 let out = if self.is_arg() { DType::I64 } else { input };
                 (input, out)
@@ -147,7 +156,10 @@ impl Reducer {
 
     fn skips_nan(self) -> bool {
         use Reducer::*;
-        matches!(self, NanSum | NanProd | NanMin | NanMax | NanMean | NanVar { .. } | NanStd { .. })
+        matches!(
+            self,
+            NanSum | NanProd | NanMin | NanMax | NanMean | NanVar { .. } | NanStd { .. }
+        )
     }
 }
 
@@ -262,12 +274,19 @@ impl State {
             Max | NanMax | ArgMax => fill_extremes(&mut vals, false),
             _ => {}
         }
-        let moments = matches!(reducer, NanMean | Var { .. } | NanVar { .. } | Std { .. } | NanStd { .. });
+        let moments = matches!(
+            reducer,
+            NanMean | Var { .. } | NanVar { .. } | Std { .. } | NanStd { .. }
+        );
         State {
             vals,
             count: if moments { vec![0.0; len] } else { Vec::new() },
             m2: if moments { vec![0.0; len] } else { Vec::new() },
-            idx: if reducer.is_arg() { vec![-1; len] } else { Vec::new() },
+            idx: if reducer.is_arg() {
+                vec![-1; len]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -309,7 +328,13 @@ impl Sink for ReduceSink<'_> {
         }
     }
 
-    fn tile(&mut self, bases: &[isize], steps: &[isize], tiles: &[&Tile], n: usize) -> Result<()> {
+    fn tile(
+        &mut self,
+        bases: &[isize],
+        steps: &[isize],
+        tiles: &[TileRef],
+        n: usize,
+    ) -> Result<()> {
         use Reducer::*;
         let (base, step) = (bases[0] as usize, steps[0]);
         let x = tiles[0];
@@ -318,14 +343,18 @@ impl Sink for ReduceSink<'_> {
         match self.reducer {
             Sum | NanSum | Mean => fold_sum(&mut st.vals, x, base, step, n, nan),
             Prod | NanProd => match (&mut st.vals, x) {
-                (Tile::I64(a), Tile::I64(x)) => fold_prod(a, &x[..n], base, step, nan),
-                (Tile::U64(a), Tile::U64(x)) => fold_prod(a, &x[..n], base, step, nan),
-                (Tile::F64(a), Tile::F64(x)) => fold_prod(a, &x[..n], base, step, nan),
+                (Tile::I64(a), TileRef::I64(x)) => fold_prod(a, &x[..n], base, step, nan),
+                (Tile::U64(a), TileRef::U64(x)) => fold_prod(a, &x[..n], base, step, nan),
+                (Tile::F64(a), TileRef::F64(x)) => fold_prod(a, &x[..n], base, step, nan),
                 _ => Err(bad()),
             },
-            Min | Max | NanMin | NanMax => fold_extreme(&mut st.vals, x, base, step, n, self.reducer),
+            Min | Max | NanMin | NanMax => {
+                fold_extreme(&mut st.vals, x, base, step, n, self.reducer)
+            }
             NanMean => {
-                let (Tile::F64(sum), Tile::F64(x)) = (&mut st.vals, x) else { return Err(bad()) };
+                let (Tile::F64(sum), TileRef::F64(x)) = (&mut st.vals, x) else {
+                    return Err(bad());
+                };
                 for k in 0..n {
                     let v = x[k];
                     let j = (base as isize + k as isize * step) as usize;
@@ -337,15 +366,23 @@ impl Sink for ReduceSink<'_> {
                 Ok(())
             }
             Var { .. } | NanVar { .. } | Std { .. } | NanStd { .. } => {
-                let (Tile::F64(mean), Tile::F64(x)) = (&mut st.vals, x) else { return Err(bad()) };
+                let (Tile::F64(mean), TileRef::F64(x)) = (&mut st.vals, x) else {
+                    return Err(bad());
+                };
                 fold_moments(mean, &mut st.count, &mut st.m2, &x[..n], base, step, nan);
                 Ok(())
             }
             Any | All => {
-                let (Tile::Bool(acc), Tile::Bool(x)) = (&mut st.vals, x) else { return Err(bad()) };
+                let (Tile::Bool(acc), TileRef::Bool(x)) = (&mut st.vals, x) else {
+                    return Err(bad());
+                };
                 let any = self.reducer == Any;
                 if step == 0 {
-                    let v = if any { x[..n].iter().any(|&b| b) } else { x[..n].iter().all(|&b| b) };
+                    let v = if any {
+                        x[..n].iter().any(|&b| b)
+                    } else {
+                        x[..n].iter().all(|&b| b)
+                    };
                     acc[base] = if any { acc[base] | v } else { acc[base] & v };
                 } else {
                     for k in 0..n {
@@ -368,9 +405,16 @@ fn bad() -> Error {
     Error::Internal("reduction state and tile dtypes differ".into())
 }
 
-fn fold_sum(acc: &mut Tile, x: &Tile, base: usize, step: isize, n: usize, nan: bool) -> Result<()> {
+fn fold_sum(
+    acc: &mut Tile,
+    x: TileRef,
+    base: usize,
+    step: isize,
+    n: usize,
+    nan: bool,
+) -> Result<()> {
     match (acc, x) {
-        (Tile::F64(acc), Tile::F64(x)) => {
+        (Tile::F64(acc), TileRef::F64(x)) => {
             let x = &x[..n];
             if step == 0 {
                 acc[base] += if nan {
@@ -391,11 +435,11 @@ fn fold_sum(acc: &mut Tile, x: &Tile, base: usize, step: isize, n: usize, nan: b
             }
             Ok(())
         }
-        (Tile::I64(acc), Tile::I64(x)) => {
+        (Tile::I64(acc), TileRef::I64(x)) => {
             fold_int(acc, &x[..n], base, step);
             Ok(())
         }
-        (Tile::U64(acc), Tile::U64(x)) => {
+        (Tile::U64(acc), TileRef::U64(x)) => {
             fold_int(acc, &x[..n], base, step);
             Ok(())
         }
@@ -424,11 +468,18 @@ fn fold_prod<T: AccNum>(acc: &mut [T], x: &[T], base: usize, step: isize, nan: b
     Ok(())
 }
 
-fn fold_extreme(acc: &mut Tile, x: &Tile, base: usize, step: isize, n: usize, r: Reducer) -> Result<()> {
+fn fold_extreme(
+    acc: &mut Tile,
+    x: TileRef,
+    base: usize,
+    step: isize,
+    n: usize,
+    r: Reducer,
+) -> Result<()> {
     macro_rules! arms {
         ($($v:ident),*) => {
             match (acc, x) {
-                $((Tile::$v(acc), Tile::$v(x)) => {
+                $((Tile::$v(acc), TileRef::$v(x)) => {
                     extreme(acc, &x[..n], base, step, r);
                     Ok(())
                 })*
@@ -444,11 +495,35 @@ fn pick<T: Extremum>(a: T, v: T, r: Reducer) -> T {
     use Reducer::*;
     match r {
         // NaN-propagating: once NaN, stays NaN.
-        Min => if v.nan() || (!a.nan() && v < a) { v } else { a },
-        Max => if v.nan() || (!a.nan() && v > a) { v } else { a },
+        Min => {
+            if v.nan() || (!a.nan() && v < a) {
+                v
+            } else {
+                a
+            }
+        }
+        Max => {
+            if v.nan() || (!a.nan() && v > a) {
+                v
+            } else {
+                a
+            }
+        }
         // NaN-ignoring: a NaN start is replaced by the first number.
-        NanMin => if !v.nan() && (a.nan() || v < a) { v } else { a },
-        _ => if !v.nan() && (a.nan() || v > a) { v } else { a },
+        NanMin => {
+            if !v.nan() && (a.nan() || v < a) {
+                v
+            } else {
+                a
+            }
+        }
+        _ => {
+            if !v.nan() && (a.nan() || v > a) {
+                v
+            } else {
+                a
+            }
+        }
     }
 }
 
@@ -530,7 +605,7 @@ fn merge_moments(c: &mut f64, m: &mut f64, q: &mut f64, cb: f64, mb: f64, qb: f6
 #[allow(clippy::too_many_arguments)]
 fn fold_arg(
     st: &mut State,
-    x: &Tile,
+    x: TileRef,
     base: usize,
     step: isize,
     ibase: i64,
@@ -541,7 +616,7 @@ fn fold_arg(
     macro_rules! arms {
         ($($v:ident),*) => {
             match (&mut st.vals, x) {
-                $((Tile::$v(acc), Tile::$v(x)) => {
+                $((Tile::$v(acc), TileRef::$v(x)) => {
                     for (k, &v) in x[..n].iter().enumerate() {
                         let j = (base as isize + k as isize * step) as usize;
                         let i = ibase + k as i64 * istep;
@@ -600,23 +675,36 @@ pub fn combine(reducer: Reducer, a: &mut State, b: &State) -> Result<()> {
         }
         Min | Max | NanMin | NanMax => {
             let len = b.vals.len();
-            fold_extreme(&mut a.vals, &b.vals, 0, 1, len, reducer)?;
+            fold_extreme(&mut a.vals, b.vals.as_ref(len), 0, 1, len, reducer)?;
         }
         NanMean => {
-            let (Tile::F64(s), Tile::F64(t)) = (&mut a.vals, &b.vals) else { return Err(bad()) };
+            let (Tile::F64(s), Tile::F64(t)) = (&mut a.vals, &b.vals) else {
+                return Err(bad());
+            };
             for j in 0..s.len() {
                 s[j] += t[j];
                 a.count[j] += b.count[j];
             }
         }
         Var { .. } | NanVar { .. } | Std { .. } | NanStd { .. } => {
-            let (Tile::F64(m), Tile::F64(mb)) = (&mut a.vals, &b.vals) else { return Err(bad()) };
+            let (Tile::F64(m), Tile::F64(mb)) = (&mut a.vals, &b.vals) else {
+                return Err(bad());
+            };
             for j in 0..m.len() {
-                merge_moments(&mut a.count[j], &mut m[j], &mut a.m2[j], b.count[j], mb[j], b.m2[j]);
+                merge_moments(
+                    &mut a.count[j],
+                    &mut m[j],
+                    &mut a.m2[j],
+                    b.count[j],
+                    mb[j],
+                    b.m2[j],
+                );
             }
         }
         Any | All => {
-            let (Tile::Bool(s), Tile::Bool(t)) = (&mut a.vals, &b.vals) else { return Err(bad()) };
+            let (Tile::Bool(s), Tile::Bool(t)) = (&mut a.vals, &b.vals) else {
+                return Err(bad());
+            };
             for (x, &y) in s.iter_mut().zip(t) {
                 *x = if reducer == Any { *x | y } else { *x & y };
             }
@@ -652,16 +740,18 @@ pub fn finalize(reducer: Reducer, state: State, out: DType, n: f64) -> Result<Ti
     let mut res = Tile::new(out, len);
     match reducer {
         Sum | Prod | NanSum | NanProd | Min | Max | NanMin | NanMax | Any | All => {
-            crate::elementwise::cast(&state.vals, &mut res, len);
+            crate::elementwise::cast(state.vals.as_ref(len), &mut res, len);
         }
         Mean | NanMean => {
-            let Tile::F64(s) = &state.vals else { return Err(bad()) };
+            let Tile::F64(s) = &state.vals else {
+                return Err(bad());
+            };
             let m: Vec<f64> = if reducer == Mean {
                 s.iter().map(|&v| v / n).collect()
             } else {
                 s.iter().zip(&state.count).map(|(&v, &c)| v / c).collect()
             };
-            crate::elementwise::cast(&Tile::F64(m), &mut res, len);
+            crate::elementwise::cast(TileRef::F64(&m), &mut res, len);
         }
         Var { ddof } | NanVar { ddof } | Std { ddof } | NanStd { ddof } => {
             let root = matches!(reducer, Std { .. } | NanStd { .. });
@@ -678,10 +768,12 @@ pub fn finalize(reducer: Reducer, state: State, out: DType, n: f64) -> Result<Ti
                     }
                 })
                 .collect();
-            crate::elementwise::cast(&Tile::F64(v), &mut res, len);
+            crate::elementwise::cast(TileRef::F64(&v), &mut res, len);
         }
         ArgMin | ArgMax => {
-            let Tile::I64(r) = &mut res else { return Err(bad()) };
+            let Tile::I64(r) = &mut res else {
+                return Err(bad());
+            };
             r.copy_from_slice(&state.idx);
         }
     }
@@ -702,11 +794,15 @@ mod tests {
     fn chan_merge_equals_direct_variance() {
         let xs = [1.0, 2.0, 4.0, 7.0, 11.0];
         let mut a = State::new(Reducer::Var { ddof: 0 }, DType::F64, 1);
-        let Tile::F64(m) = &mut a.vals else { unreachable!() };
+        let Tile::F64(m) = &mut a.vals else {
+            unreachable!()
+        };
         fold_moments(m, &mut a.count, &mut a.m2, &xs[..2], 0, 0, false);
         // b: Welford's update one element at a time.
         let mut b = State::new(Reducer::Var { ddof: 0 }, DType::F64, 1);
-        let Tile::F64(m) = &mut b.vals else { unreachable!() };
+        let Tile::F64(m) = &mut b.vals else {
+            unreachable!()
+        };
         for &v in &xs[2..] {
             fold_moments(m, &mut b.count, &mut b.m2, &[v], 0, 1, false);
         }

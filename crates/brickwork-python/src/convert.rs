@@ -9,7 +9,8 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PySlice, PyString, PyTuple};
 
 /// A dtype name (or None) to a dtype.
 pub fn dtype(name: Option<&str>) -> PyResult<Option<DType>> {
-    name.map(|n| DType::from_name(n).map_err(|e| PyTypeError::new_err(e.to_string()))).transpose()
+    name.map(|n| DType::from_name(n).map_err(|e| PyTypeError::new_err(e.to_string())))
+        .transpose()
 }
 
 fn axis_spec(obj: &Bound<'_, PyAny>, axis: usize) -> PyResult<ChunkSpec> {
@@ -29,18 +30,28 @@ fn axis_spec(obj: &Bound<'_, PyAny>, axis: usize) -> PyResult<ChunkSpec> {
             .iter()
             .map(|v| v.extract::<i64>())
             .collect::<PyResult<Vec<i64>>>()
-            .map_err(|_| PyValueError::new_err(format!("chunk sizes {t} on axis {axis} must be ints")))?;
+            .map_err(|_| {
+                PyValueError::new_err(format!("chunk sizes {t} on axis {axis} must be ints"))
+            })?;
         if let Some(bad) = sizes.iter().find(|&&s| s < 0) {
-            return Err(PyValueError::new_err(format!("chunk size {bad} on axis {axis} is negative")));
+            return Err(PyValueError::new_err(format!(
+                "chunk size {bad} on axis {axis} is negative"
+            )));
         }
-        return Ok(ChunkSpec::Explicit(sizes.into_iter().map(|s| s as usize).collect()));
+        return Ok(ChunkSpec::Explicit(
+            sizes.into_iter().map(|s| s as usize).collect(),
+        ));
     }
     if obj.is_instance_of::<PyFloat>() {
         let f: f64 = obj.extract()?;
         if f.is_nan() {
-            return Err(PyValueError::new_err(format!("unknown (nan) chunk size on axis {axis} is not supported")));
+            return Err(PyValueError::new_err(format!(
+                "unknown (nan) chunk size on axis {axis} is not supported"
+            )));
         }
-        return Err(PyValueError::new_err(format!("chunk size {f} on axis {axis} must be an int")));
+        return Err(PyValueError::new_err(format!(
+            "chunk size {f} on axis {axis} must be an int"
+        )));
     }
     match obj.extract::<i64>() {
         Ok(-1) => Ok(ChunkSpec::Full),
@@ -63,8 +74,11 @@ pub fn chunk_specs(obj: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<Chun
         let mut specs = vec![ChunkSpec::Full; ndim];
         for (k, v) in d.iter() {
             let a: i64 = k.extract()?;
-            let axis = brickwork::layers::core::normalize_axis(a, ndim)
-                .map_err(|_| PyValueError::new_err(format!("chunks dict key {a} is not an axis of an array of {ndim} dimensions")))?;
+            let axis = brickwork::layers::core::normalize_axis(a, ndim).map_err(|_| {
+                PyValueError::new_err(format!(
+                    "chunks dict key {a} is not an axis of an array of {ndim} dimensions"
+                ))
+            })?;
             specs[axis] = axis_spec(&v, axis)?;
         }
         return Ok(specs);
@@ -82,7 +96,11 @@ pub fn chunk_specs(obj: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<Chun
                 items.len()
             )));
         }
-        return items.iter().enumerate().map(|(a, v)| axis_spec(v, a)).collect();
+        return items
+            .iter()
+            .enumerate()
+            .map(|(a, v)| axis_spec(v, a))
+            .collect();
     }
     if obj.is_instance_of::<pyo3::types::PyList>() {
         let t = PyTuple::new(obj.py(), obj.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
@@ -100,7 +118,12 @@ pub fn scalar(obj: &Bound<'_, PyAny>) -> PyResult<Option<ScalarKind>> {
         return obj
             .extract::<i128>()
             .map(|i| Some(ScalarKind::Int(i)))
-            .map_err(|_| PyOverflowError::new_err(format!("Python integer {} out of bounds for int64 and uint64", obj)));
+            .map_err(|_| {
+                PyOverflowError::new_err(format!(
+                    "Python integer {} out of bounds for int64 and uint64",
+                    obj
+                ))
+            });
     }
     if obj.is_instance_of::<PyFloat>() {
         return Ok(Some(ScalarKind::Float(obj.extract()?)));

@@ -4,8 +4,8 @@ use crate::convert;
 use crate::errors::{guard, to_py};
 use crate::expr::PyExpr;
 use brickwork::layers::graph::{self as graph, optimize, Expr, Operand};
-use brickwork::{Buffer, Chunks, DType, Executor, LocalExecutor, Progress, Reducer, ScalarKind};
 use brickwork::{BinaryOp, UnaryOp};
+use brickwork::{Buffer, Chunks, DType, Executor, LocalExecutor, Progress, Reducer, ScalarKind};
 use ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -17,7 +17,12 @@ fn wrap(expr: Expr) -> PyExpr {
     PyExpr { expr }
 }
 
-fn grid(chunks: &Bound<'_, PyAny>, shape: &[usize], dtype: DType, limit: usize) -> PyResult<Chunks> {
+fn grid(
+    chunks: &Bound<'_, PyAny>,
+    shape: &[usize],
+    dtype: DType,
+    limit: usize,
+) -> PyResult<Chunks> {
     let specs = convert::chunk_specs(chunks, shape)?;
     Chunks::from_specs(&specs, shape, dtype.itemsize(), limit).map_err(|e| to_py(chunks.py(), e))
 }
@@ -26,31 +31,47 @@ fn numpy_dtype(descr: &Bound<'_, numpy::PyArrayDescr>) -> PyResult<DType> {
     let name: String = descr.getattr("name")?.extract()?;
     let d = DType::from_name(&name).map_err(|e| PyTypeError::new_err(e.to_string()))?;
     if descr.is_native_byteorder() == Some(false) {
-        return Err(PyValueError::new_err(format!("dtype {} is not in native byte order", descr.repr()?)));
+        return Err(PyValueError::new_err(format!(
+            "dtype {} is not in native byte order",
+            descr.repr()?
+        )));
     }
     Ok(d)
 }
 
 /// An expression reading a NumPy array in place (no copy; the array is kept alive).
 #[pyfunction]
-fn from_numpy(py: Python<'_>, arr: &Bound<'_, PyUntypedArray>, chunks: &Bound<'_, PyAny>, limit: usize) -> PyResult<PyExpr> {
+fn from_numpy(
+    py: Python<'_>,
+    arr: &Bound<'_, PyUntypedArray>,
+    chunks: &Bound<'_, PyAny>,
+    limit: usize,
+) -> PyResult<PyExpr> {
     let dtype = numpy_dtype(&arr.dtype())?;
     if !arr.is_aligned() {
-        return Err(PyValueError::new_err("the array is not aligned: copy it first"));
+        return Err(PyValueError::new_err(
+            "the array is not aligned: copy it first",
+        ));
     }
     let item = dtype.itemsize() as isize;
     let shape = arr.shape().to_vec();
     let mut strides = Vec::with_capacity(shape.len());
     for &s in arr.strides() {
         if s % item != 0 {
-            return Err(PyValueError::new_err(format!("stride {s} is not a multiple of the itemsize {item}: copy the array first")));
+            return Err(PyValueError::new_err(format!(
+                "stride {s} is not a multiple of the itemsize {item}: copy the array first"
+            )));
         }
         strides.push(s / item);
     }
     let (mut lo, mut hi) = (0isize, 0isize);
     for (&n, &s) in shape.iter().zip(&strides) {
         let span = s * (n as isize - 1).max(0);
-        if span < 0 { lo += span } else { hi += span }
+        if span < 0 {
+            lo += span
+        } else {
+            hi += span
+        }
     }
     let empty = shape.contains(&0);
     let len = if empty { 0 } else { (hi - lo + 1) as usize };
@@ -67,15 +88,32 @@ fn from_numpy(py: Python<'_>, arr: &Bound<'_, PyUntypedArray>, chunks: &Bound<'_
     };
     let g = grid(chunks, &shape, dtype, limit)?;
     let offset = if empty { 0 } else { -lo };
-    guard(py, || graph::from_buffer(buffer, &shape, &strides, offset, g)).map(wrap)
+    guard(py, || {
+        graph::from_buffer(buffer, &shape, &strides, offset, g)
+    })
+    .map(wrap)
 }
 
 /// An array of `shape` filled with `value`.
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype, chunks, limit))]
-fn full(py: Python<'_>, shape: Vec<usize>, value: &Bound<'_, PyAny>, dtype: Option<&str>, chunks: &Bound<'_, PyAny>, limit: usize) -> PyResult<PyExpr> {
+fn full(
+    py: Python<'_>,
+    shape: Vec<usize>,
+    value: &Bound<'_, PyAny>,
+    dtype: Option<&str>,
+    chunks: &Bound<'_, PyAny>,
+    limit: usize,
+) -> PyResult<PyExpr> {
     let k = convert::scalar(value)?.ok_or_else(|| {
-        PyTypeError::new_err(format!("fill value must be a bool, int or float, got {}", value.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        PyTypeError::new_err(format!(
+            "fill value must be a bool, int or float, got {}",
+            value
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
     })?;
     let d = convert::dtype(dtype)?.unwrap_or(k.default_dtype());
     let g = grid(chunks, &shape, d, limit)?;
@@ -88,10 +126,20 @@ fn full(py: Python<'_>, shape: Vec<usize>, value: &Bound<'_, PyAny>, dtype: Opti
 
 /// `num` elements `start + i * step` of `dtype`.
 #[pyfunction]
-fn arange(py: Python<'_>, start: &Bound<'_, PyAny>, step: &Bound<'_, PyAny>, num: usize, dtype: &str, chunks: &Bound<'_, PyAny>, limit: usize) -> PyResult<PyExpr> {
+fn arange(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    step: &Bound<'_, PyAny>,
+    num: usize,
+    dtype: &str,
+    chunks: &Bound<'_, PyAny>,
+    limit: usize,
+) -> PyResult<PyExpr> {
     let d = convert::dtype(Some(dtype))?.expect("a dtype");
-    let s = convert::scalar(start)?.ok_or_else(|| PyTypeError::new_err("arange start must be a number"))?;
-    let t = convert::scalar(step)?.ok_or_else(|| PyTypeError::new_err("arange step must be a number"))?;
+    let s = convert::scalar(start)?
+        .ok_or_else(|| PyTypeError::new_err("arange start must be a number"))?;
+    let t = convert::scalar(step)?
+        .ok_or_else(|| PyTypeError::new_err("arange step must be a number"))?;
     let g = grid(chunks, &[num], d, limit)?;
     guard(py, || graph::arange(s, t, num, d, g)).map(wrap)
 }
@@ -99,7 +147,16 @@ fn arange(py: Python<'_>, start: &Bound<'_, PyAny>, step: &Bound<'_, PyAny>, num
 /// NumPy's linspace.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-fn linspace(py: Python<'_>, start: f64, stop: f64, num: usize, endpoint: bool, dtype: &str, chunks: &Bound<'_, PyAny>, limit: usize) -> PyResult<PyExpr> {
+fn linspace(
+    py: Python<'_>,
+    start: f64,
+    stop: f64,
+    num: usize,
+    endpoint: bool,
+    dtype: &str,
+    chunks: &Bound<'_, PyAny>,
+    limit: usize,
+) -> PyResult<PyExpr> {
     let d = convert::dtype(Some(dtype))?.expect("a dtype");
     let g = grid(chunks, &[num], d, limit)?;
     guard(py, || graph::linspace(start, stop, num, endpoint, d, g)).map(wrap)
@@ -107,10 +164,19 @@ fn linspace(py: Python<'_>, start: f64, stop: f64, num: usize, endpoint: bool, d
 
 /// The chunks a spec gives for `shape` and `dtype`, as a tuple of tuples.
 #[pyfunction]
-fn normalize_chunks<'py>(py: Python<'py>, chunks: &Bound<'py, PyAny>, shape: Vec<usize>, dtype: &str, limit: usize) -> PyResult<Bound<'py, PyTuple>> {
+fn normalize_chunks<'py>(
+    py: Python<'py>,
+    chunks: &Bound<'py, PyAny>,
+    shape: Vec<usize>,
+    dtype: &str,
+    limit: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
     let d = convert::dtype(Some(dtype))?.expect("a dtype");
     let g = grid(chunks, &shape, d, limit)?;
-    let axes = g.0.iter().map(|c| PyTuple::new(py, c.sizes())).collect::<PyResult<Vec<_>>>()?;
+    let axes =
+        g.0.iter()
+            .map(|c| PyTuple::new(py, c.sizes()))
+            .collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(py, axes)
 }
 
@@ -120,16 +186,35 @@ fn unary(py: Python<'_>, op: &str, x: &PyExpr) -> PyResult<PyExpr> {
 }
 
 #[pyfunction]
-fn binary(py: Python<'_>, op: &str, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyExpr> {
+fn binary(
+    py: Python<'_>,
+    op: &str,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+) -> PyResult<PyExpr> {
     let (a, b) = (convert::operand(a)?, convert::operand(b)?);
     guard(py, || graph::binary(BinaryOp::from_name(op)?, &a, &b)).map(wrap)
 }
 
 #[pyfunction(name = "where")]
-fn where_(py: Python<'_>, cond: &Bound<'_, PyAny>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyExpr> {
-    let (c, a, b) = (convert::operand(cond)?, convert::operand(a)?, convert::operand(b)?);
-    if !matches!((&c, &a, &b), (Operand::Array(_), _, _) | (_, Operand::Array(_), _) | (_, _, Operand::Array(_))) {
-        return Err(PyTypeError::new_err("where needs at least one array operand"));
+fn where_(
+    py: Python<'_>,
+    cond: &Bound<'_, PyAny>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+) -> PyResult<PyExpr> {
+    let (c, a, b) = (
+        convert::operand(cond)?,
+        convert::operand(a)?,
+        convert::operand(b)?,
+    );
+    if !matches!(
+        (&c, &a, &b),
+        (Operand::Array(_), _, _) | (_, Operand::Array(_), _) | (_, _, Operand::Array(_))
+    ) {
+        return Err(PyTypeError::new_err(
+            "where needs at least one array operand",
+        ));
     }
     guard(py, || graph::where_(&c, &a, &b)).map(wrap)
 }
@@ -143,10 +228,21 @@ fn astype(x: &PyExpr, dtype: &str) -> PyResult<PyExpr> {
 #[pyfunction]
 #[pyo3(signature = (op, x, axis, keepdims, dtype, split_every, ddof))]
 #[allow(clippy::too_many_arguments)]
-fn reduce(py: Python<'_>, op: &str, x: &PyExpr, axis: Option<Vec<i64>>, keepdims: bool, dtype: Option<&str>, split_every: Option<usize>, ddof: i64) -> PyResult<PyExpr> {
+fn reduce(
+    py: Python<'_>,
+    op: &str,
+    x: &PyExpr,
+    axis: Option<Vec<i64>>,
+    keepdims: bool,
+    dtype: Option<&str>,
+    split_every: Option<usize>,
+    ddof: i64,
+) -> PyResult<PyExpr> {
     let d = convert::dtype(dtype)?;
     if ddof < 0 {
-        return Err(PyValueError::new_err(format!("ddof must be a non-negative int, got {ddof}")));
+        return Err(PyValueError::new_err(format!(
+            "ddof must be a non-negative int, got {ddof}"
+        )));
     }
     guard(py, || {
         let r = Reducer::from_name(op, ddof as u32)?;
@@ -210,7 +306,12 @@ fn to_numpy(py: Python<'_>, out: brickwork::OutputBuffer) -> PyResult<Py<PyAny>>
 /// KeyboardInterrupt within a second.
 #[pyfunction]
 #[pyo3(signature = (exprs, num_threads, progress=None))]
-fn compute<'py>(py: Python<'py>, exprs: Vec<PyRef<'py, PyExpr>>, num_threads: usize, progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyList>> {
+fn compute<'py>(
+    py: Python<'py>,
+    exprs: Vec<PyRef<'py, PyExpr>>,
+    num_threads: usize,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyList>> {
     if num_threads == 0 {
         return Err(PyValueError::new_err("num_threads must be at least 1"));
     }
@@ -241,9 +342,16 @@ fn compute<'py>(py: Python<'py>, exprs: Vec<PyRef<'py, PyExpr>>, num_threads: us
     }
     let outputs = match result {
         Ok(r) => r.map_err(|e| to_py(py, e))?,
-        Err(_) => return Err(crate::errors::PanicError::new_err("brickwork's scheduler panicked")),
+        Err(_) => {
+            return Err(crate::errors::PanicError::new_err(
+                "brickwork's scheduler panicked",
+            ))
+        }
     };
-    let arrays = outputs.into_iter().map(|o| to_numpy(py, o)).collect::<PyResult<Vec<_>>>()?;
+    let arrays = outputs
+        .into_iter()
+        .map(|o| to_numpy(py, o))
+        .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, arrays)
 }
 

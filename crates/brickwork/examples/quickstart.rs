@@ -9,7 +9,8 @@ use std::time::Instant;
 
 fn main() -> brickwork::Result<()> {
     let n = 10_000;
-    let x = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 13) % 1000) as f64 / 1000.0).into_dyn();
+    let x = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 13) % 1000) as f64 / 1000.0)
+        .into_dyn();
 
     let t = Instant::now();
     let expected = x.mean_axis(Axis(0)).expect("non-empty");
@@ -20,7 +21,9 @@ fn main() -> brickwork::Result<()> {
     let result = data.mean(Some(&[0]))?.compute::<f64>()?;
     let ours = t.elapsed();
 
-    let max_err = (&result - &expected).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let max_err = (&result - &expected)
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
     println!("brickwork: {ours:?}  ndarray: {reference:?}  max |difference|: {max_err:e}");
     assert!(max_err < 1e-9);
     Ok(())

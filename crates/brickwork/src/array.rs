@@ -38,18 +38,35 @@ impl Array {
     /// cut into chunks of `chunks` elements per axis (one entry: every axis).
     pub fn from_ndarray<T: Element>(data: ArrayD<T>, chunks: &[usize]) -> Result<Array> {
         let shape = data.shape().to_vec();
-        let data = if data.is_standard_layout() { data } else { data.as_standard_layout().into_owned() };
+        let data = if data.is_standard_layout() {
+            data
+        } else {
+            data.as_standard_layout().into_owned()
+        };
         let (vec, offset) = data.into_raw_vec_and_offset();
         let grid = chunks_for(&shape, chunks, T::DTYPE.itemsize())?;
         let strides = brickwork_core::c_strides(&shape);
-        let expr = graph::from_buffer(Buffer::from_vec(vec), &shape, &strides, offset.unwrap_or(0) as isize, grid)?;
+        let expr = graph::from_buffer(
+            Buffer::from_vec(vec),
+            &shape,
+            &strides,
+            offset.unwrap_or(0) as isize,
+            grid,
+        )?;
         Ok(Array { expr })
     }
 
     /// An array of `shape` filled with `value` (a Python-like scalar) as `dtype`.
-    pub fn full(shape: &[usize], value: ScalarKind, dtype: DType, chunks: &[usize]) -> Result<Array> {
+    pub fn full(
+        shape: &[usize],
+        value: ScalarKind,
+        dtype: DType,
+        chunks: &[usize],
+    ) -> Result<Array> {
         let grid = chunks_for(shape, chunks, dtype.itemsize())?;
-        Ok(Array { expr: graph::full(value.to_scalar(dtype)?, grid) })
+        Ok(Array {
+            expr: graph::full(value.to_scalar(dtype)?, grid),
+        })
     }
 
     /// Zeros of `dtype`.
@@ -81,18 +98,28 @@ impl Array {
 
     /// An elementwise function.
     pub fn unary(&self, op: UnaryOp) -> Result<Array> {
-        Ok(Array { expr: graph::unary(op, &self.expr)? })
+        Ok(Array {
+            expr: graph::unary(op, &self.expr)?,
+        })
     }
 
     /// An elementwise function of two arrays (NumPy broadcasting and promotion).
     pub fn binary(&self, op: BinaryOp, other: &Array) -> Result<Array> {
-        let e = graph::binary(op, &Operand::Array(self.expr.clone()), &Operand::Array(other.expr.clone()))?;
+        let e = graph::binary(
+            op,
+            &Operand::Array(self.expr.clone()),
+            &Operand::Array(other.expr.clone()),
+        )?;
         Ok(Array { expr: e })
     }
 
     /// An elementwise function of the array and a scalar on the right.
     pub fn binary_scalar(&self, op: BinaryOp, value: ScalarKind) -> Result<Array> {
-        let e = graph::binary(op, &Operand::Array(self.expr.clone()), &Operand::Scalar(value))?;
+        let e = graph::binary(
+            op,
+            &Operand::Array(self.expr.clone()),
+            &Operand::Scalar(value),
+        )?;
         Ok(Array { expr: e })
     }
 
@@ -113,7 +140,9 @@ impl Array {
 
     /// A reduction over `axes` (None: all), dropping the reduced axes.
     pub fn reduce(&self, reducer: Reducer, axes: Option<&[i64]>) -> Result<Array> {
-        Ok(Array { expr: graph::reduce(&self.expr, reducer, axes, false, None, None)? })
+        Ok(Array {
+            expr: graph::reduce(&self.expr, reducer, axes, false, None, None)?,
+        })
     }
 
     /// The sum over `axes`.
@@ -158,4 +187,3 @@ fn into_ndarray<T: Element>(out: OutputBuffer) -> Result<ArrayD<T>> {
     });
     ArrayD::from_shape_vec(IxDyn(&out.shape), vec).map_err(|e| Error::Internal(e.to_string()))
 }
-

@@ -37,12 +37,29 @@ mod tests {
     #[test]
     fn equal_expressions_share_an_id() {
         let x = crate::build::full(
-            ScalarKind::Float(1.0).to_scalar(brickwork_core::DType::F64).unwrap(),
+            ScalarKind::Float(1.0)
+                .to_scalar(brickwork_core::DType::F64)
+                .unwrap(),
             Chunks::single(&[4]),
         );
-        let a = binary(BinaryOp::Add, &Operand::Array(x.clone()), &Operand::Scalar(ScalarKind::Int(2))).unwrap();
-        let b = binary(BinaryOp::Add, &Operand::Array(x.clone()), &Operand::Scalar(ScalarKind::Int(2))).unwrap();
-        let c = binary(BinaryOp::Add, &Operand::Array(x), &Operand::Scalar(ScalarKind::Int(3))).unwrap();
+        let a = binary(
+            BinaryOp::Add,
+            &Operand::Array(x.clone()),
+            &Operand::Scalar(ScalarKind::Int(2)),
+        )
+        .unwrap();
+        let b = binary(
+            BinaryOp::Add,
+            &Operand::Array(x.clone()),
+            &Operand::Scalar(ScalarKind::Int(2)),
+        )
+        .unwrap();
+        let c = binary(
+            BinaryOp::Add,
+            &Operand::Array(x),
+            &Operand::Scalar(ScalarKind::Int(3)),
+        )
+        .unwrap();
         let mut canon = Canon::default();
         assert_eq!(canon.id(&a), canon.id(&b));
         assert_ne!(canon.id(&a), canon.id(&c));

@@ -81,19 +81,22 @@ impl Fuser {
             Op::Unary(op) => {
                 let op = *op;
                 let src = self.emit(&n.inputs[0], view, m)?;
-                self.program.push(dtype, |dst| Instr::Unary { op, src, dst })
+                self.program
+                    .push(dtype, |dst| Instr::Unary { op, src, dst })
             }
             Op::Binary(op) => {
                 let op = *op;
                 let a = self.emit(&n.inputs[0], view, m)?;
                 let b = self.emit(&n.inputs[1], view, m)?;
-                self.program.push(dtype, |dst| Instr::Binary { op, a, b, dst })
+                self.program
+                    .push(dtype, |dst| Instr::Binary { op, a, b, dst })
             }
             Op::Where => {
                 let cond = self.emit(&n.inputs[0], view, m)?;
                 let a = self.emit(&n.inputs[1], view, m)?;
                 let b = self.emit(&n.inputs[2], view, m)?;
-                self.program.push(dtype, |dst| Instr::Where { cond, a, b, dst })
+                self.program
+                    .push(dtype, |dst| Instr::Where { cond, a, b, dst })
             }
         };
         self.regs.insert(key, reg);

@@ -32,13 +32,22 @@ impl Materialize for Planner {
 
 impl Planner {
     fn push(&mut self, kind: StageKind, ntasks: usize) -> usize {
-        self.stages.push(Stage { kind, ntasks, first: 0 });
+        self.stages.push(Stage {
+            kind,
+            ntasks,
+            first: 0,
+        });
         self.stages.len() - 1
     }
 
     fn finish_mut(&mut self, stage: usize) -> &mut Final {
         match &mut self.stages[stage].kind {
-            StageKind::Partial { finish: Some(f), .. } | StageKind::Combine { finish: Some(f), .. } => f,
+            StageKind::Partial {
+                finish: Some(f), ..
+            }
+            | StageKind::Combine {
+                finish: Some(f), ..
+            } => f,
             _ => unreachable!("the last stage of a reduction has a finish"),
         }
     }
@@ -56,7 +65,12 @@ impl Planner {
         let grid = e.chunks().clone();
         let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
         self.push(
-            StageKind::Map { program: f.program, leaves: f.leaves, grid, output: index },
+            StageKind::Map {
+                program: f.program,
+                leaves: f.leaves,
+                grid,
+                output: index,
+            },
             ntasks,
         );
         Ok(())
@@ -68,7 +82,9 @@ impl Planner {
         if let Some(&s) = self.reductions.get(&id) {
             return Ok(s);
         }
-        let Op::Reduce(spec) = &e.node().op else { unreachable!("a reduction node") };
+        let Op::Reduce(spec) = &e.node().op else {
+            unreachable!("a reduction node")
+        };
         let input = &e.node().inputs[0];
         let mut f = Fuser::default();
         let reg = f.emit(input, &View::identity(input.ndim()), self)?;

@@ -38,7 +38,9 @@ pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> Ta
                         let offset = block_offsets(grid, &coords);
                         let shape = grid.block_shape(&coords);
                         for l in &stage_leaves {
-                            let LeafKind::Stage { stage, .. } = l.kind else { unreachable!() };
+                            let LeafKind::Stage { stage, .. } = l.kind else {
+                                unreachable!()
+                            };
                             let (b, _) = l.stage_block(&offset, &shape).expect("a stage leaf");
                             g.deps.push((stages[stage].first + b) as u32);
                         }
@@ -47,7 +49,13 @@ pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> Ta
                     g.deps_start.push(g.deps.len() as u32);
                 }
             }
-            StageKind::Combine { prev, prev_per_out, fan_in, per_out, .. } => {
+            StageKind::Combine {
+                prev,
+                prev_per_out,
+                fan_in,
+                per_out,
+                ..
+            } => {
                 let pf = stages[*prev].first;
                 for t in 0..s.ntasks {
                     let (o, grp) = (t / per_out, t % per_out);
