@@ -41,6 +41,7 @@ impl OutputBuffer {
     pub(crate) fn target(&mut self) -> OutputTarget {
         let len = self.data.len();
         let dtype = self.data.dtype();
+        #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
         let ptr = with_tile!(&mut self.data, v => v.as_mut_ptr() as *mut u8);
         OutputTarget {
             ptr,

@@ -376,8 +376,7 @@ fn predicate<T: Num>(op: UnaryOp, a: &[T], o: &mut [bool]) -> Result<()> {
         IsNan => map1!(a, o, |x| T::FLOAT && x.to_f64().is_nan()),
         IsInf => map1!(a, o, |x| T::FLOAT && x.to_f64().is_infinite()),
         IsFinite => map1!(a, o, |x| !T::FLOAT || x.to_f64().is_finite()),
-        Signbit => map1!(a, o, |x| x.to_f64().is_sign_negative()
-            && !(x.to_f64() == 0.0 && !T::FLOAT)),
+        Signbit => map1!(a, o, |x| x.to_f64().is_sign_negative()),
         _ => return Err(Error::Internal(format!("{} is not a predicate", op.name()))),
     }
     Ok(())

@@ -310,7 +310,7 @@ pub fn check_view(base: isize, strides: &[isize], shape: &[usize], len: usize) -
 /// # Safety
 /// Every address read must be inside the allocation behind `ptr`.
 unsafe fn gather<T: Element>(ptr: *const T, base: isize, step: isize, out: &mut [T]) {
-    // SAFETY (all three arms): the caller guarantees every `base + k * step` for
+    // SAFETY: in all three arms the caller guarantees every `base + k * step` for
     // `k < out.len()` is inside the allocation; `out` is a distinct Rust slice.
     unsafe {
         if step == 1 {

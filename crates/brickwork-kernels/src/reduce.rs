@@ -174,6 +174,8 @@ pub struct State {
     pub m2: Vec<f64>,
     /// Indices of the extrema (argmin, argmax); -1 before any element.
     pub idx: Vec<i64>,
+    /// Neumaier compensation of float sums (sum, nansum, mean).
+    pub comp: Vec<f64>,
 }
 
 /// Accumulation arithmetic of sums and products (int64 / uint64 wrap).
@@ -287,6 +289,11 @@ impl State {
             } else {
                 Vec::new()
             },
+            comp: if matches!(reducer, Sum | NanSum | Mean) && acc == DType::F64 {
+                vec![0.0; len]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -341,7 +348,7 @@ impl Sink for ReduceSink<'_> {
         let st = &mut *self.state;
         let nan = self.reducer.skips_nan();
         match self.reducer {
-            Sum | NanSum | Mean => fold_sum(&mut st.vals, x, base, step, n, nan),
+            Sum | NanSum | Mean => fold_sum(st, x, base, step, n, nan),
             Prod | NanProd => match (&mut st.vals, x) {
                 (Tile::I64(a), TileRef::I64(x)) => fold_prod(a, &x[..n], base, step, nan),
                 (Tile::U64(a), TileRef::U64(x)) => fold_prod(a, &x[..n], base, step, nan),
@@ -355,8 +362,7 @@ impl Sink for ReduceSink<'_> {
                 let (Tile::F64(sum), TileRef::F64(x)) = (&mut st.vals, x) else {
                     return Err(bad());
                 };
-                for k in 0..n {
-                    let v = x[k];
+                for (k, &v) in x[..n].iter().enumerate() {
                     let j = (base as isize + k as isize * step) as usize;
                     if !v.is_nan() {
                         sum[j] += v;
@@ -385,9 +391,9 @@ impl Sink for ReduceSink<'_> {
                     };
                     acc[base] = if any { acc[base] | v } else { acc[base] & v };
                 } else {
-                    for k in 0..n {
+                    for (k, &v) in x[..n].iter().enumerate() {
                         let j = (base as isize + k as isize * step) as usize;
-                        acc[j] = if any { acc[j] | x[k] } else { acc[j] & x[k] };
+                        acc[j] = if any { acc[j] | v } else { acc[j] & v };
                     }
                 }
                 Ok(())
@@ -405,23 +411,36 @@ fn bad() -> Error {
     Error::Internal("reduction state and tile dtypes differ".into())
 }
 
+/// Neumaier's compensated addition of `v` to `(sum, comp)`.
+#[inline(always)]
+fn two_sum(sum: &mut f64, comp: &mut f64, v: f64) {
+    let t = *sum + v;
+    *comp += if sum.abs() >= v.abs() {
+        (*sum - t) + v
+    } else {
+        (v - t) + *sum
+    };
+    *sum = t;
+}
+
 fn fold_sum(
-    acc: &mut Tile,
+    st: &mut State,
     x: TileRef,
     base: usize,
     step: isize,
     n: usize,
     nan: bool,
 ) -> Result<()> {
-    match (acc, x) {
+    match (&mut st.vals, x) {
         (Tile::F64(acc), TileRef::F64(x)) => {
             let x = &x[..n];
             if step == 0 {
-                acc[base] += if nan {
+                let v = if nan {
                     x.iter().filter(|v| !v.is_nan()).sum::<f64>()
                 } else {
                     pairwise_sum(x)
                 };
+                two_sum(&mut acc[base], &mut st.comp[base], v);
             } else if step == 1 && !nan {
                 for (a, &v) in acc[base..base + n].iter_mut().zip(x) {
                     *a += v;
@@ -669,6 +688,12 @@ pub fn combine(reducer: Reducer, a: &mut State, b: &State) -> Result<()> {
             match (&mut a.vals, &b.vals) {
                 (Tile::I64(x), Tile::I64(y)) => merge(x, y, prod),
                 (Tile::U64(x), Tile::U64(y)) => merge(x, y, prod),
+                (Tile::F64(x), Tile::F64(y)) if !a.comp.is_empty() => {
+                    for j in 0..x.len() {
+                        two_sum(&mut x[j], &mut a.comp[j], y[j]);
+                        a.comp[j] += b.comp[j];
+                    }
+                }
                 (Tile::F64(x), Tile::F64(y)) => merge(x, y, prod),
                 _ => return Err(bad()),
             }
@@ -737,6 +762,12 @@ pub fn combine(reducer: Reducer, a: &mut State, b: &State) -> Result<()> {
 pub fn finalize(reducer: Reducer, state: State, out: DType, n: f64) -> Result<Tile> {
     use Reducer::*;
     let len = state.vals.len();
+    let mut state = state;
+    if let Tile::F64(v) = &mut state.vals {
+        for (x, &c) in v.iter_mut().zip(&state.comp) {
+            *x += c;
+        }
+    }
     let mut res = Tile::new(out, len);
     match reducer {
         Sum | Prod | NanSum | NanProd | Min | Max | NanMin | NanMax | Any | All => {

@@ -158,7 +158,11 @@ impl Array {
     /// Compute on all cores and return the result as an `ndarray` of `T` (which must be
     /// the array's dtype).
     pub fn compute<T: Element>(&self) -> Result<ArrayD<T>> {
-        let out = compute_many(&[self.clone()], &LocalExecutor::default(), &mut |_| {})?;
+        let out = compute_many(
+            std::slice::from_ref(self),
+            &LocalExecutor::default(),
+            &mut |_| {},
+        )?;
         into_ndarray(out.into_iter().next().expect("one output"))
     }
 }

@@ -140,3 +140,80 @@ impl Planner {
         self.stages
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::build::{binary, full, reduce, unary, Operand};
+    use crate::optimize::{ntasks, task_graph};
+    use crate::taskgraph::StageKind;
+    use brickwork_core::{AxisChunks, Chunks, DType, ScalarKind};
+    use brickwork_kernels::reduce::Reducer;
+    use brickwork_kernels::{BinaryOp, Instr, UnaryOp};
+
+    fn ones(shape: &[usize], chunk: usize) -> crate::Expr {
+        let grid = Chunks(
+            shape
+                .iter()
+                .map(|&n| AxisChunks::regular(chunk, n))
+                .collect(),
+        );
+        full(ScalarKind::Float(1.0).to_scalar(DType::F64).unwrap(), grid)
+    }
+
+    #[test]
+    fn elementwise_chain_and_reduction_fuse_into_one_partial_stage() {
+        // sqrt(x * 2 + 1).sum() over 4 x 4 chunks: one partial stage (16 tasks) whose
+        // program holds the whole chain, then one combine level (fan-in 16).
+        let x = ones(&[8, 8], 2);
+        let y = binary(
+            BinaryOp::Multiply,
+            &Operand::Array(x),
+            &Operand::Scalar(ScalarKind::Int(2)),
+        )
+        .unwrap();
+        let y = binary(
+            BinaryOp::Add,
+            &Operand::Array(y),
+            &Operand::Scalar(ScalarKind::Int(1)),
+        )
+        .unwrap();
+        let y = unary(UnaryOp::Sqrt, &y).unwrap();
+        let s = reduce(&y, Reducer::Sum, None, false, None, None).unwrap();
+        let g = task_graph(&[s]).unwrap();
+        assert_eq!(g.stages.len(), 2);
+        let StageKind::Partial { program, .. } = &g.stages[0].kind else {
+            panic!("partial first")
+        };
+        let ops = program
+            .instrs
+            .iter()
+            .filter(|i| matches!(i, Instr::Binary { .. } | Instr::Unary { .. }))
+            .count();
+        assert_eq!(ops, 3);
+        assert_eq!(g.ntasks(), 16 + 1);
+    }
+
+    #[test]
+    fn shared_reductions_are_planned_once() {
+        let x = ones(&[100], 10);
+        let a = reduce(&x, Reducer::Sum, None, false, None, Some(4)).unwrap();
+        let b = reduce(&x, Reducer::Sum, None, false, None, Some(4)).unwrap();
+        // x.sum() - x.sum(): both operands are the same canonical reduction.
+        let d = binary(
+            BinaryOp::Subtract,
+            &Operand::Array(a.clone()),
+            &Operand::Array(b),
+        )
+        .unwrap();
+        // 10 partials, combine levels of 3 and 1 tasks, then the map stage of d.
+        assert_eq!(ntasks(&[a, d]).unwrap(), 10 + 3 + 1 + 1);
+    }
+
+    #[test]
+    fn tree_depth_follows_split_every() {
+        let x = ones(&[64], 1);
+        let s = reduce(&x, Reducer::Max, None, false, None, Some(2)).unwrap();
+        // 64 partials, then 32 + 16 + 8 + 4 + 2 + 1 combines.
+        assert_eq!(ntasks(&[s]).unwrap(), 64 + 63);
+    }
+}
