@@ -480,7 +480,33 @@ pub fn run_block(
     let mut row_base = start.clone();
     let mut tile_base = vec![0isize; nv];
     let mut idx = vec![0usize; d];
+    // Inputs read in place along rows: prefetch the next row while this one runs, since
+    // a block's rows are separate runs of memory the hardware prefetcher does not
+    // follow from one to the next.
+    let prefetch: Vec<(usize, *const u8, usize, isize)> = if d >= 2 {
+        views
+            .iter()
+            .zip(&cvecs)
+            .enumerate()
+            .filter_map(|(k, (v, c))| match &v.input {
+                Input::Buffer(b) if c[d - 1] == 1 && row_len * b.dtype().itemsize() >= 256 => {
+                    let item = b.dtype().itemsize();
+                    Some((k, b.as_ptr(), item, c[d - 2]))
+                }
+                _ => None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut rows_left = cshape[..d - 1].iter().product::<usize>();
     loop {
+        rows_left -= 1;
+        if rows_left > 0 {
+            for &(k, ptr, item, next) in &prefetch {
+                prefetch_row(ptr, (row_base[k] + next) * item as isize, row_len * item);
+            }
+        }
         let mut t0 = 0;
         while t0 < row_len {
             let n = (row_len - t0).min(TILE);
@@ -517,6 +543,23 @@ pub fn run_block(
             idx[axis] = 0;
         }
     }
+}
+
+/// Hint the CPU to bring `bytes` bytes at `ptr + offset` into cache.
+#[inline]
+fn prefetch_row(ptr: *const u8, offset: isize, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let start = ptr.wrapping_offset(offset);
+        for line in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch is a hint: it never faults and reads nothing
+            // architecturally, whatever the address; SSE is part of x86_64.
+            unsafe { _mm_prefetch(start.wrapping_add(line) as *const i8, _MM_HINT_T0) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (ptr, offset, bytes);
 }
 
 /// A sink writing output tile 0 to strided memory of the output dtype.
