@@ -236,11 +236,6 @@ impl Chunks {
                              has length {n} (shape {shape:?})"
                         )));
                     }
-                    if n > 0 && sizes.contains(&0) {
-                        return Err(Error::Chunks(format!(
-                            "chunks {sizes:?} on axis {axis} contain an empty chunk"
-                        )));
-                    }
                     Some(AxisChunks::from_sizes(sizes))
                 }
             };

@@ -89,6 +89,8 @@ impl ScalarKind {
             ScalarKind::Float(f) => {
                 if dtype.is_float() {
                     ScalarValue::Float(f)
+                } else if dtype == DType::Bool {
+                    ScalarValue::Int((f != 0.0) as i128)
                 } else {
                     return Err(Error::Type(format!(
                         "cannot use the float {f} as a {dtype} constant"

@@ -82,7 +82,7 @@ fn missing(dep: usize) -> Error {
 pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()> {
     let g = ctx.graph;
     let stage = &g.stages[g.stage_of[t] as usize];
-    let i = t - stage.first;
+    let i = g.index[t] as usize;
     let deps = g.deps_of(t);
     match &stage.kind {
         StageKind::Map {

@@ -390,6 +390,28 @@ fn scalar_power(a: &Operand, b: &Operand) -> Result<Option<Expr>> {
     })
 }
 
+/// For a comparison with a Python int outside the array's integer range, a dtype that
+/// holds both exactly (int64, uint64 or float64).
+fn comparison_dtype(op: BinaryOp, ops: &[&Operand], common: DType) -> Option<DType> {
+    if !op.is_comparison() || !common.is_int() {
+        return None;
+    }
+    let mut d = common;
+    for o in ops {
+        if let Operand::Scalar(ScalarKind::Int(i)) = o {
+            let wide = if *i >= i64::MIN as i128 && *i <= i64::MAX as i128 {
+                DType::I64
+            } else if *i >= 0 && *i <= u64::MAX as i128 {
+                DType::U64
+            } else {
+                DType::F64
+            };
+            d = DType::promote(d, wide);
+        }
+    }
+    Some(d)
+}
+
 /// An elementwise function of two operands, with NumPy's promotion and broadcasting.
 pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
     if op == BinaryOp::Power {
@@ -397,8 +419,14 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
             return Ok(e);
         }
     }
-    let common = operand_dtypes(&[a, b])?;
-    check_scalar_fits(&[a, b], common)?;
+    let mut common = operand_dtypes(&[a, b])?;
+    if let Err(e) = check_scalar_fits(&[a, b], common) {
+        // NumPy compares integers with out-of-range Python ints exactly.
+        match comparison_dtype(op, &[a, b], common) {
+            Some(d) => common = d,
+            None => return Err(e),
+        }
+    }
     let (compute, out) = op.signature(common)?;
     let v = align(&[a, b], compute)?;
     let chunks = v[0].chunks().clone();

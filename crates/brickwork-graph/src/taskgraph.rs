@@ -122,6 +122,8 @@ pub struct TaskGraph {
     pub stages: Vec<Stage>,
     /// The stage of each task.
     pub stage_of: Vec<u32>,
+    /// The index of each task within its stage (its block, or its place in the tree).
+    pub index: Vec<u32>,
     /// CSR offsets into `deps`.
     pub deps_start: Vec<u32>,
     /// Dependency task ids.

@@ -69,7 +69,14 @@ macro_rules! int_ops {
             fn pow(self, b: Self) -> Option<Self> {
                 #[allow(unused_comparisons)]
                 if b < 0 { return None; }
-                Some(self.wrapping_pow((b as u64).min(u32::MAX as u64) as u32))
+                // Square-and-multiply over the full 64-bit exponent, wrapping.
+                let (mut base, mut e, mut acc) = (self, b as u64, 1 as $t);
+                while e > 0 {
+                    if e & 1 == 1 { acc = acc.wrapping_mul(base); }
+                    base = base.wrapping_mul(base);
+                    e >>= 1;
+                }
+                Some(acc)
             }
             #[inline(always)] fn neg(self) -> Self { (0 as $t).wrapping_sub(self) }
             #[inline(always)]
@@ -454,6 +461,9 @@ mod tests {
         assert_eq!(5i32.floor_div(0), 0);
         assert_eq!(i8::MIN.floor_div(-1), i8::MIN);
         assert_eq!(IntOps::pow(2i64, -1), None);
+        assert_eq!(IntOps::pow(-1i8, 1i8 << 6), Some(1));
+        assert_eq!(IntOps::pow(-1i64, 1i64 << 32), Some(1));
+        assert_eq!(IntOps::pow(3u8, 5), Some(243));
         assert_eq!(1u8.shl(9), 0);
         assert_eq!((-8i16).shr(20), -1);
     }

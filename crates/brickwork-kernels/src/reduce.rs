@@ -272,6 +272,10 @@ impl State {
         let ones = |v: &mut Tile| with_tile!(v, v => v.fill(Num::from_i128(1)));
         match reducer {
             Prod | NanProd | All => ones(&mut vals),
+            // NaN-ignoring extrema of floats start at NaN, so an all-NaN slice stays NaN.
+            NanMin | NanMax if acc.is_float() => {
+                with_tile!(&mut vals, v => v.fill(Num::from_f64(f64::NAN)))
+            }
             Min | NanMin | ArgMin => fill_extremes(&mut vals, true),
             Max | NanMax | ArgMax => fill_extremes(&mut vals, false),
             _ => {}

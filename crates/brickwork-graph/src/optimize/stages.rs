@@ -210,6 +210,24 @@ mod tests {
     }
 
     #[test]
+    fn tasks_outside_a_slice_of_a_reduction_are_culled() {
+        // x.sum(axis=1)[:5] over 1000 row blocks needs one partial task and the map task.
+        let x = ones(&[100_000, 10], 100);
+        let s = reduce(&x, Reducer::Sum, Some(&[1]), false, None, None).unwrap();
+        let head = crate::build::getitem(
+            &s,
+            &[crate::build::Index::Slice {
+                start: None,
+                stop: Some(5),
+                step: 1,
+            }],
+        )
+        .unwrap();
+        let g = task_graph(&[head]).unwrap();
+        assert_eq!(g.ntasks(), 2);
+    }
+
+    #[test]
     fn tree_depth_follows_split_every() {
         let x = ones(&[64], 1);
         let s = reduce(&x, Reducer::Max, None, false, None, Some(2)).unwrap();

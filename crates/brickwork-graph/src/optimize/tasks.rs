@@ -13,6 +13,7 @@ pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> Ta
     let total = first;
     let mut g = TaskGraph {
         stage_of: Vec::with_capacity(total),
+        index: Vec::with_capacity(total),
         deps_start: Vec::with_capacity(total + 1),
         deps: Vec::new(),
         outputs,
@@ -46,6 +47,7 @@ pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> Ta
                         }
                     }
                     g.stage_of.push(si as u32);
+                    g.index.push(t as u32);
                     g.deps_start.push(g.deps.len() as u32);
                 }
             }
@@ -65,11 +67,65 @@ pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> Ta
                         g.deps.push((pf + o * prev_per_out + r) as u32);
                     }
                     g.stage_of.push(si as u32);
+                    g.index.push(t as u32);
                     g.deps_start.push(g.deps.len() as u32);
                 }
             }
         }
     }
     g.stages = stages;
-    g
+    cull(g)
+}
+
+/// Drop the tasks no output needs (e.g. the blocks of a reduction outside a slice of
+/// its result), renumbering the rest.
+fn cull(g: TaskGraph) -> TaskGraph {
+    let n = g.ntasks();
+    let mut needed = vec![false; n];
+    let mut stack: Vec<usize> = (0..n)
+        .filter(|&t| match &g.stages[g.stage_of[t] as usize].kind {
+            StageKind::Map { .. } => true,
+            StageKind::Partial {
+                finish: Some(f), ..
+            }
+            | StageKind::Combine {
+                finish: Some(f), ..
+            } => !f.output.is_empty(),
+            _ => false,
+        })
+        .collect();
+    for &t in &stack {
+        needed[t] = true;
+    }
+    while let Some(t) = stack.pop() {
+        for &d in g.deps_of(t) {
+            if !needed[d as usize] {
+                needed[d as usize] = true;
+                stack.push(d as usize);
+            }
+        }
+    }
+    if needed.iter().all(|&k| k) {
+        return g;
+    }
+    let mut new_id = vec![u32::MAX; n];
+    let mut out = TaskGraph {
+        stages: Vec::new(),
+        stage_of: Vec::new(),
+        index: Vec::new(),
+        deps_start: vec![0],
+        deps: Vec::new(),
+        outputs: Vec::new(),
+    };
+    for t in (0..n).filter(|&t| needed[t]) {
+        new_id[t] = out.stage_of.len() as u32;
+        out.stage_of.push(g.stage_of[t]);
+        out.index.push(g.index[t]);
+        out.deps
+            .extend(g.deps_of(t).iter().map(|&d| new_id[d as usize]));
+        out.deps_start.push(out.deps.len() as u32);
+    }
+    out.stages = g.stages;
+    out.outputs = g.outputs;
+    out
 }
