@@ -427,6 +427,21 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
             None => return Err(e),
         }
     }
+    if matches!(op, BinaryOp::Arctan2 | BinaryOp::Hypot | BinaryOp::Copysign) {
+        // NumPy picks the smallest float loop both operands cast to safely.
+        let floats: Vec<DType> = [a, b]
+            .iter()
+            .filter_map(|o| match o {
+                Operand::Array(e) => Some(e.dtype().float_compute()),
+                _ => None,
+            })
+            .collect();
+        let f = floats.iter().fold(floats[0], |x, &y| DType::promote(x, y));
+        common = [a, b].iter().fold(f, |d, o| match o {
+            Operand::Scalar(k) => k.promote_with(d),
+            _ => d,
+        });
+    }
     let (compute, out) = op.signature(common)?;
     let v = align(&[a, b], compute)?;
     let chunks = v[0].chunks().clone();
@@ -531,11 +546,7 @@ pub fn reduce(
     let (acc, out) = reducer.signature(x.dtype(), dtype)?;
     let shape = x.shape();
     let reduced: usize = red.iter().map(|&a| shape[a]).product();
-    let out_size: usize = (0..ndim)
-        .filter(|a| !red.contains(a))
-        .map(|a| shape[a])
-        .product();
-    if reducer.needs_elements() && reduced == 0 && (out_size > 0 || red.len() == ndim) {
+    if reducer.needs_elements() && reduced == 0 {
         bail!(
             Value,
             "zero-size array to reduction operation {} which has no identity",

@@ -489,7 +489,11 @@ pub fn run_block(
             .zip(&cvecs)
             .enumerate()
             .filter_map(|(k, (v, c))| match &v.input {
-                Input::Buffer(b) if c[d - 1] == 1 && row_len * b.dtype().itemsize() >= 256 => {
+                Input::Buffer(b)
+                    if c[d - 1] == 1
+                        && c[d - 2] != row_len as isize
+                        && (256..=16384).contains(&(row_len * b.dtype().itemsize())) =>
+                {
                     let item = b.dtype().itemsize();
                     Some((k, b.as_ptr(), item, c[d - 2]))
                 }
@@ -550,12 +554,12 @@ pub fn run_block(
 fn prefetch_row(ptr: *const u8, offset: isize, bytes: usize) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
         let start = ptr.wrapping_offset(offset);
         for line in (0..bytes).step_by(64) {
             // SAFETY: a prefetch is a hint: it never faults and reads nothing
             // architecturally, whatever the address; SSE is part of x86_64.
-            unsafe { _mm_prefetch(start.wrapping_add(line) as *const i8, _MM_HINT_T0) };
+            unsafe { _mm_prefetch(start.wrapping_add(line) as *const i8, _MM_HINT_T1) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

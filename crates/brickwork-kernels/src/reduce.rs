@@ -419,11 +419,13 @@ fn bad() -> Error {
 #[inline(always)]
 fn two_sum(sum: &mut f64, comp: &mut f64, v: f64) {
     let t = *sum + v;
-    *comp += if sum.abs() >= v.abs() {
-        (*sum - t) + v
-    } else {
-        (v - t) + *sum
-    };
+    if t.is_finite() {
+        *comp += if sum.abs() >= v.abs() {
+            (*sum - t) + v
+        } else {
+            (v - t) + *sum
+        };
+    }
     *sum = t;
 }
 
@@ -769,7 +771,9 @@ pub fn finalize(reducer: Reducer, state: State, out: DType, n: f64) -> Result<Ti
     let mut state = state;
     if let Tile::F64(v) = &mut state.vals {
         for (x, &c) in v.iter_mut().zip(&state.comp) {
-            *x += c;
+            if x.is_finite() {
+                *x += c;
+            }
         }
     }
     let mut res = Tile::new(out, len);

@@ -25,8 +25,9 @@ pub struct Fuser {
 pub trait Materialize {
     /// The canonical (CSE) id of `e`.
     fn canon_id(&mut self, e: &Expr) -> usize;
-    /// The stage whose task `i` produces block `i` of the reduction `e`.
-    fn materialize(&mut self, e: &Expr) -> Result<usize>;
+    /// The stage whose task `i` produces block `i` of the returned grid of the
+    /// reduction `e`.
+    fn materialize(&mut self, e: &Expr) -> Result<(usize, brickwork_core::Chunks)>;
 }
 
 impl Fuser {
@@ -63,11 +64,8 @@ impl Fuser {
                 self.program.push(dtype, |dst| Instr::Const { value, dst })
             }
             Op::Reduce(_) => {
-                let stage = m.materialize(e)?;
-                let kind = LeafKind::Stage {
-                    stage,
-                    grid: n.chunks.clone(),
-                };
+                let (stage, grid) = m.materialize(e)?;
+                let kind = LeafKind::Stage { stage, grid };
                 self.leaf(key.clone(), kind, dtype)
             }
             Op::View(inner) => {

@@ -4,6 +4,7 @@
 //!   (and only nodes the outputs reach are ever visited: culling is implicit);
 //! - [`fuse`]: every elementwise chain, with the views (slices, transposes,
 //!   broadcasts) pushed down to its leaves, becomes one [`Program`] per stage;
+//! - [`reblock`]: partial tasks of reductions take a memory-friendly shape;
 //! - [`stages`]: reductions become a partial stage and a tree of combine stages;
 //! - [`tasks`]: the task arena and its dependency lists, generated at compute time.
 //!
@@ -11,6 +12,7 @@
 
 pub mod cse;
 pub mod fuse;
+pub mod reblock;
 pub mod stages;
 pub mod tasks;
 

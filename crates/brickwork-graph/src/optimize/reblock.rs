@@ -1,0 +1,76 @@
+//! Re-blocking a reduction's partial tasks for memory locality and parallelism.
+//!
+//! A partial task reads its block wherever the user's chunks put it, but when the
+//! program reads memory in place (NumPy sources) the task shape is ours to choose: the
+//! output chunks do not depend on it. Two rules:
+//!
+//! - along the last axis, when it is kept and every source is contiguous along it,
+//!   neighbouring blocks merge (up to a partial state of [`STATE_CAP`] elements), so a
+//!   task streams whole rows instead of short runs that defeat the hardware prefetcher;
+//! - along the outermost reduced axis, blocks split so that there are at least
+//!   [`MIN_TASKS`] tasks to share among the threads.
+//!
+//! Programs that read materialized chunks keep the grid (their blocks must lie inside
+//! one chunk of each materialized input).
+
+use crate::taskgraph::{Leaf, LeafKind};
+use brickwork_core::{AxisChunks, Chunks};
+
+/// The most elements a merged partial state holds.
+pub const STATE_CAP: usize = 1 << 17;
+/// The fewest partial tasks re-blocking aims for.
+pub const MIN_TASKS: usize = 16;
+
+fn contiguous_along(leaves: &[Leaf], axis: usize) -> bool {
+    leaves.iter().all(|l| match &l.kind {
+        LeafKind::Source(s) => l.view.coords.iter().enumerate().all(|(a, c)| match c.from {
+            Some(k) if k == axis => c.step == 1 && s.strides[a] == 1,
+            _ => true,
+        }),
+        LeafKind::Generated(_) => true,
+        LeafKind::Stage { .. } => false,
+    })
+}
+
+/// The grid partial tasks iterate over, for a reduction over `axes` of `grid`.
+pub fn partial_grid(grid: &Chunks, axes: &[usize], leaves: &[Leaf]) -> Chunks {
+    let ndim = grid.ndim();
+    if ndim == 0
+        || leaves
+            .iter()
+            .any(|l| matches!(l.kind, LeafKind::Stage { .. }))
+    {
+        return grid.clone();
+    }
+    let mut out = grid.clone();
+    let last = ndim - 1;
+    if !axes.contains(&last) && contiguous_along(leaves, last) {
+        let c = &grid.0[last];
+        let other: usize = (0..last)
+            .filter(|a| !axes.contains(a))
+            .map(|a| grid.0[a].max_size().max(1))
+            .product();
+        let size = c.max_size().max(1);
+        let width = (STATE_CAP / other).max(size) / size * size;
+        if width > size && matches!(c, AxisChunks::Regular { .. }) {
+            out.0[last] = AxisChunks::regular(width, c.len());
+        }
+    }
+    if let Some(&first) = axes.first() {
+        let tasks = out.nblocks();
+        if tasks < MIN_TASKS {
+            let split = MIN_TASKS.div_ceil(tasks);
+            let c = &out.0[first];
+            let sizes: Vec<usize> = c
+                .sizes()
+                .into_iter()
+                .flat_map(|s| {
+                    let k = split.min(s.max(1));
+                    (0..k).map(move |i| s / k + usize::from(i < s % k))
+                })
+                .collect();
+            out.0[first] = AxisChunks::from_sizes(&sizes);
+        }
+    }
+    out
+}
