@@ -8,9 +8,13 @@
 (array([...]), np.float64(0.288...))
 """
 
-from brickwork import config
-from brickwork.array.core import Array
-from brickwork.array.evaluation import compute, persist
+from brickwork._cpu import check_cpu
+
+check_cpu()
+
+from brickwork import config  # noqa: E402
+from brickwork.array.core import Array  # noqa: E402
+from brickwork.array.evaluation import compute, persist  # noqa: E402
 
 __version__ = "0.1.0"
 
