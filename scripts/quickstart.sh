@@ -29,7 +29,10 @@ step "python virtual environment (.venv)"
 if [ ! -x .venv/bin/python ]; then
     "$(find_python)" -m venv .venv
 fi
-PY="$(pwd)/.venv/bin/python"
+# Put the venv first on PATH: maturin's build backend runs the `maturin` executable.
+export VIRTUAL_ENV="$(pwd)/.venv"
+export PATH="${VIRTUAL_ENV}/bin:${PATH}"
+PY="${VIRTUAL_ENV}/bin/python"
 
 step "install build dependencies"
 "${PY}" -m pip install --quiet --disable-pip-version-check "maturin==1.16.0" "numpy==2.4.6"

@@ -30,8 +30,9 @@ find_python() {
 
 step "rust toolchain components (rustfmt, clippy)"
 if command -v rustup >/dev/null 2>&1; then
+    installed="$(rustup component list --installed 2>/dev/null || true)"
     for component in rustfmt clippy; do
-        if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+        if ! grep -q "^${component}" <<<"${installed}"; then
             rustup component add "${component}"
         fi
     done
@@ -42,7 +43,10 @@ step "python virtual environment (.venv)"
 if [ ! -x .venv/bin/python ]; then
     "$(find_python)" -m venv .venv
 fi
-PY="$(pwd)/.venv/bin/python"
+# Put the venv first on PATH: maturin's build backend runs the `maturin` executable.
+export VIRTUAL_ENV="$(pwd)/.venv"
+export PATH="${VIRTUAL_ENV}/bin:${PATH}"
+PY="${VIRTUAL_ENV}/bin/python"
 "${PY}" --version
 
 step "install pinned build and test dependencies"

@@ -9,8 +9,8 @@
 
 Keys
 ----
-num_threads : int
-    Threads of the local scheduler. Default: the CPUs this process may run on.
+num_threads : int or None
+    Threads of the local scheduler. Default (and None): the CPUs this process may run on.
 chunk_size : int or str
     Byte target of ``chunks="auto"``. Accepts ints and strings such as ``"64MiB"``,
     ``"1GB"`` or ``"100kB"``; ``get`` returns the number of bytes. Default ``"128MiB"``.
@@ -56,8 +56,8 @@ def _positive_int(key: str, value: Any, minimum: int) -> int:
     return n
 
 
-def _check_num_threads(value: Any) -> int:
-    return _positive_int("num_threads", value, 1)
+def _check_num_threads(value: Any) -> int | None:
+    return None if value is None else _positive_int("num_threads", value, 1)
 
 
 def _check_split_every(value: Any) -> int:

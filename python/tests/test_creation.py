@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import brickwork.array as da
-from _support import DTYPES, arrays, assert_matches, chunk_specs, chunked, dtypes, shapes
+from _support import DTYPES, assert_matches, chunk_specs, chunked, dtypes, shapes
 
 dtype_args = st.none() | dtypes
 

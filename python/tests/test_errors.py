@@ -184,4 +184,3 @@ def test_bad_arguments_raise_value_error():
         da.linspace(0, 1, -1)
     with pytest.raises((ValueError, TypeError)):
         da.from_array(np.zeros(4), chunks=2).sum(split_every=1)
-

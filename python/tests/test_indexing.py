@@ -129,8 +129,9 @@ def test_broadcast_to_matches_numpy(data):
     x = data.draw(arrays(dtype, shape))
     chunks = data.draw(chunk_specs(x.shape))
     target = data.draw(broadcast_targets(x.shape), label="target")
-    assert_matches(da.broadcast_to(da.from_array(x, chunks=chunks), target),
-                   np.broadcast_to(x, target))
+    assert_matches(
+        da.broadcast_to(da.from_array(x, chunks=chunks), target), np.broadcast_to(x, target)
+    )
 
 
 def test_broadcast_to_incompatible_shape_raises_value_error():

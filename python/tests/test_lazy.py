@@ -40,9 +40,7 @@ def test_building_expressions_reads_no_data():
     expr = ((x * 2 + 1)[1:, ::2].T - da.sqrt(x.sum(axis=0))[::2, None]).mean(axis=0)
     expr = da.where(expr > 3, expr, 0).astype("float32")
     assert source.reads == reads_after_from_array
-    expected = (
-        ((data * 2 + 1)[1:, ::2].T - np.sqrt(data.sum(axis=0))[::2, None]).mean(axis=0)
-    )
+    expected = ((data * 2 + 1)[1:, ::2].T - np.sqrt(data.sum(axis=0))[::2, None]).mean(axis=0)
     expected = np.where(expected > 3, expected, 0).astype("float32")
     assert_matches(expr, expected)
 
@@ -71,9 +69,7 @@ def test_computing_a_slice_of_a_huge_expression_only_computes_what_it_needs():
         print("OK")
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "OK"
 

@@ -107,5 +107,11 @@ def chunks_and_limit(chunks: Any) -> tuple[Any, int]:
     otherwise the target is the ``chunk_size`` setting.
     """
     if isinstance(chunks, str) and chunks != "auto":
-        return "auto", parse_bytes(chunks)
+        try:
+            return "auto", parse_bytes(chunks)
+        except ValueError:
+            raise ValueError(
+                f"chunks {chunks!r} is not understood: expected 'auto', a byte target such "
+                "as '64MiB', an int, -1, None, a tuple with one entry per axis or a dict"
+            ) from None
     return _plain_chunks(chunks), int(config.get("chunk_size"))

@@ -18,10 +18,15 @@ def _plural(n: int, noun: str) -> str:
 
 
 def array_repr(expr: _core.Expr, name: str) -> str:
-    """Dask's repr: ``brickwork.array<name, shape=..., dtype=..., chunksize=..., ...>``."""
+    """Dask's repr plus bytes and tasks.
+
+    ``brickwork.array<name, shape=..., dtype=..., chunksize=..., chunktype=numpy.ndarray,
+    nbytes=..., ntasks=...>``
+    """
     return (
         f"brickwork.array<{name}, shape={expr.shape}, dtype={expr.dtype}, "
-        f"chunksize={expr.chunksize}, chunktype=numpy.ndarray>"
+        f"chunksize={expr.chunksize}, chunktype=numpy.ndarray, "
+        f"nbytes={format_bytes(expr.nbytes)}, ntasks={expr.ntasks()}>"
     )
 
 

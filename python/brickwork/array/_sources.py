@@ -20,7 +20,7 @@ def to_numpy(x: Any) -> np.ndarray:
     """Return ``x`` as a native-endian, aligned ``numpy.ndarray`` of a supported dtype.
 
     NumPy arrays are returned without a copy when they already qualify; misaligned or
-    byte-swapped arrays are copied once.
+    byte-swapped arrays, and views whose strides are not whole elements, are copied once.
 
     Raises
     ------
@@ -40,6 +40,6 @@ def to_numpy(x: Any) -> np.ndarray:
     dtype_name(arr.dtype)
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    elif not arr.flags.aligned:
+    elif not arr.flags.aligned or any(s % arr.itemsize for s in arr.strides):
         arr = arr.copy()
     return arr

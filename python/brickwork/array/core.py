@@ -315,15 +315,14 @@ class Array:
         """Iterate lazily over the first axis."""
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d array")
-        for i in range(self.shape[0]):
-            yield self[i]
+        return (self[i] for i in range(self.shape[0]))
 
     def __hash__(self) -> int:
         """Hash of the expression node (its process-unique key)."""
         return hash(self._expr.key)
 
     def __repr__(self) -> str:
-        """Dask's repr: name, shape, dtype, chunk size and chunk type."""
+        """Dask's repr (name, shape, dtype, chunk size, chunk type) plus bytes and tasks."""
         return array_repr(self._expr, self._name)
 
     def _repr_html_(self) -> str:

@@ -14,7 +14,7 @@ __all__ = ["compute", "materialize", "persist"]
 def _collect(obj: Any, found: dict[int, Array]) -> None:
     if isinstance(obj, Array):
         found.setdefault(id(obj), obj)
-    elif isinstance(obj, list | tuple | set | frozenset):
+    elif isinstance(obj, list | tuple):
         for item in obj:
             _collect(item, found)
     elif isinstance(obj, dict):
@@ -25,8 +25,11 @@ def _collect(obj: Any, found: dict[int, Array]) -> None:
 def _replace(obj: Any, results: dict[int, Any]) -> Any:
     if isinstance(obj, Array):
         return results[id(obj)]
-    if isinstance(obj, list | tuple | set | frozenset):
-        return type(obj)(_replace(item, results) for item in obj)
+    if isinstance(obj, list | tuple):
+        items = [_replace(item, results) for item in obj]
+        if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a namedtuple
+            return type(obj)(*items)
+        return type(obj)(items)
     if isinstance(obj, dict):
         return {key: _replace(value, results) for key, value in obj.items()}
     return obj
@@ -43,7 +46,7 @@ def materialize(
     *,
     scalars: bool = False,
 ) -> Any:
-    """Replace every Array inside ``obj`` (nested lists, tuples, sets, dicts) by its value.
+    """Replace every Array inside ``obj`` (nested lists, tuples, dicts) by its value.
 
     All arrays are computed in one task graph. With ``scalars=True`` 0-d results become
     NumPy scalars, as in ``Array.compute``.
@@ -64,7 +67,7 @@ def compute(
 ) -> tuple[Any, ...]:
     """Compute several arrays together, doing the work they share once.
 
-    Like ``dask.compute``: Arrays, also inside lists, tuples, sets and dicts, are
+    Like ``dask.compute``: Arrays, also inside lists, tuples and dicts, are
     replaced by NumPy results; other arguments are returned unchanged.
 
     Parameters

@@ -276,11 +276,21 @@ def round(a: Any, decimals: int = 0) -> Array:  # noqa: A001 - NumPy's name
     if isinstance(decimals, bool) or not isinstance(decimals, int | np.integer):
         raise TypeError(f"decimals must be an integer, got {type(decimals).__name__}")
     decimals = int(decimals)
-    if x.dtype.kind in "iu":
+    kind = x.dtype.kind
+    if kind in "iu":
         if decimals >= 0:
             return x
+        # NumPy divides in float64, rounds, multiplies and casts back; through int64 the
+        # cast wraps on overflow as NumPy's does on x86-64 for the narrower dtypes.
         factor = 10.0**-decimals
-        return (rint(x / factor) * factor).astype(x.dtype)
+        rounded = rint(x / factor) * factor
+        via = "uint64" if x.dtype == np.uint64 else "int64"
+        return rounded.astype(via).astype(x.dtype)
+    if kind == "b" and decimals != 0:
+        raise TypeError(
+            f"cannot round a bool array to {decimals} decimals (NumPy cannot cast the "
+            "result back to bool); cast it with astype first"
+        )
     if decimals == 0:
         return rint(x)
     if decimals > 0:
