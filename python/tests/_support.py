@@ -248,8 +248,3 @@ def check_like_numpy(np_call, bw_call, rtol=None, atol=0.0):
             result.compute()
         return None
     return assert_matches(bw_call(), expected, rtol=rtol, atol=atol)
-
-
-def ignore_numpy_warnings():
-    """A context manager silencing NumPy's floating-point warnings."""
-    return np.errstate(all="ignore")

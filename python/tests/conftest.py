@@ -7,7 +7,9 @@ chunk-boundary code path (CI runs the suite once normally and once with this fla
 
 Hypothesis profiles: ``brickwork`` (the default: modest example counts so the suite runs
 in a few minutes on two cores), ``thorough`` (many more examples) and ``quick``; pick
-one with ``--hypothesis-profile=NAME``.
+one with ``--hypothesis-profile=NAME``. scripts/test.sh (and so CI) passes
+``--hypothesis-seed=0`` so that a run is reproducible; plain ``pytest`` draws new
+examples each time. A failure prints a ``@reproduce_failure`` blob to replay it.
 """
 
 from __future__ import annotations

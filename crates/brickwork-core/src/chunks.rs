@@ -240,7 +240,19 @@ impl Chunks {
                 }
             };
         }
-        auto_fill(&mut out, &mut autos, shape, itemsize, limit);
+        // Dask sizes "auto" axes against the other axes' chunk sizes as given (an int
+        // larger than the axis counts in full).
+        let given: usize = specs
+            .iter()
+            .zip(shape)
+            .map(|(spec, &n)| match spec {
+                ChunkSpec::Auto => 1,
+                ChunkSpec::Full => n,
+                ChunkSpec::Size(s) => *s,
+                ChunkSpec::Explicit(sizes) => sizes.iter().copied().max().unwrap_or(0),
+            })
+            .product();
+        auto_fill(&mut out, &mut autos, shape, itemsize, limit, given.max(1));
         Ok(Chunks(
             out.into_iter()
                 .map(|c| c.expect("every axis set"))
@@ -296,9 +308,9 @@ fn auto_fill(
     shape: &[usize],
     itemsize: usize,
     limit: usize,
+    mut largest_block: usize,
 ) {
     while !autos.is_empty() {
-        let largest_block: usize = out.iter().flatten().map(|c| c.max_size().max(1)).product();
         let limit = limit.max(1) as f64;
         let size = (limit / itemsize as f64 / largest_block as f64).powf(1.0 / autos.len() as f64);
         let small: Vec<usize> = autos
@@ -314,6 +326,7 @@ fn auto_fill(
         }
         for a in small {
             out[a] = Some(AxisChunks::regular(shape[a], shape[a]));
+            largest_block = largest_block.saturating_mul(shape[a].max(1));
             autos.retain(|&x| x != a);
         }
     }

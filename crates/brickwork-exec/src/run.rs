@@ -1,13 +1,14 @@
 //! Running one task: gather its inputs' views, run its kernel, hand on its result.
 
 use crate::output::OutputTarget;
-use crate::slots::{Slot, Slots};
+use crate::slots::{Part, Slot, Slots};
 use brickwork_core::{c_strides, Buffer, Chunks, Error, Result};
-use brickwork_graph::{block_offsets, partial_coords, Final, Leaf, LeafKind, StageKind, TaskGraph};
+use brickwork_graph::{
+    block_offsets, partial_coords, Leaf, LeafKind, PartialOut, StageKind, TaskGraph,
+};
 use brickwork_kernels::program::{run_block, Input, InputView, Scratch};
-use brickwork_kernels::reduce::{combine, finalize, ReduceSink, Reducer, State};
+use brickwork_kernels::reduce::{combine, finalize, ReduceSink, ReduceSinks, State};
 use brickwork_kernels::with_tile;
-use std::sync::Arc;
 
 /// What every task of one computation shares.
 pub(crate) struct Ctx<'a> {
@@ -46,11 +47,11 @@ fn leaf_views(
                         strides,
                     }
                 }
-                LeafKind::Stage { grid, .. } => {
+                LeafKind::Stage { grid, part, .. } => {
                     let dep = deps[next_dep] as usize;
                     next_dep += 1;
                     let slot = ctx.slots.get(dep).ok_or_else(|| missing(dep))?;
-                    let Slot::Chunk(buf, chunk_shape) = &*slot else {
+                    let Some(Part::Chunk(buf, chunk_shape)) = slot.0.get(*part) else {
                         return Err(missing(dep));
                     };
                     let (_, coords) = leaf
@@ -103,11 +104,9 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             program,
             leaves,
             grid,
-            reducer,
-            acc,
             axes,
             per_out,
-            finish,
+            outputs,
         } => {
             let ndim = grid.ndim();
             let mut coords = vec![0; ndim];
@@ -123,20 +122,37 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                     n_out *= shape[a];
                 }
             }
-            let mut state = State::new(*reducer, *acc, n_out);
-            let (index_strides, index_base) = arg_index(grid, axes, &offset, *reducer);
-            let mut sink = ReduceSink {
-                reducer: *reducer,
-                state: &mut state,
-                acc_strides,
-                index_strides,
-                index_base,
-            };
+            let mut states: Vec<State> = outputs
+                .iter()
+                .map(|o| State::new(o.reducer, o.acc, n_out))
+                .collect();
+            let any_arg = outputs.iter().any(|o| o.reducer.is_arg());
+            let (index_strides, index_base) = arg_index(grid, axes, &offset, any_arg);
+            let mut sink = ReduceSinks(
+                outputs
+                    .iter()
+                    .zip(states.iter_mut())
+                    .map(|(o, state)| ReduceSink {
+                        reducer: o.reducer,
+                        state,
+                        acc_strides: acc_strides.clone(),
+                        index_strides: index_strides.clone(),
+                        index_base,
+                    })
+                    .collect(),
+            );
             run_block(program, &views, &shape, &mut sink, scratch)?;
-            deliver(ctx, t, i / per_out, *reducer, state, finish, scratch)
+            let parts = outputs
+                .iter()
+                .zip(states)
+                .map(|(o, state)| deliver(ctx, i / per_out, o, state, scratch))
+                .collect::<Result<Vec<Part>>>()?;
+            ctx.slots.put(t, Slot(parts));
+            Ok(())
         }
         StageKind::Combine {
             reducer,
+            part,
             per_out,
             finish,
             ..
@@ -145,38 +161,35 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             for &d in deps {
                 let slot = ctx
                     .slots
-                    .take(d as usize)
+                    .get(d as usize)
                     .ok_or_else(|| missing(d as usize))?;
-                let state = match Arc::try_unwrap(slot) {
-                    Ok(Slot::State(s)) => s,
-                    Err(shared) => match &*shared {
-                        Slot::State(s) => s.clone(),
-                        Slot::Chunk(..) => return Err(missing(d as usize)),
-                    },
-                    Ok(Slot::Chunk(..)) => return Err(missing(d as usize)),
+                let Some(Part::State(state)) = slot.0.get(*part) else {
+                    return Err(missing(d as usize));
                 };
                 match &mut acc {
-                    None => acc = Some(state),
-                    Some(a) => combine(*reducer, a, &state)?,
+                    None => acc = Some(state.clone()),
+                    Some(a) => combine(*reducer, a, state)?,
                 }
             }
             let state =
                 acc.ok_or_else(|| Error::Internal("a combine task without inputs".into()))?;
-            deliver(ctx, t, i / per_out, *reducer, state, finish, scratch)
+            let out = PartialOut {
+                reducer: *reducer,
+                acc: state.vals.dtype(),
+                finish: finish.clone(),
+            };
+            let p = deliver(ctx, i / per_out, &out, state, scratch)?;
+            ctx.slots.put(t, Slot(vec![p]));
+            Ok(())
         }
     }
 }
 
 /// Index strides and base for argmin / argmax: flat C-order indices over the whole
 /// array when every axis is reduced, the coordinate along the axis otherwise.
-fn arg_index(
-    grid: &Chunks,
-    axes: &[usize],
-    offset: &[usize],
-    reducer: Reducer,
-) -> (Vec<isize>, i64) {
+fn arg_index(grid: &Chunks, axes: &[usize], offset: &[usize], arg: bool) -> (Vec<isize>, i64) {
     let ndim = grid.ndim();
-    if !reducer.is_arg() {
+    if !arg {
         return (Vec::new(), 0);
     }
     if axes.len() == ndim {
@@ -194,30 +207,30 @@ fn arg_index(
     }
 }
 
+/// Hand on output `out` of a reduction task for output block `o`: the state itself, or
+/// (for the last step) the finished block, written to compute outputs and kept as a
+/// chunk when other stages read it.
 fn deliver(
     ctx: &Ctx,
-    t: usize,
     o: usize,
-    reducer: Reducer,
+    out: &PartialOut,
     state: State,
-    finish: &Option<Final>,
     scratch: &mut Scratch,
-) -> Result<()> {
-    let Some(f) = finish else {
-        ctx.slots.put(t, Slot::State(state));
-        return Ok(());
+) -> Result<Part> {
+    let Some(f) = &out.finish else {
+        return Ok(Part::State(state));
     };
-    let values = finalize(reducer, state, f.dtype, f.n)?;
+    let values = finalize(out.reducer, state, f.dtype, f.n)?;
     let mut coords = vec![0; f.grid.ndim()];
     f.grid.block_coords(o, &mut coords);
     let offset = block_offsets(&f.grid, &coords);
     let shape = f.grid.block_shape(&coords);
-    for &out in &f.output {
-        ctx.outputs[out].write_block(&values, &offset, &shape, scratch)?;
+    for &target in &f.output {
+        ctx.outputs[target].write_block(&values, &offset, &shape, scratch)?;
     }
     if f.keep {
         let buf = with_tile!(values, v => Buffer::from_vec(v));
-        ctx.slots.put(t, Slot::Chunk(buf, shape));
+        return Ok(Part::Chunk(buf, shape));
     }
-    Ok(())
+    Ok(Part::Empty)
 }

@@ -5,13 +5,18 @@ use brickwork_kernels::reduce::State;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// What a task leaves for its consumers.
-pub(crate) enum Slot {
+/// One output of a task.
+pub(crate) enum Part {
     /// A materialized chunk (C-contiguous) and its shape.
     Chunk(Buffer, Vec<usize>),
     /// A partial reduction state.
     State(State),
+    /// Nothing kept (a result written straight to a compute output).
+    Empty,
 }
+
+/// What a task leaves for its consumers: one part per output of its stage.
+pub(crate) struct Slot(pub Vec<Part>);
 
 /// One result cell per task, with the number of consumers still to read it.
 pub(crate) struct Slots {
@@ -41,14 +46,6 @@ impl Slots {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-
-    /// Take task `t`'s result out of its cell (for a single consumer).
-    pub(crate) fn take(&self, t: usize) -> Option<Arc<Slot>> {
-        self.cells[t]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
     }
 
     /// Record that one consumer of task `t` is done; frees the result after the last.

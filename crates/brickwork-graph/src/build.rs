@@ -436,11 +436,12 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
                 _ => None,
             })
             .collect();
-        let f = floats.iter().fold(floats[0], |x, &y| DType::promote(x, y));
-        common = [a, b].iter().fold(f, |d, o| match o {
-            Operand::Scalar(k) => k.promote_with(d),
-            _ => d,
-        });
+        let mut f = floats.iter().fold(floats[0], |x, &y| DType::promote(x, y));
+        if [a, b].iter().any(|o| matches!(o, Operand::Scalar(_))) {
+            // A weak scalar first meets the array dtype (bool + int is int64).
+            f = DType::promote(f, common.float_compute());
+        }
+        common = f;
     }
     let (compute, out) = op.signature(common)?;
     let v = align(&[a, b], compute)?;

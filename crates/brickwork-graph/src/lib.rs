@@ -17,6 +17,6 @@ mod view;
 pub use build::*;
 pub use expr::{Expr, Node, Op, ReduceSpec, Source};
 pub use taskgraph::{
-    block_offsets, partial_coords, Final, Leaf, LeafKind, Stage, StageKind, TaskGraph,
+    block_offsets, partial_coords, Final, Leaf, LeafKind, PartialOut, Stage, StageKind, TaskGraph,
 };
 pub use view::{AxisCoord, View};

@@ -20,6 +20,8 @@ pub enum LeafKind {
     Stage {
         /// The stage whose task `i` produces block `i` of `grid`.
         stage: usize,
+        /// Which of the stage's outputs.
+        part: usize,
         /// The chunk grid of the materialized array.
         grid: Chunks,
     },
@@ -50,6 +52,17 @@ pub struct Final {
     pub keep: bool,
 }
 
+/// One reduction computed by a partial stage.
+#[derive(Debug, Clone)]
+pub struct PartialOut {
+    /// The reduction.
+    pub reducer: Reducer,
+    /// The dtype folded (the program output's dtype).
+    pub acc: DType,
+    /// Set when there is no combine stage after the partial one.
+    pub finish: Option<Final>,
+}
+
 /// The kind of work every task of a stage does.
 #[derive(Debug, Clone)]
 pub enum StageKind {
@@ -64,26 +77,23 @@ pub enum StageKind {
         /// The compute output written.
         output: usize,
     },
-    /// Evaluate a program over one block of `grid` and fold it into a partial state.
-    /// Task `o * per_out + r` handles the `r`-th block (in C order over the reduced
-    /// axes) of output block `o`.
+    /// Evaluate a program over one block of `grid` and fold each of its outputs into a
+    /// partial state (sibling reductions over the same blocks share one pass). Task
+    /// `o * per_out + r` handles the `r`-th block (in C order over the reduced axes) of
+    /// output block `o`.
     Partial {
-        /// The fused kernel (its one output register is folded).
+        /// The fused kernel (one output register per reduction).
         program: Program,
         /// Its inputs.
         leaves: Vec<Leaf>,
-        /// The iteration grid (the reduced array's chunks).
+        /// The iteration grid (the reduced array's chunks, possibly re-blocked).
         grid: Chunks,
-        /// The reduction.
-        reducer: Reducer,
-        /// The dtype folded (the program's output dtype).
-        acc: DType,
         /// The reduced axes of `grid`.
         axes: Vec<usize>,
         /// Partial tasks per output block.
         per_out: usize,
-        /// Set when there is no combine stage after this one.
-        finish: Option<Final>,
+        /// One entry per program output.
+        outputs: Vec<PartialOut>,
     },
     /// Combine groups of up to `fan_in` states of the previous stage.
     Combine {
@@ -91,6 +101,8 @@ pub enum StageKind {
         reducer: Reducer,
         /// The stage combined.
         prev: usize,
+        /// Which of the previous stage's states (its output number) is combined.
+        part: usize,
         /// Tasks of `prev` per output block.
         prev_per_out: usize,
         /// The tree's fan-in.

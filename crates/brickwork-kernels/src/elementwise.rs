@@ -333,7 +333,8 @@ fn float_unary<T: FloatOps>(op: UnaryOp, a: &[T], o: &mut [T]) -> Result<()> {
         Tanh => map1!(a, o, |x| x.tanh()),
         Arcsinh => map1!(a, o, |x| x.asinh()),
         Arccosh => map1!(a, o, |x| x.acosh()),
-        Arctanh => map1!(a, o, |x| x.atanh()),
+        // Accurate near ±1, where 0.5 * ln1p(2x / (1 - x)) loses digits.
+        Arctanh => map1!(a, o, |x| (x.ln_1p() - (-x).ln_1p()) * T::from(0.5).unwrap()),
         Floor => map1!(a, o, |x| x.floor()),
         Ceil => map1!(a, o, |x| x.ceil()),
         Trunc => map1!(a, o, |x| x.trunc()),

@@ -411,6 +411,34 @@ impl Sink for ReduceSink<'_> {
     }
 }
 
+/// Several reductions of the same blocks, output register `k` folded by sink `k`
+/// (all sinks share the accumulator and index strides).
+pub struct ReduceSinks<'a>(pub Vec<ReduceSink<'a>>);
+
+impl Sink for ReduceSinks<'_> {
+    fn strides(&self) -> Vec<Vec<isize>> {
+        let first = &self.0[0];
+        if self.0.iter().any(|s| s.reducer.is_arg()) {
+            vec![first.acc_strides.clone(), first.index_strides.clone()]
+        } else {
+            vec![first.acc_strides.clone()]
+        }
+    }
+
+    fn tile(
+        &mut self,
+        bases: &[isize],
+        steps: &[isize],
+        tiles: &[TileRef],
+        n: usize,
+    ) -> Result<()> {
+        for (k, sink) in self.0.iter_mut().enumerate() {
+            sink.tile(bases, steps, &tiles[k..k + 1], n)?;
+        }
+        Ok(())
+    }
+}
+
 fn bad() -> Error {
     Error::Internal("reduction state and tile dtypes differ".into())
 }
@@ -799,7 +827,13 @@ pub fn finalize(reducer: Reducer, state: State, out: DType, n: f64) -> Result<Ti
                 .iter()
                 .zip(&state.count)
                 .map(|(&q, &c)| {
-                    let var = q / (c - ddof as f64).max(0.0);
+                    let dof = c - ddof as f64;
+                    // NumPy: var divides by max(dof, 0); nanvar gives NaN when dof <= 0.
+                    let var = if dof <= 0.0 && matches!(reducer, NanVar { .. } | NanStd { .. }) {
+                        f64::NAN
+                    } else {
+                        q / dof.max(0.0)
+                    };
                     if root {
                         var.sqrt()
                     } else {

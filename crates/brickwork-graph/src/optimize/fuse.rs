@@ -27,7 +27,8 @@ pub trait Materialize {
     fn canon_id(&mut self, e: &Expr) -> usize;
     /// The stage whose task `i` produces block `i` of the returned grid of the
     /// reduction `e`.
-    fn materialize(&mut self, e: &Expr) -> Result<(usize, brickwork_core::Chunks)>;
+    /// (and the output number within that stage).
+    fn materialize(&mut self, e: &Expr) -> Result<(usize, usize, brickwork_core::Chunks)>;
 }
 
 impl Fuser {
@@ -64,8 +65,8 @@ impl Fuser {
                 self.program.push(dtype, |dst| Instr::Const { value, dst })
             }
             Op::Reduce(_) => {
-                let (stage, grid) = m.materialize(e)?;
-                let kind = LeafKind::Stage { stage, grid };
+                let (stage, part, grid) = m.materialize(e)?;
+                let kind = LeafKind::Stage { stage, part, grid };
                 self.leaf(key.clone(), kind, dtype)
             }
             Op::View(inner) => {

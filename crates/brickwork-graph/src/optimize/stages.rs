@@ -1,22 +1,40 @@
 //! Stages: one map stage per non-reduction output, and for each reduction a partial
 //! stage (the fused program folded per chunk) followed by a tree of combine stages.
+//!
+//! Sibling reductions — over the same axes of inputs with the same chunks, reading no
+//! materialized result — share one partial stage: their inputs are fused into one
+//! program (common subexpressions computed once per tile) and each output is folded into
+//! its own state, so `compute(x.mean(), x.std())` reads `x` once.
 
 use crate::expr::{Expr, Op};
 use crate::optimize::cse::Canon;
 use crate::optimize::fuse::{Fuser, Materialize};
 use crate::optimize::reblock::partial_grid;
-use crate::taskgraph::{Final, Stage, StageKind};
+use crate::taskgraph::{Final, PartialOut, Stage, StageKind};
 use crate::view::View;
 use brickwork_core::{AxisChunks, Chunks, Result};
 use std::collections::HashMap;
+
+/// Where a planned reduction's result comes from.
+#[derive(Clone, Copy)]
+struct Planned {
+    /// Its last stage.
+    stage: usize,
+    /// Its output number within that stage (partial stages have several).
+    part: usize,
+}
 
 /// Builds the stages of a computation.
 #[derive(Default)]
 pub struct Planner {
     canon: Canon,
     stages: Vec<Stage>,
-    /// Canonical id of a reduction node -> its last stage.
-    reductions: HashMap<usize, usize>,
+    /// Canonical id of a reduction node -> where its result comes from.
+    reductions: HashMap<usize, Planned>,
+    /// The fusers of partial stages, by stage (programs are written out at the end).
+    fusers: HashMap<usize, Fuser>,
+    /// Partial stages open to siblings, by (input chunks, axes).
+    siblings: HashMap<String, usize>,
 }
 
 impl Materialize for Planner {
@@ -24,11 +42,52 @@ impl Materialize for Planner {
         self.canon.id(e)
     }
 
-    fn materialize(&mut self, e: &Expr) -> Result<(usize, Chunks)> {
-        let s = self.reduction(e)?;
-        let f = self.finish_mut(s);
+    fn materialize(&mut self, e: &Expr) -> Result<(usize, usize, Chunks)> {
+        let p = self.reduction(e)?;
+        let f = self.finish_mut(p);
         f.keep = true;
-        Ok((s, f.grid.clone()))
+        Ok((p.stage, p.part, f.grid.clone()))
+    }
+}
+
+/// True if `e` reads the result of a reduction (so its program has a stage leaf).
+fn reads_reduction(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
+    if let Some(&r) = seen.get(&e.id()) {
+        return r;
+    }
+    let r = match e.node().op {
+        Op::Reduce(_) => true,
+        _ => e.node().inputs.iter().any(|i| reads_reduction(i, seen)),
+    };
+    seen.insert(e.id(), r);
+    r
+}
+
+/// What happens to reduction `e`'s result, for partial tasks over `grid`.
+fn final_of(e: &Expr, grid: &Chunks) -> Final {
+    let Op::Reduce(spec) = &e.node().op else {
+        unreachable!("a reduction node")
+    };
+    let shape = e.node().inputs[0].shape();
+    // The result's grid as the partial tasks produce it (re-blocking may have merged
+    // kept blocks; the user-visible chunks of `e` do not change).
+    let out_grid = Chunks(
+        grid.0
+            .iter()
+            .enumerate()
+            .filter_map(|(a, c)| match (spec.axes.contains(&a), spec.keepdims) {
+                (false, _) => Some(c.clone()),
+                (true, true) => Some(AxisChunks::regular(1, 1)),
+                (true, false) => None,
+            })
+            .collect(),
+    );
+    Final {
+        dtype: e.dtype(),
+        n: spec.axes.iter().map(|&a| shape[a]).product::<usize>() as f64,
+        grid: out_grid,
+        output: Vec::new(),
+        keep: false,
     }
 }
 
@@ -42,12 +101,12 @@ impl Planner {
         self.stages.len() - 1
     }
 
-    fn finish_mut(&mut self, stage: usize) -> &mut Final {
-        match &mut self.stages[stage].kind {
-            StageKind::Partial {
-                finish: Some(f), ..
+    fn finish_mut(&mut self, p: Planned) -> &mut Final {
+        match &mut self.stages[p.stage].kind {
+            StageKind::Partial { outputs, .. } => {
+                outputs[p.part].finish.as_mut().expect("a finished partial")
             }
-            | StageKind::Combine {
+            StageKind::Combine {
                 finish: Some(f), ..
             } => f,
             _ => unreachable!("the last stage of a reduction has a finish"),
@@ -57,8 +116,8 @@ impl Planner {
     /// Plan compute output number `index`.
     pub fn output(&mut self, e: &Expr, index: usize) -> Result<()> {
         if let Op::Reduce(_) = e.node().op {
-            let s = self.reduction(e)?;
-            self.finish_mut(s).output.push(index);
+            let p = self.reduction(e)?;
+            self.finish_mut(p).output.push(index);
             return Ok(());
         }
         let mut f = Fuser::default();
@@ -78,80 +137,146 @@ impl Planner {
         Ok(())
     }
 
-    /// Plan the reduction `e` (once per canonical node); returns its last stage.
-    fn reduction(&mut self, e: &Expr) -> Result<usize> {
+    /// Plan the reduction `e` (once per canonical node).
+    fn reduction(&mut self, e: &Expr) -> Result<Planned> {
         let id = self.canon.id(e);
-        if let Some(&s) = self.reductions.get(&id) {
-            return Ok(s);
+        if let Some(&p) = self.reductions.get(&id) {
+            return Ok(p);
         }
         let Op::Reduce(spec) = &e.node().op else {
             unreachable!("a reduction node")
         };
         let input = &e.node().inputs[0];
-        let mut f = Fuser::default();
-        let reg = f.emit(input, &View::identity(input.ndim()), self)?;
-        f.program.outputs.push(reg);
-        let grid = partial_grid(input.chunks(), &spec.axes, &f.leaves);
-        let nb = grid.numblocks();
-        let shape = input.shape();
-        let per_out: usize = spec.axes.iter().map(|&a| nb[a]).product();
-        // The result's grid as the partial tasks produce it (re-blocking may have
-        // merged kept blocks; the user-visible chunks of `e` do not change).
-        let out_grid = Chunks(
-            grid.0
-                .iter()
-                .enumerate()
-                .filter_map(|(a, c)| match (spec.axes.contains(&a), spec.keepdims) {
-                    (false, _) => Some(c.clone()),
-                    (true, true) => Some(AxisChunks::regular(1, 1)),
-                    (true, false) => None,
-                })
-                .collect(),
-        );
-        let out_blocks = out_grid.nblocks();
-        let finish = Final {
-            dtype: e.dtype(),
-            n: spec.axes.iter().map(|&a| shape[a]).product::<usize>() as f64,
-            grid: out_grid,
-            output: Vec::new(),
-            keep: false,
+        let key = format!("{:?}|{:?}", input.chunks(), spec.axes);
+        let sibling = if reads_reduction(input, &mut HashMap::new()) {
+            None
+        } else {
+            self.siblings.get(&key).copied()
         };
-        let tree = per_out > 1;
-        let mut last = self.push(
-            StageKind::Partial {
-                program: f.program,
-                leaves: f.leaves,
-                grid,
-                reducer: spec.reducer,
-                acc: spec.acc,
-                axes: spec.axes.clone(),
-                per_out,
-                finish: if tree { None } else { Some(finish.clone()) },
-            },
-            out_blocks * per_out,
-        );
-        let mut count = per_out;
+        let (stage, part) = match sibling {
+            Some(stage) => {
+                let mut f = self.fusers.remove(&stage).expect("an open partial stage");
+                let reg = f.emit(input, &View::identity(input.ndim()), self)?;
+                f.program.outputs.push(reg);
+                self.fusers.insert(stage, f);
+                (stage, self.add_output(stage, e)?)
+            }
+            None => {
+                let mut f = Fuser::default();
+                let reg = f.emit(input, &View::identity(input.ndim()), self)?;
+                f.program.outputs.push(reg);
+                let grid = partial_grid(input.chunks(), &spec.axes, &f.leaves);
+                let nb = grid.numblocks();
+                let per_out: usize = spec.axes.iter().map(|&a| nb[a]).product();
+                let kept: usize = (0..grid.ndim())
+                    .filter(|a| !spec.axes.contains(a))
+                    .map(|a| nb[a])
+                    .product();
+                let stage = self.push(
+                    StageKind::Partial {
+                        program: Default::default(),
+                        leaves: Vec::new(),
+                        grid,
+                        axes: spec.axes.clone(),
+                        per_out,
+                        outputs: Vec::new(),
+                    },
+                    kept * per_out,
+                );
+                if !reads_reduction(input, &mut HashMap::new()) {
+                    self.siblings.insert(key, stage);
+                }
+                self.fusers.insert(stage, f);
+                (stage, self.add_output(stage, e)?)
+            }
+        };
+        let planned = self.tree(e, stage, part);
+        self.reductions.insert(id, planned);
+        Ok(planned)
+    }
+
+    /// Add reduction `e` as an output of partial stage `stage`; returns its number.
+    fn add_output(&mut self, stage: usize, e: &Expr) -> Result<usize> {
+        let Op::Reduce(spec) = &e.node().op else {
+            unreachable!("a reduction node")
+        };
+        let StageKind::Partial {
+            grid,
+            per_out,
+            outputs,
+            ..
+        } = &mut self.stages[stage].kind
+        else {
+            unreachable!("a partial stage")
+        };
+        let finish = (*per_out == 1).then(|| final_of(e, grid));
+        outputs.push(PartialOut {
+            reducer: spec.reducer,
+            acc: spec.acc,
+            finish,
+        });
+        Ok(outputs.len() - 1)
+    }
+
+    /// Plan the combine tree of output `part` of partial stage `stage`.
+    fn tree(&mut self, e: &Expr, stage: usize, part: usize) -> Planned {
+        let Op::Reduce(spec) = &e.node().op else {
+            unreachable!("a reduction node")
+        };
+        let StageKind::Partial {
+            grid,
+            axes,
+            per_out,
+            ..
+        } = &self.stages[stage].kind
+        else {
+            unreachable!("a partial stage")
+        };
+        if *per_out == 1 {
+            return Planned { stage, part };
+        }
+        let nb = grid.numblocks();
+        let out_blocks: usize = (0..grid.ndim())
+            .filter(|a| !axes.contains(a))
+            .map(|a| nb[a])
+            .product();
+        let mut finish = Some(final_of(e, grid));
+        let mut count = *per_out;
+        let (mut last, mut part) = (stage, part);
         while count > 1 {
             let per = count.div_ceil(spec.split_every);
             last = self.push(
                 StageKind::Combine {
                     reducer: spec.reducer,
                     prev: last,
+                    part,
                     prev_per_out: count,
                     fan_in: spec.split_every,
                     per_out: per,
-                    finish: if per == 1 { Some(finish.clone()) } else { None },
+                    finish: if per == 1 { finish.take() } else { None },
                 },
                 out_blocks * per,
             );
+            part = 0;
             count = per;
         }
-        self.reductions.insert(id, last);
-        Ok(last)
+        Planned {
+            stage: last,
+            part: 0,
+        }
     }
 
-    /// The stages, in dependency order.
-    pub fn into_stages(self) -> Vec<Stage> {
+    /// The stages, in dependency order, with the fused programs written in.
+    pub fn into_stages(mut self) -> Vec<Stage> {
+        for (stage, f) in self.fusers.drain() {
+            if let StageKind::Partial {
+                program, leaves, ..
+            } = &mut self.stages[stage].kind
+            {
+                *program = f.program;
+                *leaves = f.leaves;
+            }
+        }
         self.stages
     }
 }
@@ -240,6 +365,49 @@ mod tests {
         .unwrap();
         let g = task_graph(&[head]).unwrap();
         assert_eq!(g.ntasks(), 2);
+    }
+
+    #[test]
+    fn sibling_reductions_share_one_partial_pass() {
+        // compute((x * 2).sum(), (x * 2).max()): one partial stage with two outputs whose
+        // program computes x * 2 once.
+        let x = ones(&[64, 64], 8);
+        let y = binary(
+            BinaryOp::Multiply,
+            &Operand::Array(x),
+            &Operand::Scalar(ScalarKind::Int(2)),
+        )
+        .unwrap();
+        let a = reduce(&y, Reducer::Sum, None, false, None, None).unwrap();
+        let b = reduce(&y, Reducer::Max, None, false, None, None).unwrap();
+        let g = task_graph(&[a, b]).unwrap();
+        let partials: Vec<_> = g
+            .stages
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StageKind::Partial {
+                    program, outputs, ..
+                } => Some((program, outputs.len())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(partials.len(), 1);
+        let (program, n) = partials[0];
+        assert_eq!(n, 2);
+        let muls = program
+            .instrs
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i,
+                    Instr::Binary {
+                        op: BinaryOp::Multiply,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(muls, 1);
     }
 
     #[test]

@@ -85,10 +85,10 @@ fn cull(g: TaskGraph) -> TaskGraph {
     let mut stack: Vec<usize> = (0..n)
         .filter(|&t| match &g.stages[g.stage_of[t] as usize].kind {
             StageKind::Map { .. } => true,
-            StageKind::Partial {
-                finish: Some(f), ..
-            }
-            | StageKind::Combine {
+            StageKind::Partial { outputs, .. } => outputs
+                .iter()
+                .any(|o| o.finish.as_ref().is_some_and(|f| !f.output.is_empty())),
+            StageKind::Combine {
                 finish: Some(f), ..
             } => !f.output.is_empty(),
             _ => false,
