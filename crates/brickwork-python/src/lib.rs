@@ -9,6 +9,11 @@ mod functions;
 
 use pyo3::prelude::*;
 
+/// mimalloc: chunk tasks allocate small buffers (partial states, views) at a high rate,
+/// and the system allocator's free lists become the bottleneck at a million tasks.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The extension module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
