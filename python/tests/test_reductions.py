@@ -148,7 +148,13 @@ def test_reduction_matches_numpy(name, data):
         return getattr(da, name)(bx, **bkwargs)
 
     def reference():
-        return numpy_ref(getattr(np, name), x, **kwargs)
+        xr = x
+        if name in ("nanvar", "nanstd") and x.dtype.kind == "f" and red_dtype is not None:
+            # NumPy's nanvar keeps the deviations in the input dtype even when dtype= asks
+            # for a wider one; brickwork computes them in float64, so compare with NumPy on
+            # the widened input.
+            xr = x.astype(np.promote_types(x.dtype, red_dtype))
+        return numpy_ref(getattr(np, name), xr, **kwargs)
 
     try:
         expected_dtype = reference().dtype
