@@ -4,7 +4,7 @@
 //! array of a million chunks is described in O(1); irregular axes keep their sizes and
 //! cumulative offsets for O(log n) lookups.
 
-use crate::{Error, Result};
+use crate::{fmt_shape, Error, Result};
 use std::sync::Arc;
 
 /// The default byte target of `"auto"` chunks: 128 MiB, as Dask's `array.chunk-size`.
@@ -207,9 +207,10 @@ impl Chunks {
     ) -> Result<Chunks> {
         if specs.len() != shape.len() {
             return Err(Error::Chunks(format!(
-                "chunks {specs:?} have {} entries but the array has {} dimensions (shape {shape:?})",
+                "chunks {specs:?} have {} entries but the array has {} dimensions (shape {})",
                 specs.len(),
-                shape.len()
+                shape.len(),
+                fmt_shape(shape)
             )));
         }
         let mut out: Vec<Option<AxisChunks>> = vec![None; shape.len()];
@@ -232,8 +233,10 @@ impl Chunks {
                     let total: usize = sizes.iter().sum();
                     if total != n || (sizes.is_empty() && n != 0) {
                         return Err(Error::Chunks(format!(
-                            "chunks {sizes:?} on axis {axis} add up to {total}, but the axis \
-                             has length {n} (shape {shape:?})"
+                            "chunks {} on axis {axis} add up to {total}, but the axis \
+                             has length {n} (shape {})",
+                            fmt_shape(sizes),
+                            fmt_shape(shape)
                         )));
                     }
                     Some(AxisChunks::from_sizes(sizes))

@@ -31,6 +31,21 @@ pub fn normalize_axis(axis: i64, ndim: usize) -> Result<usize> {
     })
 }
 
+/// A shape as Python prints a tuple: `(3, 4)`, `(5,)`, `()`.
+pub fn fmt_shape(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Row-major (C order) element strides of `shape`.
 pub fn c_strides(shape: &[usize]) -> Vec<isize> {
     let mut strides = vec![0isize; shape.len()];

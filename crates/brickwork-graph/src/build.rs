@@ -4,8 +4,8 @@
 use crate::expr::{Expr, Op, ReduceSpec, Source};
 use crate::view::{AxisCoord, View};
 use brickwork_core::{
-    bail, ensure, normalize_axis, AxisChunks, Buffer, Chunks, DType, Error, Result, Scalar,
-    ScalarKind,
+    bail, ensure, fmt_shape, normalize_axis, AxisChunks, Buffer, Chunks, DType, Error, Result,
+    Scalar, ScalarKind,
 };
 use brickwork_kernels::program::{check_view, Generator};
 use brickwork_kernels::reduce::Reducer;
@@ -39,21 +39,6 @@ pub enum Index {
     },
     /// `None`: a new axis of length 1.
     NewAxis,
-}
-
-fn fmt_shape(shape: &[usize]) -> String {
-    if shape.len() == 1 {
-        format!("({},)", shape[0])
-    } else {
-        format!(
-            "({})",
-            shape
-                .iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    }
 }
 
 /// An array read in place from memory: `buffer` with `shape`, element `strides` and the
