@@ -374,6 +374,13 @@ def test_clip_matches_numpy(data):
 @given(data=chunked(), decimals=st.integers(-3, 3), method=st.booleans())
 def test_round_matches_numpy(data, decimals, method):
     x, chunks = data
+    if x.dtype.kind in "iu" and x.dtype.itemsize == 8 and decimals < 0:
+        # NumPy rounds integers through float64 and casts back; where the rounded value
+        # leaves the 64-bit range that cast is platform-defined, so keep values that
+        # round to a representable number.
+        info = np.iinfo(x.dtype)
+        margin = 10**-decimals
+        x = np.clip(x, info.min // 2 + margin, info.max // 2 - margin).astype(x.dtype)
 
     def build():
         bx = _bw(x, chunks)
