@@ -18,7 +18,9 @@ def check_cpu() -> None:
         return
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+            flags = next(
+                (line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None
+            )
     except OSError:
         return
     if flags is None:

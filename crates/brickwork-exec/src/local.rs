@@ -3,9 +3,11 @@
 use crate::output::{OutputBuffer, OutputTarget};
 use crate::run::{run_task, Ctx};
 use crate::slots::Slots;
+use brickwork_core::Buffer;
 use brickwork_core::{Error, Result};
 use brickwork_graph::TaskGraph;
 use brickwork_kernels::program::Scratch;
+use brickwork_kernels::{with_tile, Tile};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::Backoff;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -153,8 +155,7 @@ impl Executor for LocalExecutor {
         graph: &TaskGraph,
         poll: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<Vec<OutputBuffer>> {
-        let mut outputs: Vec<OutputBuffer> = graph
-            .outputs
+        let mut outputs: Vec<OutputBuffer> = graph.targets[..graph.noutputs]
             .iter()
             .map(|(s, d)| OutputBuffer::new(s, *d))
             .collect();
@@ -163,7 +164,24 @@ impl Executor for LocalExecutor {
             poll(Progress { done: 0, total: 0 });
             return Ok(outputs);
         }
-        let targets: Vec<OutputTarget> = outputs.iter_mut().map(|o| o.target()).collect();
+        let mut targets: Vec<OutputTarget> = outputs.iter_mut().map(|o| o.target()).collect();
+        // Intermediate arrays: written through raw pointers by their writer tasks, read
+        // as buffers by tasks that depend on those writers.
+        let buffers: Vec<(Buffer, Vec<usize>)> = graph.targets[graph.noutputs..]
+            .iter()
+            .map(|(shape, dtype)| {
+                let mut tile = Tile::new(*dtype, shape.iter().product());
+                #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
+                let ptr = with_tile!(&mut tile, v => v.as_mut_ptr() as *mut u8);
+                // SAFETY: `ptr` points to the tile's heap memory, which moves into the
+                // buffer below without being reallocated and lives as long as `buffers`,
+                // which outlives every task. Writer tasks write disjoint blocks, and
+                // readers run only after the writers of what they read (dependency
+                // edges with acquire/release ordering).
+                targets.push(unsafe { OutputTarget::from_raw(ptr, *dtype, shape) });
+                (with_tile!(tile, v => Buffer::from_vec(v)), shape.clone())
+            })
+            .collect();
         // Consumers of each task, as CSR.
         let mut readers = vec![0u32; n];
         for &d in &graph.deps {
@@ -202,7 +220,8 @@ impl Executor for LocalExecutor {
             ctx: Ctx {
                 graph,
                 slots: &slots,
-                outputs: &targets,
+                targets: &targets,
+                buffers: &buffers,
             },
             pending,
             dependents_start,

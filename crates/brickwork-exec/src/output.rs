@@ -53,6 +53,20 @@ impl OutputBuffer {
 }
 
 impl OutputTarget {
+    /// Write access to an intermediate array of `shape` at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for writes of `shape.iter().product()` elements of `dtype`
+    /// for as long as the target is used, and only written through this target.
+    pub(crate) unsafe fn from_raw(ptr: *mut u8, dtype: DType, shape: &[usize]) -> OutputTarget {
+        OutputTarget {
+            ptr,
+            len: shape.iter().product(),
+            dtype,
+            strides: c_strides(shape),
+        }
+    }
+
     /// A sink writing the block at `offset` (of the output's grid) into the output.
     pub(crate) fn sink(&self, offset: &[usize], shape: &[usize]) -> Result<StoreSink> {
         let base: isize = offset

@@ -8,69 +8,49 @@ use brickwork_graph::{
 };
 use brickwork_kernels::program::{run_block, Input, InputView, Scratch};
 use brickwork_kernels::reduce::{combine, finalize, ReduceSink, ReduceSinks, State};
-use brickwork_kernels::with_tile;
 
 /// What every task of one computation shares.
 pub(crate) struct Ctx<'a> {
     pub graph: &'a TaskGraph,
     pub slots: &'a Slots,
-    pub outputs: &'a [OutputTarget],
+    /// Write access to every target (compute outputs, then intermediate arrays).
+    pub targets: &'a [OutputTarget],
+    /// Read access to the intermediate arrays (target `noutputs + i` is `buffers[i]`).
+    pub buffers: &'a [(Buffer, Vec<usize>)],
 }
 
-fn leaf_views(
-    ctx: &Ctx,
-    leaves: &[Leaf],
-    deps: &[u32],
-    offset: &[usize],
-    shape: &[usize],
-) -> Result<Vec<InputView>> {
+fn leaf_views(ctx: &Ctx, leaves: &[Leaf], offset: &[usize], shape: &[usize]) -> Vec<InputView> {
     let ndim = shape.len();
-    let mut next_dep = 0;
     leaves
         .iter()
-        .map(|leaf| {
-            Ok(match &leaf.kind {
-                LeafKind::Source(s) => {
-                    let origin = vec![0i64; s.strides.len()];
-                    let (base, strides) = leaf.view.address(&s.strides, &origin, offset, ndim);
-                    InputView {
-                        input: Input::Buffer(s.buffer.clone()),
-                        base: base + s.offset,
-                        strides,
-                    }
+        .map(|leaf| match &leaf.kind {
+            LeafKind::Source(s) => {
+                let origin = vec![0i64; s.strides.len()];
+                let (base, strides) = leaf.view.address(&s.strides, &origin, offset, ndim);
+                InputView {
+                    input: Input::Buffer(s.buffer.clone()),
+                    base: base + s.offset,
+                    strides,
                 }
-                LeafKind::Generated(g) => {
-                    let (base, strides) = leaf.view.address(&[1], &[0], offset, ndim);
-                    InputView {
-                        input: Input::Generated(g.clone()),
-                        base,
-                        strides,
-                    }
+            }
+            LeafKind::Generated(g) => {
+                let (base, strides) = leaf.view.address(&[1], &[0], offset, ndim);
+                InputView {
+                    input: Input::Generated(g.clone()),
+                    base,
+                    strides,
                 }
-                LeafKind::Stage { grid, part, .. } => {
-                    let dep = deps[next_dep] as usize;
-                    next_dep += 1;
-                    let slot = ctx.slots.get(dep).ok_or_else(|| missing(dep))?;
-                    let Some(Part::Chunk(buf, chunk_shape)) = slot.0.get(*part) else {
-                        return Err(missing(dep));
-                    };
-                    let (_, coords) = leaf
-                        .stage_block(offset, shape)
-                        .ok_or_else(|| missing(dep))?;
-                    let origin: Vec<i64> = block_offsets(grid, &coords)
-                        .iter()
-                        .map(|&o| o as i64)
-                        .collect();
-                    let (base, strides) =
-                        leaf.view
-                            .address(&c_strides(chunk_shape), &origin, offset, ndim);
-                    InputView {
-                        input: Input::Buffer(buf.clone()),
-                        base,
-                        strides,
-                    }
+            }
+            LeafKind::Buffer { target, .. } => {
+                let (buf, full) = &ctx.buffers[target - ctx.graph.noutputs];
+                let origin = vec![0i64; full.len()];
+                let (base, strides) = leaf.view.address(&c_strides(full), &origin, offset, ndim);
+                InputView {
+                    input: Input::Buffer(buf.clone()),
+                    base,
+                    strides,
                 }
-            })
+            }
         })
         .collect()
 }
@@ -90,14 +70,16 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             program,
             leaves,
             grid,
-            output,
+            target,
+            offset: at,
         } => {
             let mut coords = vec![0; grid.ndim()];
             grid.block_coords(i, &mut coords);
             let offset = block_offsets(grid, &coords);
             let shape = grid.block_shape(&coords);
-            let views = leaf_views(ctx, leaves, deps, &offset, &shape)?;
-            let mut sink = ctx.outputs[*output].sink(&offset, &shape)?;
+            let views = leaf_views(ctx, leaves, &offset, &shape);
+            let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+            let mut sink = ctx.targets[*target].sink(&placed, &shape)?;
             run_block(program, &views, &shape, &mut sink, scratch)
         }
         StageKind::Partial {
@@ -113,7 +95,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             partial_coords(grid, axes, i, *per_out, &mut coords);
             let offset = block_offsets(grid, &coords);
             let shape = grid.block_shape(&coords);
-            let views = leaf_views(ctx, leaves, deps, &offset, &shape)?;
+            let views = leaf_views(ctx, leaves, &offset, &shape);
             let mut acc_strides = vec![0isize; ndim];
             let mut n_out = 1usize;
             for a in (0..ndim).rev() {
@@ -208,8 +190,7 @@ fn arg_index(grid: &Chunks, axes: &[usize], offset: &[usize], arg: bool) -> (Vec
 }
 
 /// Hand on output `out` of a reduction task for output block `o`: the state itself, or
-/// (for the last step) the finished block, written to compute outputs and kept as a
-/// chunk when other stages read it.
+/// (for the last step) the finished block, written into its target arrays.
 fn deliver(
     ctx: &Ctx,
     o: usize,
@@ -225,12 +206,9 @@ fn deliver(
     f.grid.block_coords(o, &mut coords);
     let offset = block_offsets(&f.grid, &coords);
     let shape = f.grid.block_shape(&coords);
-    for &target in &f.output {
-        ctx.outputs[target].write_block(&values, &offset, &shape, scratch)?;
-    }
-    if f.keep {
-        let buf = with_tile!(values, v => Buffer::from_vec(v));
-        return Ok(Part::Chunk(buf, shape));
+    for (target, at) in &f.targets {
+        let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+        ctx.targets[*target].write_block(&values, &placed, &shape, scratch)?;
     }
     Ok(Part::Empty)
 }

@@ -1,17 +1,14 @@
 //! Finished task results, each freed as soon as its last consumer has run.
 
-use brickwork_core::Buffer;
 use brickwork_kernels::reduce::State;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One output of a task.
 pub(crate) enum Part {
-    /// A materialized chunk (C-contiguous) and its shape.
-    Chunk(Buffer, Vec<usize>),
     /// A partial reduction state.
     State(State),
-    /// Nothing kept (a result written straight to a compute output).
+    /// Nothing kept (a result written straight into its target arrays).
     Empty,
 }
 

@@ -596,6 +596,127 @@ fn axis_chunks_of_slice(c: &AxisChunks, start: i64, step: i64, len: usize) -> Ax
     AxisChunks::from_sizes(&sizes)
 }
 
+/// The arrays joined along `axis` (`numpy.concatenate`): dtypes promote, the other axes
+/// must match, their chunks are unified and the joined axis keeps every input's chunks.
+pub fn concatenate(xs: &[Expr], axis: i64) -> Result<Expr> {
+    let Some(first) = xs.first() else {
+        bail!(Value, "need at least one array to concatenate");
+    };
+    let ndim = first.ndim();
+    ensure!(
+        ndim > 0,
+        Value,
+        "zero-dimensional arrays cannot be concatenated"
+    );
+    let axis = normalize_axis(axis, ndim)?;
+    let dtype = xs
+        .iter()
+        .skip(1)
+        .fold(first.dtype(), |d, x| DType::promote(d, x.dtype()));
+    for (i, x) in xs.iter().enumerate() {
+        ensure!(
+            x.ndim() == ndim,
+            Value,
+            "all the input arrays must have same number of dimensions, but the array at \
+             index 0 has {ndim} dimension(s) and the array at index {i} has {} dimension(s)",
+            x.ndim()
+        );
+        for a in (0..ndim).filter(|&a| a != axis) {
+            ensure!(
+                x.shape()[a] == first.shape()[a],
+                ShapeMismatch,
+                "all the input array dimensions except for the concatenation axis must match \
+                 exactly, but along dimension {a}, the array at index 0 has size {} and the \
+                 array at index {i} has size {}",
+                first.shape()[a],
+                x.shape()[a]
+            );
+        }
+    }
+    if xs.len() == 1 {
+        return Ok(astype(first, dtype));
+    }
+    let mut axes: Vec<AxisChunks> = Vec::with_capacity(ndim);
+    for a in 0..ndim {
+        if a == axis {
+            let sizes: Vec<usize> = xs
+                .iter()
+                .flat_map(|x| x.chunks().0[a].sizes())
+                .filter(|&s| s > 0)
+                .collect();
+            axes.push(AxisChunks::from_sizes(&sizes));
+        } else {
+            let c = xs.iter().skip(1).fold(first.chunks().0[a].clone(), |c, x| {
+                c.refine(&x.chunks().0[a])
+            });
+            axes.push(c);
+        }
+    }
+    let inputs = xs
+        .iter()
+        .map(|x| {
+            let mut grid = axes.clone();
+            grid[axis] = x.chunks().0[axis].clone();
+            broadcast_view(&astype(x, dtype), &x.shape(), &Chunks(grid))
+        })
+        .collect();
+    Ok(Expr::new(Op::Concat { axis }, inputs, dtype, Chunks(axes)))
+}
+
+/// The arrays joined along a new axis (`numpy.stack`).
+pub fn stack(xs: &[Expr], axis: i64) -> Result<Expr> {
+    let Some(first) = xs.first() else {
+        bail!(Value, "need at least one array to stack");
+    };
+    let ndim = first.ndim() + 1;
+    let a = normalize_axis(axis, ndim)?;
+    for x in xs {
+        ensure!(
+            x.shape() == first.shape(),
+            ShapeMismatch,
+            "all input arrays must have the same shape, got {} and {}",
+            fmt_shape(&first.shape()),
+            fmt_shape(&x.shape())
+        );
+    }
+    let expanded = xs
+        .iter()
+        .map(|x| {
+            let mut index: Vec<Index> = (0..x.ndim())
+                .map(|_| Index::Slice {
+                    start: None,
+                    stop: None,
+                    step: 1,
+                })
+                .collect();
+            index.insert(a, Index::NewAxis);
+            getitem(x, &index)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    concatenate(&expanded, a as i64)
+}
+
+/// `x` with new chunks (`Array.rechunk`). Every kernel reads its inputs through global
+/// views, so a rechunk only changes how the work is cut into tasks: it costs no copy.
+pub fn rechunk(x: &Expr, chunks: Chunks) -> Result<Expr> {
+    ensure!(
+        chunks.shape() == x.shape(),
+        Chunks,
+        "chunks of shape {} do not match the array shape {}",
+        fmt_shape(&chunks.shape()),
+        fmt_shape(&x.shape())
+    );
+    if &chunks == x.chunks() {
+        return Ok(x.clone());
+    }
+    Ok(Expr::new(
+        Op::View(View::identity(x.ndim())),
+        vec![x.clone()],
+        x.dtype(),
+        chunks,
+    ))
+}
+
 /// Basic indexing with ints, slices and new axes; `index` has one entry per axis of
 /// `x` plus one per new axis.
 pub fn getitem(x: &Expr, index: &[Index]) -> Result<Expr> {

@@ -71,6 +71,12 @@ pub enum Op {
     View(View),
     /// A reduction of input 0.
     Reduce(ReduceSpec),
+    /// The inputs joined along an axis (all of the node's dtype and, but for that axis,
+    /// of its shape and chunks).
+    Concat {
+        /// The joining axis.
+        axis: usize,
+    },
 }
 
 /// One operation of the expression graph.

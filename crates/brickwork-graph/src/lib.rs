@@ -18,5 +18,6 @@ pub use build::*;
 pub use expr::{Expr, Node, Op, ReduceSpec, Source};
 pub use taskgraph::{
     block_offsets, partial_coords, Final, Leaf, LeafKind, PartialOut, Stage, StageKind, TaskGraph,
+    Writer,
 };
 pub use view::{AxisCoord, View};

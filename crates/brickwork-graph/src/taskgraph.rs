@@ -8,6 +8,19 @@ use brickwork_core::{Chunks, DType};
 use brickwork_kernels::program::Generator;
 use brickwork_kernels::reduce::Reducer;
 use brickwork_kernels::Program;
+use std::sync::Arc;
+
+/// A stage whose tasks write a region of a target array: task `i` writes block `i` of
+/// `grid`, placed at `offset` in the target.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    /// The writing stage.
+    pub stage: usize,
+    /// The blocks it writes.
+    pub grid: Chunks,
+    /// Where the region starts in the target.
+    pub offset: Vec<usize>,
+}
 
 /// What a leaf of a fused program reads.
 #[derive(Debug, Clone)]
@@ -16,14 +29,13 @@ pub enum LeafKind {
     Source(Source),
     /// Values computed from the index.
     Generated(Generator),
-    /// The chunks produced by the final tasks of another stage.
-    Stage {
-        /// The stage whose task `i` produces block `i` of `grid`.
-        stage: usize,
-        /// Which of the stage's outputs.
-        part: usize,
-        /// The chunk grid of the materialized array.
-        grid: Chunks,
+    /// A materialized intermediate array (a reduction result, a concatenation), read in
+    /// place like a source once its writers have run.
+    Buffer {
+        /// The target number of the array (see [`TaskGraph::targets`]).
+        target: usize,
+        /// The stages writing it.
+        writers: Arc<Vec<Writer>>,
     },
 }
 
@@ -46,10 +58,9 @@ pub struct Final {
     pub n: f64,
     /// The grid of the result.
     pub grid: Chunks,
-    /// The compute outputs the result is written to.
-    pub output: Vec<usize>,
-    /// Whether other stages read the result (so it is kept as a chunk).
-    pub keep: bool,
+    /// The targets (compute outputs or intermediate arrays) the result is written to,
+    /// each with the offset of the result in it.
+    pub targets: Vec<(usize, Vec<usize>)>,
 }
 
 /// One reduction computed by a partial stage.
@@ -66,16 +77,18 @@ pub struct PartialOut {
 /// The kind of work every task of a stage does.
 #[derive(Debug, Clone)]
 pub enum StageKind {
-    /// Evaluate a program over block `i` of `grid` and write it to a compute output.
+    /// Evaluate a program over block `i` of `grid` and write it into a target.
     Map {
         /// The fused kernel.
         program: Program,
         /// Its inputs.
         leaves: Vec<Leaf>,
-        /// The iteration grid (the output's chunks).
+        /// The iteration grid.
         grid: Chunks,
-        /// The compute output written.
-        output: usize,
+        /// The target written (a compute output or an intermediate array).
+        target: usize,
+        /// Where the grid's origin lies in the target.
+        offset: Vec<usize>,
     },
     /// Evaluate a program over one block of `grid` and fold each of its outputs into a
     /// partial state (sibling reductions over the same blocks share one pass). Task
@@ -140,8 +153,11 @@ pub struct TaskGraph {
     pub deps_start: Vec<u32>,
     /// Dependency task ids.
     pub deps: Vec<u32>,
-    /// Shape and dtype of each compute output.
-    pub outputs: Vec<(Vec<usize>, DType)>,
+    /// Shape and dtype of each target array: the compute outputs first, then the
+    /// intermediate arrays that stages materialize.
+    pub targets: Vec<(Vec<usize>, DType)>,
+    /// How many of the targets are compute outputs.
+    pub noutputs: usize,
 }
 
 impl TaskGraph {
@@ -157,23 +173,60 @@ impl TaskGraph {
 }
 
 impl Leaf {
-    /// For a `Stage` leaf, the block of the materialized grid that an iteration block
-    /// (offsets and shape) reads — one block by construction of the chunks — as its
-    /// linear index and its grid coordinates.
-    pub fn stage_block(&self, offset: &[usize], shape: &[usize]) -> Option<(usize, Vec<usize>)> {
-        let LeafKind::Stage { grid, .. } = &self.kind else {
-            return None;
+    /// For a `Buffer` leaf, the tasks that write the elements an iteration block
+    /// (offsets and shape) reads.
+    pub fn producers(
+        &self,
+        stages: &[crate::Stage],
+        offset: &[usize],
+        shape: &[usize],
+        out: &mut Vec<u32>,
+    ) {
+        let LeafKind::Buffer { writers, .. } = &self.kind else {
+            return;
         };
-        let mut linear = 0usize;
-        let mut coords = Vec::with_capacity(grid.ndim());
-        for (a, c) in grid.0.iter().enumerate() {
-            let (lo, hi) = self.view.range(a, offset, shape);
-            let b = c.block_of(lo.max(0) as usize);
-            debug_assert!(shape.contains(&0) || c.block_of(hi.max(0) as usize) == b);
-            coords.push(b);
-            linear = linear * c.nblocks() + b;
+        if shape.contains(&0) {
+            return;
         }
-        Some((linear, coords))
+        let ndim = self.view.coords.len();
+        'writers: for w in writers.iter() {
+            // The block range of this writer's grid that the read range overlaps.
+            let mut ranges = Vec::with_capacity(ndim);
+            for (a, c) in w.grid.0.iter().enumerate() {
+                let (lo, hi) = self.view.range(a, offset, shape);
+                let (start, end) = (w.offset[a] as i64, (w.offset[a] + c.len()) as i64);
+                let (lo, hi) = (lo.max(start), hi.min(end - 1));
+                if lo > hi {
+                    continue 'writers;
+                }
+                ranges.push((
+                    c.block_of((lo - start) as usize),
+                    c.block_of((hi - start) as usize),
+                ));
+            }
+            let first = stages[w.stage].first;
+            let mut coords: Vec<usize> = ranges.iter().map(|r| r.0).collect();
+            loop {
+                let linear = coords
+                    .iter()
+                    .zip(&w.grid.0)
+                    .fold(0usize, |acc, (&b, c)| acc * c.nblocks() + b);
+                out.push((first + linear) as u32);
+                // Next block in C order over the ranges.
+                let mut a = ndim;
+                loop {
+                    if a == 0 {
+                        continue 'writers;
+                    }
+                    a -= 1;
+                    if coords[a] < ranges[a].1 {
+                        coords[a] += 1;
+                        break;
+                    }
+                    coords[a] = ranges[a].0;
+                }
+            }
+        }
     }
 }
 

@@ -268,6 +268,32 @@ fn broadcast_to(py: Python<'_>, x: &PyExpr, shape: Vec<usize>) -> PyResult<PyExp
     guard(py, || graph::broadcast_to(&x.expr, &shape)).map(wrap)
 }
 
+/// The arrays joined along an existing axis.
+#[pyfunction]
+fn concatenate(py: Python<'_>, xs: Vec<PyRef<'_, PyExpr>>, axis: i64) -> PyResult<PyExpr> {
+    let xs: Vec<Expr> = xs.iter().map(|e| e.expr.clone()).collect();
+    guard(py, || graph::concatenate(&xs, axis)).map(wrap)
+}
+
+/// The arrays joined along a new axis.
+#[pyfunction]
+fn stack(py: Python<'_>, xs: Vec<PyRef<'_, PyExpr>>, axis: i64) -> PyResult<PyExpr> {
+    let xs: Vec<Expr> = xs.iter().map(|e| e.expr.clone()).collect();
+    guard(py, || graph::stack(&xs, axis)).map(wrap)
+}
+
+/// `x` cut into new chunks (a Dask chunk spec; `limit` is the "auto" byte target).
+#[pyfunction]
+fn rechunk(
+    py: Python<'_>,
+    x: &PyExpr,
+    chunks: &Bound<'_, PyAny>,
+    limit: usize,
+) -> PyResult<PyExpr> {
+    let g = grid(chunks, &x.expr.shape(), x.expr.dtype(), limit)?;
+    guard(py, || graph::rechunk(&x.expr, g)).map(wrap)
+}
+
 /// The number of tasks computing these expressions runs.
 #[pyfunction]
 fn ntasks(py: Python<'_>, exprs: Vec<PyRef<'_, PyExpr>>) -> PyResult<usize> {
@@ -370,6 +396,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(transpose, m)?)?;
     m.add_function(wrap_pyfunction!(broadcast_to, m)?)?;
     m.add_function(wrap_pyfunction!(ntasks, m)?)?;
+    m.add_function(wrap_pyfunction!(concatenate, m)?)?;
+    m.add_function(wrap_pyfunction!(stack, m)?)?;
+    m.add_function(wrap_pyfunction!(rechunk, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
     Ok(())
 }

@@ -48,11 +48,16 @@ from brickwork.array.reductions import (
 )
 from brickwork.array.routines import (
     broadcast_to,
+    concatenate,
     expand_dims,
+    hstack,
     moveaxis,
+    rechunk,
     squeeze,
+    stack,
     swapaxes,
     transpose,
+    vstack,
 )
 from brickwork.array.ufuncs import (
     abs,
@@ -147,6 +152,11 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "concatenate",
+    "hstack",
+    "rechunk",
+    "stack",
+    "vstack",
     "Array",
     "abs",
     "absolute",

@@ -422,6 +422,18 @@ class Array:
         """The transposed array (axes reversed)."""
         return self.transpose()
 
+    def rechunk(self, chunks: Any = "auto") -> Array:
+        """Cut the array into new chunks (any Dask chunk spec); moves no data.
+
+        Raises
+        ------
+        ValueError
+            If ``chunks`` does not fit the shape.
+        """
+        from brickwork.array.routines import rechunk
+
+        return rechunk(self, chunks)
+
     def astype(self, dtype: Any, casting: str = "unsafe", copy: bool = True) -> Array:
         """Cast to ``dtype`` (lazy), with NumPy's ``casting`` rules (default ``"unsafe"``).
 

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 from numpy.typing import DTypeLike
 
-from brickwork import _core
+from brickwork import _core, config
 from brickwork.array._args import shape_tuple
 from brickwork.array._dispatch import implements
 from brickwork.array.core import Array, to_expr
@@ -17,9 +17,14 @@ __all__ = [
     "broadcast_to",
     "expand_dims",
     "moveaxis",
+    "concatenate",
+    "hstack",
+    "rechunk",
     "squeeze",
+    "stack",
     "swapaxes",
     "transpose",
+    "vstack",
 ]
 
 
@@ -41,16 +46,11 @@ def broadcast_to(x: Any, shape: Any, chunks: Any = None) -> Array:
     ------
     ValueError
         If ``x`` cannot be broadcast to ``shape``.
-    NotImplementedError
-        If ``chunks`` is given (rechunking is not supported yet).
     """
-    if chunks is not None:
-        raise NotImplementedError("broadcast_to(chunks=...) is not supported yet")
     arr = _array(x)
     dims = shape_tuple(shape)
-    if dims == arr.shape:
-        return arr
-    return Array(_core.broadcast_to(arr._expr, dims), "broadcast_to")
+    out = arr if dims == arr.shape else Array(_core.broadcast_to(arr._expr, dims), "broadcast_to")
+    return out if chunks is None else rechunk(out, chunks)
 
 
 @implements(np.squeeze)
@@ -139,3 +139,89 @@ def _result_type(*arrays_and_dtypes: Any) -> np.dtype:
 
 
 implements(np.result_type, adapt=False)(_result_type)
+
+
+def rechunk(x: Any, chunks: Any = "auto") -> Array:
+    """Cut ``x`` into new chunks (any Dask chunk spec), as ``dask.array.rechunk``.
+
+    Kernels read their inputs through global views, so a rechunk changes only how the
+    work is split into tasks: it moves no data and needs no extra memory.
+
+    Raises
+    ------
+    ValueError
+        If ``chunks`` does not fit the shape.
+    """
+    arr = _array(x)
+    return Array(_core.rechunk(arr._expr, chunks, config.get("chunk_size")), "rechunk")
+
+
+def _sequence(arrays: Any, name: str) -> list[Array]:
+    if isinstance(arrays, Array | np.ndarray) or not hasattr(arrays, "__iter__"):
+        raise TypeError(f"{name} takes a sequence of arrays, got {type(arrays).__name__}")
+    seq = [_array(a) for a in arrays]
+    if not seq:
+        raise ValueError(f"need at least one array to {name}")
+    return seq
+
+
+@implements(np.concatenate)
+def concatenate(seq: Any, axis: int | None = 0) -> Array:
+    """Join arrays along an existing axis, as ``numpy.concatenate`` (``axis=None``
+    flattens first, for 1-d inputs only here).
+
+    Each input keeps its chunks along ``axis``; the other axes must match in length and
+    their chunks are unified.
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in rank or in length off ``axis``.
+    numpy.exceptions.AxisError
+        If ``axis`` is out of range.
+    """
+    arrays = _sequence(seq, "concatenate")
+    if axis is None:
+        if any(a.ndim != 1 for a in arrays):
+            raise NotImplementedError("concatenate(axis=None) of multi-dimensional arrays")
+        axis = 0
+    exprs = [a._expr for a in arrays]
+    return Array(_core.concatenate(exprs, _axis_int(axis)), "concatenate")
+
+
+@implements(np.stack)
+def stack(seq: Any, axis: int = 0) -> Array:
+    """Join arrays of one shape along a new axis, as ``numpy.stack``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
+    numpy.exceptions.AxisError
+        If ``axis`` is out of range.
+    """
+    arrays = _sequence(seq, "stack")
+    return Array(_core.stack([a._expr for a in arrays], _axis_int(axis)), "stack")
+
+
+@implements(np.vstack)
+def vstack(seq: Any) -> Array:
+    """Join arrays along the first axis (1-d arrays become rows), as ``numpy.vstack``."""
+    arrays = [
+        a if a.ndim >= 2 else a[None, :] if a.ndim == 1 else a[None, None]
+        for a in _sequence(seq, "vstack")
+    ]
+    return concatenate(arrays, axis=0)
+
+
+@implements(np.hstack)
+def hstack(seq: Any) -> Array:
+    """Join arrays along the second axis (the first for 1-d arrays), as ``numpy.hstack``."""
+    arrays = _sequence(seq, "hstack")
+    return concatenate(arrays, axis=0 if arrays[0].ndim == 1 else 1)
+
+
+def _axis_int(axis: Any) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
+    return int(axis)

@@ -25,10 +25,9 @@ pub struct Fuser {
 pub trait Materialize {
     /// The canonical (CSE) id of `e`.
     fn canon_id(&mut self, e: &Expr) -> usize;
-    /// The stage whose task `i` produces block `i` of the returned grid of the
-    /// reduction `e`.
-    /// (and the output number within that stage).
-    fn materialize(&mut self, e: &Expr) -> Result<(usize, usize, brickwork_core::Chunks)>;
+    /// Plan the stages that write `e` (a reduction or a concatenation) into an
+    /// intermediate array; returns its target number and writers.
+    fn materialize(&mut self, e: &Expr) -> Result<(usize, std::sync::Arc<Vec<crate::Writer>>)>;
 }
 
 impl Fuser {
@@ -64,10 +63,9 @@ impl Fuser {
                 let value = *value;
                 self.program.push(dtype, |dst| Instr::Const { value, dst })
             }
-            Op::Reduce(_) => {
-                let (stage, part, grid) = m.materialize(e)?;
-                let kind = LeafKind::Stage { stage, part, grid };
-                self.leaf(key.clone(), kind, dtype)
+            Op::Reduce(_) | Op::Concat { .. } => {
+                let (target, writers) = m.materialize(e)?;
+                self.leaf(key.clone(), LeafKind::Buffer { target, writers }, dtype)
             }
             Op::View(inner) => {
                 let composed = view.then(inner);

@@ -22,19 +22,22 @@ use brickwork_core::Result;
 
 /// Plan the computation of `outputs` and generate its tasks.
 pub fn task_graph(outputs: &[Expr]) -> Result<TaskGraph> {
-    let mut planner = stages::Planner::default();
+    let mut planner = stages::Planner::new(outputs.len());
     for (i, e) in outputs.iter().enumerate() {
         planner.output(e, i)?;
     }
-    let outs = outputs.iter().map(|e| (e.shape(), e.dtype())).collect();
-    Ok(tasks::generate(planner.into_stages(), outs))
+    let (stages, buffers) = planner.into_stages();
+    let mut targets: Vec<(Vec<usize>, brickwork_core::DType)> =
+        outputs.iter().map(|e| (e.shape(), e.dtype())).collect();
+    targets.extend(buffers);
+    Ok(tasks::generate(stages, targets, outputs.len()))
 }
 
 /// The number of tasks computing `outputs` runs (plans, but generates no tasks).
 pub fn ntasks(outputs: &[Expr]) -> Result<usize> {
-    let mut planner = stages::Planner::default();
+    let mut planner = stages::Planner::new(outputs.len());
     for (i, e) in outputs.iter().enumerate() {
         planner.output(e, i)?;
     }
-    Ok(planner.into_stages().iter().map(|s| s.ntasks).sum())
+    Ok(planner.into_stages().0.iter().map(|s| s.ntasks).sum())
 }

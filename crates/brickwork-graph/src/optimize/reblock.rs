@@ -10,8 +10,6 @@
 //! - along the outermost reduced axis, blocks split so that there are at least
 //!   [`MIN_TASKS`] tasks to share among the threads.
 //!
-//! Programs that read materialized chunks keep the grid (their blocks must lie inside
-//! one chunk of each materialized input).
 
 use crate::taskgraph::{Leaf, LeafKind};
 use brickwork_core::{AxisChunks, Chunks};
@@ -28,18 +26,14 @@ fn contiguous_along(leaves: &[Leaf], axis: usize) -> bool {
             _ => true,
         }),
         LeafKind::Generated(_) => true,
-        LeafKind::Stage { .. } => false,
+        LeafKind::Buffer { .. } => false,
     })
 }
 
 /// The grid partial tasks iterate over, for a reduction over `axes` of `grid`.
 pub fn partial_grid(grid: &Chunks, axes: &[usize], leaves: &[Leaf]) -> Chunks {
     let ndim = grid.ndim();
-    if ndim == 0
-        || leaves
-            .iter()
-            .any(|l| matches!(l.kind, LeafKind::Stage { .. }))
-    {
+    if ndim == 0 {
         return grid.clone();
     }
     let mut out = grid.clone();

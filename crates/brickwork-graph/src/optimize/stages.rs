@@ -10,10 +10,11 @@ use crate::expr::{Expr, Op};
 use crate::optimize::cse::Canon;
 use crate::optimize::fuse::{Fuser, Materialize};
 use crate::optimize::reblock::partial_grid;
-use crate::taskgraph::{Final, PartialOut, Stage, StageKind};
+use crate::taskgraph::{Final, PartialOut, Stage, StageKind, Writer};
 use crate::view::View;
-use brickwork_core::{AxisChunks, Chunks, Result};
+use brickwork_core::{AxisChunks, Chunks, DType, Result};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Where a planned reduction's result comes from.
 #[derive(Clone, Copy)]
@@ -27,6 +28,12 @@ struct Planned {
 /// Builds the stages of a computation.
 #[derive(Default)]
 pub struct Planner {
+    /// The number of compute outputs (targets `0..noutputs`).
+    noutputs: usize,
+    /// Intermediate arrays (targets `noutputs..`): shape and dtype.
+    buffers: Vec<(Vec<usize>, DType)>,
+    /// Canonical id of a materialized node -> its target and writers.
+    materialized: HashMap<usize, (usize, Arc<Vec<Writer>>)>,
     canon: Canon,
     stages: Vec<Stage>,
     /// Canonical id of a reduction node -> where its result comes from.
@@ -42,11 +49,16 @@ impl Materialize for Planner {
         self.canon.id(e)
     }
 
-    fn materialize(&mut self, e: &Expr) -> Result<(usize, usize, Chunks)> {
-        let p = self.reduction(e)?;
-        let f = self.finish_mut(p);
-        f.keep = true;
-        Ok((p.stage, p.part, f.grid.clone()))
+    fn materialize(&mut self, e: &Expr) -> Result<(usize, Arc<Vec<Writer>>)> {
+        let id = self.canon.id(e);
+        if let Some(m) = self.materialized.get(&id) {
+            return Ok(m.clone());
+        }
+        let target = self.noutputs + self.buffers.len();
+        self.buffers.push((e.shape(), e.dtype()));
+        let writers = Arc::new(self.write_to(e, target, vec![0; e.ndim()])?);
+        self.materialized.insert(id, (target, writers.clone()));
+        Ok((target, writers))
     }
 }
 
@@ -56,7 +68,7 @@ fn reads_reduction(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
         return r;
     }
     let r = match e.node().op {
-        Op::Reduce(_) => true,
+        Op::Reduce(_) | Op::Concat { .. } => true,
         _ => e.node().inputs.iter().any(|i| reads_reduction(i, seen)),
     };
     seen.insert(e.id(), r);
@@ -86,12 +98,19 @@ fn final_of(e: &Expr, grid: &Chunks) -> Final {
         dtype: e.dtype(),
         n: spec.axes.iter().map(|&a| shape[a]).product::<usize>() as f64,
         grid: out_grid,
-        output: Vec::new(),
-        keep: false,
+        targets: Vec::new(),
     }
 }
 
 impl Planner {
+    /// A planner for `noutputs` compute outputs.
+    pub fn new(noutputs: usize) -> Planner {
+        Planner {
+            noutputs,
+            ..Planner::default()
+        }
+    }
+
     fn push(&mut self, kind: StageKind, ntasks: usize) -> usize {
         self.stages.push(Stage {
             kind,
@@ -115,26 +134,54 @@ impl Planner {
 
     /// Plan compute output number `index`.
     pub fn output(&mut self, e: &Expr, index: usize) -> Result<()> {
-        if let Op::Reduce(_) = e.node().op {
-            let p = self.reduction(e)?;
-            self.finish_mut(p).output.push(index);
-            return Ok(());
+        self.write_to(e, index, vec![0; e.ndim()]).map(|_| ())
+    }
+
+    /// Plan the stages that write `e` into `target` at `offset`; returns them.
+    fn write_to(&mut self, e: &Expr, target: usize, offset: Vec<usize>) -> Result<Vec<Writer>> {
+        match &e.node().op {
+            Op::Reduce(_) => {
+                let p = self.reduction(e)?;
+                let f = self.finish_mut(p);
+                f.targets.push((target, offset.clone()));
+                Ok(vec![Writer {
+                    stage: p.stage,
+                    grid: f.grid.clone(),
+                    offset,
+                }])
+            }
+            Op::Concat { axis } => {
+                let mut writers = Vec::new();
+                let mut at = offset;
+                for input in &e.node().inputs {
+                    writers.extend(self.write_to(input, target, at.clone())?);
+                    at[*axis] += input.shape()[*axis];
+                }
+                Ok(writers)
+            }
+            _ => {
+                let mut f = Fuser::default();
+                let reg = f.emit(e, &View::identity(e.ndim()), self)?;
+                f.program.outputs.push(reg);
+                let grid = e.chunks().clone();
+                let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
+                let stage = self.push(
+                    StageKind::Map {
+                        program: f.program,
+                        leaves: f.leaves,
+                        grid: grid.clone(),
+                        target,
+                        offset: offset.clone(),
+                    },
+                    ntasks,
+                );
+                Ok(vec![Writer {
+                    stage,
+                    grid,
+                    offset,
+                }])
+            }
         }
-        let mut f = Fuser::default();
-        let reg = f.emit(e, &View::identity(e.ndim()), self)?;
-        f.program.outputs.push(reg);
-        let grid = e.chunks().clone();
-        let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
-        self.push(
-            StageKind::Map {
-                program: f.program,
-                leaves: f.leaves,
-                grid,
-                output: index,
-            },
-            ntasks,
-        );
-        Ok(())
     }
 
     /// Plan the reduction `e` (once per canonical node).
@@ -266,8 +313,9 @@ impl Planner {
         }
     }
 
-    /// The stages, in dependency order, with the fused programs written in.
-    pub fn into_stages(mut self) -> Vec<Stage> {
+    /// The stages, in dependency order, with the fused programs written in, and the
+    /// shapes and dtypes of the intermediate arrays.
+    pub fn into_stages(mut self) -> (Vec<Stage>, Vec<(Vec<usize>, DType)>) {
         for (stage, f) in self.fusers.drain() {
             if let StageKind::Partial {
                 program, leaves, ..
@@ -277,7 +325,7 @@ impl Planner {
                 *leaves = f.leaves;
             }
         }
-        self.stages
+        (self.stages, self.buffers)
     }
 }
 

@@ -4,7 +4,11 @@ use crate::taskgraph::{block_offsets, partial_coords, LeafKind, Stage, StageKind
 use brickwork_core::DType;
 
 /// Number the tasks of `stages` and list each task's dependencies.
-pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> TaskGraph {
+pub fn generate(
+    mut stages: Vec<Stage>,
+    targets: Vec<(Vec<usize>, DType)>,
+    noutputs: usize,
+) -> TaskGraph {
     let mut first = 0;
     for s in stages.iter_mut() {
         s.first = first;
@@ -16,20 +20,21 @@ pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> Ta
         index: Vec::with_capacity(total),
         deps_start: Vec::with_capacity(total + 1),
         deps: Vec::new(),
-        outputs,
+        targets,
+        noutputs,
         stages: Vec::new(),
     };
     g.deps_start.push(0);
     for (si, s) in stages.iter().enumerate() {
         match &s.kind {
             StageKind::Map { leaves, grid, .. } | StageKind::Partial { leaves, grid, .. } => {
-                let stage_leaves: Vec<_> = leaves
+                let buffer_leaves: Vec<_> = leaves
                     .iter()
-                    .filter(|l| matches!(l.kind, LeafKind::Stage { .. }))
+                    .filter(|l| matches!(l.kind, LeafKind::Buffer { .. }))
                     .collect();
                 let mut coords = vec![0; grid.ndim()];
                 for t in 0..s.ntasks {
-                    if !stage_leaves.is_empty() {
+                    if !buffer_leaves.is_empty() {
                         match &s.kind {
                             StageKind::Partial { axes, per_out, .. } => {
                                 partial_coords(grid, axes, t, *per_out, &mut coords)
@@ -38,12 +43,8 @@ pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> Ta
                         }
                         let offset = block_offsets(grid, &coords);
                         let shape = grid.block_shape(&coords);
-                        for l in &stage_leaves {
-                            let LeafKind::Stage { stage, .. } = l.kind else {
-                                unreachable!()
-                            };
-                            let (b, _) = l.stage_block(&offset, &shape).expect("a stage leaf");
-                            g.deps.push((stages[stage].first + b) as u32);
+                        for l in &buffer_leaves {
+                            l.producers(&stages, &offset, &shape, &mut g.deps);
                         }
                     }
                     g.stage_of.push(si as u32);
@@ -82,16 +83,17 @@ pub fn generate(mut stages: Vec<Stage>, outputs: Vec<(Vec<usize>, DType)>) -> Ta
 fn cull(g: TaskGraph) -> TaskGraph {
     let n = g.ntasks();
     let mut needed = vec![false; n];
+    // Roots: the tasks that write a compute output (intermediate arrays are kept only
+    // where a needed task reads them).
+    let is_output = |f: &Option<crate::taskgraph::Final>| {
+        f.as_ref()
+            .is_some_and(|f| f.targets.iter().any(|(t, _)| *t < g.noutputs))
+    };
     let mut stack: Vec<usize> = (0..n)
         .filter(|&t| match &g.stages[g.stage_of[t] as usize].kind {
-            StageKind::Map { .. } => true,
-            StageKind::Partial { outputs, .. } => outputs
-                .iter()
-                .any(|o| o.finish.as_ref().is_some_and(|f| !f.output.is_empty())),
-            StageKind::Combine {
-                finish: Some(f), ..
-            } => !f.output.is_empty(),
-            _ => false,
+            StageKind::Map { target, .. } => *target < g.noutputs,
+            StageKind::Partial { outputs, .. } => outputs.iter().any(|o| is_output(&o.finish)),
+            StageKind::Combine { finish, .. } => is_output(finish),
         })
         .collect();
     for &t in &stack {
@@ -115,7 +117,8 @@ fn cull(g: TaskGraph) -> TaskGraph {
         index: Vec::new(),
         deps_start: vec![0],
         deps: Vec::new(),
-        outputs: Vec::new(),
+        targets: Vec::new(),
+        noutputs: g.noutputs,
     };
     for t in (0..n).filter(|&t| needed[t]) {
         new_id[t] = out.stage_of.len() as u32;
@@ -126,6 +129,6 @@ fn cull(g: TaskGraph) -> TaskGraph {
         out.deps_start.push(out.deps.len() as u32);
     }
     out.stages = g.stages;
-    out.outputs = g.outputs;
+    out.targets = g.targets;
     out
 }
