@@ -153,6 +153,21 @@ impl DType {
         }
     }
 
+    /// NumPy's `result_type` of several dtypes. It is not a fold of [`DType::promote`]:
+    /// NumPy first takes the highest category present, so int8, uint16 and float32 give
+    /// float32 (pairwise they would give float64).
+    pub fn promote_all(dtypes: &[DType]) -> Option<DType> {
+        let (&first, rest) = dtypes.split_first()?;
+        let floats: Vec<DType> = dtypes.iter().copied().filter(|d| d.is_float()).collect();
+        Some(match floats.split_first() {
+            Some((&f, more)) => {
+                let f = more.iter().fold(f, |a, &b| DType::promote(a, b));
+                dtypes.iter().fold(f, |a, &b| DType::promote(a, b))
+            }
+            None => rest.iter().fold(first, |a, &b| DType::promote(a, b)),
+        })
+    }
+
     /// The float dtype NumPy computes a float ufunc (sqrt, exp, true_divide, ...) in
     /// for inputs of this dtype. NumPy uses float16 for bool/int8/uint8; brickwork has
     /// no float16 and uses float32 there (documented deviation).
@@ -216,6 +231,9 @@ mod tests {
         assert_eq!(DType::promote(U64, F32), F64);
         assert_eq!(DType::promote(Bool, U16), U16);
         assert_eq!(DType::promote(F32, F64), F64);
+        // np.result_type(int8, uint16, float32)
+        assert_eq!(DType::promote_all(&[I8, U16, F32]), Some(F32));
+        assert_eq!(DType::promote_all(&[U8, I8, U16]), Some(I32));
     }
 
     #[test]

@@ -41,10 +41,13 @@ fn leaf_views(ctx: &Ctx, leaves: &[Leaf], offset: &[usize], shape: &[usize]) -> 
                     strides,
                 }
             }
-            LeafKind::Buffer { target, .. } => {
+            LeafKind::Buffer {
+                target, reshaped, ..
+            } => {
                 let (buf, full) = &ctx.buffers[target - ctx.graph.noutputs];
-                let origin = vec![0i64; full.len()];
-                let (base, strides) = leaf.view.address(&c_strides(full), &origin, offset, ndim);
+                let seen = reshaped.as_ref().unwrap_or(full);
+                let origin = vec![0i64; seen.len()];
+                let (base, strides) = leaf.view.address(&c_strides(seen), &origin, offset, ndim);
                 InputView {
                     input: Input::Buffer(buf.clone()),
                     base,

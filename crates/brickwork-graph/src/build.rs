@@ -609,10 +609,8 @@ pub fn concatenate(xs: &[Expr], axis: i64) -> Result<Expr> {
         "zero-dimensional arrays cannot be concatenated"
     );
     let axis = normalize_axis(axis, ndim)?;
-    let dtype = xs
-        .iter()
-        .skip(1)
-        .fold(first.dtype(), |d, x| DType::promote(d, x.dtype()));
+    let dtypes: Vec<DType> = xs.iter().map(|x| x.dtype()).collect();
+    let dtype = DType::promote_all(&dtypes).expect("at least one array");
     for (i, x) in xs.iter().enumerate() {
         ensure!(
             x.ndim() == ndim,
@@ -694,6 +692,64 @@ pub fn stack(xs: &[Expr], axis: i64) -> Result<Expr> {
         })
         .collect::<Result<Vec<_>>>()?;
     concatenate(&expanded, a as i64)
+}
+
+/// `x` with a new shape, elements in C order (`numpy.reshape`); one entry of `shape`
+/// may be -1. The result's chunks hold about as many bytes as `x`'s largest chunk.
+pub fn reshape(x: &Expr, shape: &[i64]) -> Result<Expr> {
+    let size = x.size();
+    let unknown: Vec<usize> = (0..shape.len()).filter(|&i| shape[i] == -1).collect();
+    ensure!(
+        unknown.len() <= 1,
+        Value,
+        "can only specify one unknown dimension"
+    );
+    if let Some(bad) = shape.iter().find(|&&n| n < -1) {
+        bail!(Value, "negative dimensions not allowed, got {bad}");
+    }
+    let known: usize = shape
+        .iter()
+        .filter(|&&n| n >= 0)
+        .map(|&n| n as usize)
+        .product();
+    let mut out: Vec<usize> = shape.iter().map(|&n| n.max(0) as usize).collect();
+    if let Some(&u) = unknown.first() {
+        ensure!(
+            known > 0 && size % known == 0,
+            Value,
+            "cannot reshape array of size {size} into shape {}",
+            fmt_index_shape(shape)
+        );
+        out[u] = size / known;
+    }
+    ensure!(
+        out.iter().product::<usize>() == size,
+        Value,
+        "cannot reshape array of size {size} into shape {}",
+        fmt_index_shape(shape)
+    );
+    if out == x.shape() {
+        return Ok(x.clone());
+    }
+    let item = x.dtype().itemsize();
+    let chunk_bytes = x.chunks().chunksize().iter().product::<usize>().max(1) * item;
+    let specs = vec![brickwork_core::ChunkSpec::Auto; out.len()];
+    let chunks = Chunks::from_specs(&specs, &out, item, chunk_bytes)?;
+    Ok(Expr::new(Op::Reshape, vec![x.clone()], x.dtype(), chunks))
+}
+
+fn fmt_index_shape(shape: &[i64]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// `x` with new chunks (`Array.rechunk`). Every kernel reads its inputs through global

@@ -71,6 +71,8 @@ pub enum Op {
     View(View),
     /// A reduction of input 0.
     Reduce(ReduceSpec),
+    /// Input 0's elements in C order, seen with the node's shape.
+    Reshape,
     /// The inputs joined along an axis (all of the node's dtype and, but for that axis,
     /// of its shape and chunks).
     Concat {

@@ -36,6 +36,9 @@ pub enum LeafKind {
         target: usize,
         /// The stages writing it.
         writers: Arc<Vec<Writer>>,
+        /// Read with this shape instead of the array's own (a reshape: the same
+        /// elements in C order).
+        reshaped: Option<Vec<usize>>,
     },
 }
 
@@ -182,10 +185,21 @@ impl Leaf {
         shape: &[usize],
         out: &mut Vec<u32>,
     ) {
-        let LeafKind::Buffer { writers, .. } = &self.kind else {
+        let LeafKind::Buffer {
+            writers, reshaped, ..
+        } = &self.kind
+        else {
             return;
         };
         if shape.contains(&0) {
+            return;
+        }
+        if reshaped.is_some() {
+            // A reshaped read touches a range of the C order, not a box: wait for all.
+            for w in writers.iter() {
+                let s = &stages[w.stage];
+                out.extend((s.first..s.first + s.ntasks).map(|t| t as u32));
+            }
             return;
         }
         let ndim = self.view.coords.len();

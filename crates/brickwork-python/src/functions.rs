@@ -282,6 +282,12 @@ fn stack(py: Python<'_>, xs: Vec<PyRef<'_, PyExpr>>, axis: i64) -> PyResult<PyEx
     guard(py, || graph::stack(&xs, axis)).map(wrap)
 }
 
+/// `x` with a new shape (C order; one entry may be -1).
+#[pyfunction]
+fn reshape(py: Python<'_>, x: &PyExpr, shape: Vec<i64>) -> PyResult<PyExpr> {
+    guard(py, || graph::reshape(&x.expr, &shape)).map(wrap)
+}
+
 /// `x` cut into new chunks (a Dask chunk spec; `limit` is the "auto" byte target).
 #[pyfunction]
 fn rechunk(
@@ -399,6 +405,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(concatenate, m)?)?;
     m.add_function(wrap_pyfunction!(stack, m)?)?;
     m.add_function(wrap_pyfunction!(rechunk, m)?)?;
+    m.add_function(wrap_pyfunction!(reshape, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
     Ok(())
 }

@@ -52,7 +52,9 @@ from brickwork.array.routines import (
     expand_dims,
     hstack,
     moveaxis,
+    ravel,
     rechunk,
+    reshape,
     squeeze,
     stack,
     swapaxes,
@@ -152,6 +154,8 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "ravel",
+    "reshape",
     "concatenate",
     "hstack",
     "rechunk",

@@ -422,6 +422,19 @@ class Array:
         """The transposed array (axes reversed)."""
         return self.transpose()
 
+    def reshape(self, *shape: Any, order: str = "C") -> Array:
+        """The same elements in C order with a new shape, as ``ndarray.reshape``."""
+        from brickwork.array.routines import reshape
+
+        dims = shape[0] if len(shape) == 1 and not isinstance(shape[0], int | np.integer) else shape
+        return reshape(self, dims, order=order)
+
+    def ravel(self) -> Array:
+        """The elements as a 1-d array in C order."""
+        return self.reshape(-1)
+
+    flatten = ravel
+
     def rechunk(self, chunks: Any = "auto") -> Array:
         """Cut the array into new chunks (any Dask chunk spec); moves no data.
 

@@ -19,7 +19,9 @@ __all__ = [
     "moveaxis",
     "concatenate",
     "hstack",
+    "ravel",
     "rechunk",
+    "reshape",
     "squeeze",
     "stack",
     "swapaxes",
@@ -153,6 +155,11 @@ def rechunk(x: Any, chunks: Any = "auto") -> Array:
         If ``chunks`` does not fit the shape.
     """
     arr = _array(x)
+    # As in Dask's rechunk, None (in a tuple or a dict) keeps an axis's chunks.
+    if isinstance(chunks, tuple) and len(chunks) == arr.ndim:
+        chunks = tuple(arr.chunks[i] if c is None else c for i, c in enumerate(chunks))
+    elif isinstance(chunks, dict):
+        chunks = {k: (arr.chunks[k] if v is None else v) for k, v in chunks.items()}
     return Array(_core.rechunk(arr._expr, chunks, config.get("chunk_size")), "rechunk")
 
 
@@ -225,3 +232,32 @@ def _axis_int(axis: Any) -> int:
     if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
         raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
     return int(axis)
+
+
+@implements(np.reshape)
+def reshape(x: Any, shape: Any, order: str = "C", limit: Any = None) -> Array:
+    """The same elements in C order with a new shape (one entry may be -1), as
+    ``numpy.reshape``.
+
+    A C-contiguous NumPy source is reshaped in place; anything else is computed once
+    into a contiguous intermediate and read with the new shape. The result's chunks hold
+    about as many bytes as the input's largest chunk.
+
+    Raises
+    ------
+    ValueError
+        If the sizes differ, or for more than one -1.
+    NotImplementedError
+        For ``order="F"``.
+    """
+    if order != "C":
+        raise NotImplementedError("reshape(order='F') is not supported; only C order")
+    arr = _array(x)
+    dims = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    return Array(_core.reshape(arr._expr, [int(n) for n in dims]), "reshape")
+
+
+@implements(np.ravel)
+def ravel(x: Any) -> Array:
+    """The elements as a 1-d array in C order, as ``numpy.ravel``."""
+    return reshape(x, (-1,))

@@ -65,7 +65,35 @@ impl Fuser {
             }
             Op::Reduce(_) | Op::Concat { .. } => {
                 let (target, writers) = m.materialize(e)?;
-                self.leaf(key.clone(), LeafKind::Buffer { target, writers }, dtype)
+                let kind = LeafKind::Buffer {
+                    target,
+                    writers,
+                    reshaped: None,
+                };
+                self.leaf(key.clone(), kind, dtype)
+            }
+            Op::Reshape => {
+                let input = &n.inputs[0];
+                let shape = n.chunks.shape();
+                let kind = match &input.node().op {
+                    // A C-contiguous source is read in place with the new shape.
+                    Op::Source(s) if s.strides == brickwork_core::c_strides(&input.shape()) => {
+                        LeafKind::Source(crate::expr::Source {
+                            buffer: s.buffer.clone(),
+                            offset: s.offset,
+                            strides: brickwork_core::c_strides(&shape),
+                        })
+                    }
+                    _ => {
+                        let (target, writers) = m.materialize(input)?;
+                        LeafKind::Buffer {
+                            target,
+                            writers,
+                            reshaped: Some(shape),
+                        }
+                    }
+                };
+                self.leaf(key.clone(), kind, dtype)
             }
             Op::View(inner) => {
                 let composed = view.then(inner);

@@ -68,7 +68,7 @@ fn reads_reduction(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
         return r;
     }
     let r = match e.node().op {
-        Op::Reduce(_) | Op::Concat { .. } => true,
+        Op::Reduce(_) | Op::Concat { .. } | Op::Reshape => true,
         _ => e.node().inputs.iter().any(|i| reads_reduction(i, seen)),
     };
     seen.insert(e.id(), r);
