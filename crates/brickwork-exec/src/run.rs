@@ -6,7 +6,8 @@ use brickwork_core::{c_strides, Buffer, Chunks, Error, Result};
 use brickwork_graph::{
     block_offsets, partial_coords, Leaf, LeafKind, PartialOut, StageKind, TaskGraph,
 };
-use brickwork_kernels::program::{run_block, Input, InputView, Scratch};
+use brickwork_kernels::callback::BlockArg;
+use brickwork_kernels::program::{check_view, run_block, Input, InputView, Scratch};
 use brickwork_kernels::reduce::{combine, finalize, ReduceSink, ReduceSinks, State};
 
 /// What every task of one computation shares.
@@ -134,6 +135,50 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                 .collect::<Result<Vec<Part>>>()?;
             ctx.slots.put(t, Slot(parts));
             Ok(())
+        }
+        StageKind::Callback {
+            func,
+            leaves,
+            in_grids,
+            grid,
+            target,
+            offset: at,
+        } => {
+            let mut coords = vec![0; grid.ndim()];
+            grid.block_coords(i, &mut coords);
+            let mut args = Vec::with_capacity(leaves.len());
+            for (leaf, g_in) in leaves.iter().zip(in_grids) {
+                let offset = block_offsets(g_in, &coords);
+                let shape = g_in.block_shape(&coords);
+                let view = leaf_views(ctx, std::slice::from_ref(leaf), &offset, &shape).remove(0);
+                let Input::Buffer(buffer) = view.input else {
+                    return Err(Error::Internal("map_blocks input is not in memory".into()));
+                };
+                check_view(view.base, &view.strides, &shape, buffer.len())?;
+                args.push(BlockArg {
+                    buffer,
+                    base: view.base,
+                    strides: view.strides,
+                    shape,
+                });
+            }
+            let shape = grid.block_shape(&coords);
+            let values = func.call(&coords, &args, &shape)?;
+            let expected: usize = shape.iter().product();
+            let dtype = ctx.graph.targets[*target].1;
+            if values.len() != expected || values.dtype() != dtype {
+                return Err(Error::Value(format!(
+                    "{} returned {} elements of {} for block {coords:?}, expected {expected} \
+                     elements of {dtype} (shape {})",
+                    func.name(),
+                    values.len(),
+                    values.dtype(),
+                    brickwork_core::fmt_shape(&shape)
+                )));
+            }
+            let offset = block_offsets(grid, &coords);
+            let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+            ctx.targets[*target].write_block(&values, &placed, &shape, scratch)
         }
         StageKind::Combine {
             reducer,

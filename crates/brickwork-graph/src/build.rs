@@ -752,6 +752,45 @@ fn fmt_index_shape(shape: &[i64]) -> String {
     }
 }
 
+/// `func` applied to matching blocks of `inputs` (`dask.array.map_blocks`). The inputs
+/// are broadcast against each other and their chunks unified, as for elementwise
+/// operations; the result has `chunks` (default: the unified chunks), which must have
+/// the same number of blocks per axis.
+pub fn map_blocks(
+    func: std::sync::Arc<dyn brickwork_kernels::callback::BlockFn>,
+    inputs: &[Expr],
+    dtype: DType,
+    chunks: Option<Chunks>,
+) -> Result<Expr> {
+    ensure!(
+        !inputs.is_empty(),
+        Value,
+        "map_blocks needs at least one array"
+    );
+    let shape = broadcast_shapes(&inputs.iter().map(|e| e.shape()).collect::<Vec<_>>())?;
+    let refs: Vec<&Expr> = inputs.iter().collect();
+    let grid = broadcast_chunks(&refs, &shape);
+    let aligned: Vec<Expr> = inputs
+        .iter()
+        .map(|e| broadcast_view(e, &shape, &grid))
+        .collect();
+    let out = match chunks {
+        None => grid.clone(),
+        Some(c) => {
+            ensure!(
+                c.numblocks() == grid.numblocks(),
+                Chunks,
+                "map_blocks chunks have {:?} blocks per axis but the inputs have {:?}: \
+                 output block i is computed from input block i",
+                c.numblocks(),
+                grid.numblocks()
+            );
+            c
+        }
+    };
+    Ok(Expr::new(Op::MapBlocks(func), aligned, dtype, out))
+}
+
 /// `x` with new chunks (`Array.rechunk`). Every kernel reads its inputs through global
 /// views, so a rechunk only changes how the work is cut into tasks: it costs no copy.
 pub fn rechunk(x: &Expr, chunks: Chunks) -> Result<Expr> {

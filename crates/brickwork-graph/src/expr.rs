@@ -3,6 +3,7 @@
 
 use crate::view::View;
 use brickwork_core::{Buffer, Chunks, DType, Scalar};
+use brickwork_kernels::callback::BlockFn;
 use brickwork_kernels::program::Generator;
 use brickwork_kernels::reduce::Reducer;
 use brickwork_kernels::{BinaryOp, UnaryOp};
@@ -73,6 +74,9 @@ pub enum Op {
     Reduce(ReduceSpec),
     /// Input 0's elements in C order, seen with the node's shape.
     Reshape,
+    /// A user function applied block by block: output block `i` is `func` of block `i`
+    /// of every input (all inputs have the node's number of blocks per axis).
+    MapBlocks(Arc<dyn BlockFn>),
     /// The inputs joined along an axis (all of the node's dtype and, but for that axis,
     /// of its shape and chunks).
     Concat {

@@ -111,6 +111,22 @@ pub enum StageKind {
         /// One entry per program output.
         outputs: Vec<PartialOut>,
     },
+    /// Call a user function on block `i` of every input to make block `i` of `grid`,
+    /// written into a target.
+    Callback {
+        /// The function.
+        func: Arc<dyn brickwork_kernels::callback::BlockFn>,
+        /// The inputs, read through identity views of their own grids.
+        leaves: Vec<Leaf>,
+        /// The chunk grid of each input.
+        in_grids: Vec<Chunks>,
+        /// The output grid.
+        grid: Chunks,
+        /// The target written.
+        target: usize,
+        /// Where the grid's origin lies in the target.
+        offset: Vec<usize>,
+    },
     /// Combine groups of up to `fan_in` states of the previous stage.
     Combine {
         /// The reduction.

@@ -307,8 +307,13 @@ fn ntasks(py: Python<'_>, exprs: Vec<PyRef<'_, PyExpr>>) -> PyResult<usize> {
     guard(py, || optimize::ntasks(&exprs))
 }
 
-fn to_numpy(py: Python<'_>, out: brickwork::OutputBuffer) -> PyResult<Py<PyAny>> {
-    let shape = IxDyn(&out.shape);
+/// A C-ordered tile of `shape` as a NumPy array, without a copy.
+pub fn tile_to_numpy(
+    py: Python<'_>,
+    data: brickwork::layers::kernels::Tile,
+    shape: &[usize],
+) -> PyResult<Py<PyAny>> {
+    let shape = IxDyn(shape);
     macro_rules! arr {
         ($v:expr) => {
             ArrayD::from_shape_vec(shape, $v)
@@ -319,7 +324,7 @@ fn to_numpy(py: Python<'_>, out: brickwork::OutputBuffer) -> PyResult<Py<PyAny>>
         };
     }
     use brickwork::layers::kernels::Tile;
-    Ok(match out.data {
+    Ok(match data {
         Tile::Bool(v) => arr!(v),
         Tile::I8(v) => arr!(v),
         Tile::I16(v) => arr!(v),
@@ -332,6 +337,55 @@ fn to_numpy(py: Python<'_>, out: brickwork::OutputBuffer) -> PyResult<Py<PyAny>>
         Tile::F32(v) => arr!(v),
         Tile::F64(v) => arr!(v),
     })
+}
+
+fn to_numpy(py: Python<'_>, out: brickwork::OutputBuffer) -> PyResult<Py<PyAny>> {
+    tile_to_numpy(py, out.data, &out.shape)
+}
+
+/// `func(block_id, *blocks)` over matching blocks of `inputs` (`map_blocks`); `func`
+/// must return a C-contiguous array of `dtype` and the output block's shape.
+#[pyfunction]
+#[pyo3(signature = (func, name, inputs, dtype, chunks, limit))]
+fn map_blocks(
+    py: Python<'_>,
+    func: Py<PyAny>,
+    name: String,
+    inputs: Vec<PyRef<'_, PyExpr>>,
+    dtype: &str,
+    chunks: Option<&Bound<'_, PyAny>>,
+    limit: usize,
+) -> PyResult<PyExpr> {
+    let d = convert::dtype(Some(dtype))?.expect("a dtype");
+    let exprs: Vec<Expr> = inputs.iter().map(|e| e.expr.clone()).collect();
+    let grid = match chunks {
+        None => None,
+        Some(c) => {
+            let shape =
+                graph::broadcast_shapes(&exprs.iter().map(|e| e.shape()).collect::<Vec<_>>())
+                    .map_err(|e| to_py(py, e))?;
+            let shape = if let Ok(t) = c.cast::<PyTuple>() {
+                // Explicit tuples of tuples give the output shape themselves.
+                match t
+                    .iter()
+                    .map(|a| a.extract::<Vec<usize>>())
+                    .collect::<PyResult<Vec<_>>>()
+                {
+                    Ok(axes) => axes.iter().map(|a| a.iter().sum()).collect(),
+                    Err(_) => shape,
+                }
+            } else {
+                shape
+            };
+            Some(grid(c, &shape, d, limit)?)
+        }
+    };
+    let f = std::sync::Arc::new(crate::callback::PyBlockFn {
+        func,
+        name,
+        dtype: d,
+    });
+    guard(py, || graph::map_blocks(f, &exprs, d, grid)).map(wrap)
 }
 
 /// Compute expressions in one task graph with the GIL released; Ctrl-C raises
@@ -373,7 +427,15 @@ fn compute<'py>(
         return Err(e);
     }
     let outputs = match result {
-        Ok(r) => r.map_err(|e| to_py(py, e))?,
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            // A Python block function's own exception, when one raised.
+            let raised = crate::callback::LAST_ERROR
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            return Err(raised.unwrap_or_else(|| to_py(py, e)));
+        }
         Err(_) => {
             return Err(crate::errors::PanicError::new_err(
                 "brickwork's scheduler panicked",
@@ -406,6 +468,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stack, m)?)?;
     m.add_function(wrap_pyfunction!(rechunk, m)?)?;
     m.add_function(wrap_pyfunction!(reshape, m)?)?;
+    m.add_function(wrap_pyfunction!(map_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
     Ok(())
 }

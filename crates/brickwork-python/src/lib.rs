@@ -2,6 +2,7 @@
 //! engine's types, and nothing else (see README.md beside this crate for the contract
 //! with the Python package).
 
+mod callback;
 mod convert;
 mod errors;
 mod expr;

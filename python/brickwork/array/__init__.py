@@ -7,6 +7,7 @@
 array([0.50..., ...])
 """
 
+from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
 from brickwork.array.creation import (
     arange,
@@ -154,6 +155,7 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "map_blocks",
     "ravel",
     "reshape",
     "concatenate",

@@ -422,6 +422,12 @@ class Array:
         """The transposed array (axes reversed)."""
         return self.transpose()
 
+    def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> Array:
+        """``map_blocks(func, self, *args, **kwargs)``: apply ``func`` to every block."""
+        from brickwork.array.blockwise import map_blocks
+
+        return map_blocks(func, self, *args, **kwargs)
+
     def reshape(self, *shape: Any, order: str = "C") -> Array:
         """The same elements in C order with a new shape, as ``ndarray.reshape``."""
         from brickwork.array.routines import reshape

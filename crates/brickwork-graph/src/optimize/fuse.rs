@@ -63,7 +63,7 @@ impl Fuser {
                 let value = *value;
                 self.program.push(dtype, |dst| Instr::Const { value, dst })
             }
-            Op::Reduce(_) | Op::Concat { .. } => {
+            Op::Reduce(_) | Op::Concat { .. } | Op::MapBlocks(_) => {
                 let (target, writers) = m.materialize(e)?;
                 let kind = LeafKind::Buffer {
                     target,

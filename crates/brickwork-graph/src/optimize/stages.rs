@@ -68,7 +68,7 @@ fn reads_reduction(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
         return r;
     }
     let r = match e.node().op {
-        Op::Reduce(_) | Op::Concat { .. } | Op::Reshape => true,
+        Op::Reduce(_) | Op::Concat { .. } | Op::Reshape | Op::MapBlocks(_) => true,
         _ => e.node().inputs.iter().any(|i| reads_reduction(i, seen)),
     };
     seen.insert(e.id(), r);
@@ -147,6 +147,52 @@ impl Planner {
                 Ok(vec![Writer {
                     stage: p.stage,
                     grid: f.grid.clone(),
+                    offset,
+                }])
+            }
+            Op::MapBlocks(func) => {
+                // Each input is read block by block in place: a source as it is, anything
+                // else from an intermediate array.
+                let mut leaves = Vec::new();
+                let mut in_grids = Vec::new();
+                for input in &e.node().inputs {
+                    let kind = match &input.node().op {
+                        Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
+                        _ => {
+                            let (target, writers) = self.materialize(input)?;
+                            crate::taskgraph::LeafKind::Buffer {
+                                target,
+                                writers,
+                                reshaped: None,
+                            }
+                        }
+                    };
+                    leaves.push(crate::taskgraph::Leaf {
+                        kind,
+                        view: View::identity(input.ndim()),
+                    });
+                    in_grids.push(input.chunks().clone());
+                }
+                let grid = e.chunks().clone();
+                let ntasks = if e.size() == 0 && in_grids.iter().all(|g| g.shape().contains(&0)) {
+                    0
+                } else {
+                    grid.nblocks()
+                };
+                let stage = self.push(
+                    StageKind::Callback {
+                        func: func.clone(),
+                        leaves,
+                        in_grids,
+                        grid: grid.clone(),
+                        target,
+                        offset: offset.clone(),
+                    },
+                    ntasks,
+                );
+                Ok(vec![Writer {
+                    stage,
+                    grid,
                     offset,
                 }])
             }

@@ -52,6 +52,22 @@ pub fn generate(
                     g.deps_start.push(g.deps.len() as u32);
                 }
             }
+            StageKind::Callback {
+                leaves, in_grids, ..
+            } => {
+                let mut coords = vec![0; in_grids.first().map_or(0, |g| g.ndim())];
+                for t in 0..s.ntasks {
+                    for (l, g_in) in leaves.iter().zip(in_grids) {
+                        g_in.block_coords(t, &mut coords);
+                        let offset = block_offsets(g_in, &coords);
+                        let shape = g_in.block_shape(&coords);
+                        l.producers(&stages, &offset, &shape, &mut g.deps);
+                    }
+                    g.stage_of.push(si as u32);
+                    g.index.push(t as u32);
+                    g.deps_start.push(g.deps.len() as u32);
+                }
+            }
             StageKind::Combine {
                 prev,
                 prev_per_out,
@@ -91,7 +107,9 @@ fn cull(g: TaskGraph) -> TaskGraph {
     };
     let mut stack: Vec<usize> = (0..n)
         .filter(|&t| match &g.stages[g.stage_of[t] as usize].kind {
-            StageKind::Map { target, .. } => *target < g.noutputs,
+            StageKind::Map { target, .. } | StageKind::Callback { target, .. } => {
+                *target < g.noutputs
+            }
             StageKind::Partial { outputs, .. } => outputs.iter().any(|o| is_output(&o.finish)),
             StageKind::Combine { finish, .. } => is_output(finish),
         })
