@@ -36,6 +36,7 @@ def run(
     exprs: Sequence[_core.Expr],
     progress: ProgressArg = None,
     num_threads: int | None = None,
+    into: Sequence[np.ndarray | None] | None = None,
 ) -> list[np.ndarray]:
     """Compute expressions in one task graph and return one NumPy array for each.
 
@@ -48,6 +49,9 @@ def run(
         called as ``progress(done, total)``. Default: the ``progress`` setting.
     num_threads : int, optional
         Threads to use. Default: the ``num_threads`` setting.
+    into : sequence of numpy.ndarray or None, optional
+        Writable C-contiguous arrays (e.g. memory-mapped files) to write the outputs
+        into instead of new arrays.
 
     Returns
     -------
@@ -69,7 +73,7 @@ def run(
             f"progress must be True, False, None or a callable(done, total), got {progress!r}"
         )
     try:
-        return _core.compute(list(exprs), threads, callback)
+        return _core.compute(list(exprs), threads, callback, None if into is None else list(into))
     finally:
         if bar is not None:
             bar.close()

@@ -11,5 +11,5 @@ mod output;
 mod run;
 mod slots;
 
-pub use local::{Executor, LocalExecutor, Progress};
+pub use local::{Executor, ExternalArray, LocalExecutor, Progress};
 pub use output::OutputBuffer;

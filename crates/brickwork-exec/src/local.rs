@@ -3,7 +3,7 @@
 use crate::output::{OutputBuffer, OutputTarget};
 use crate::run::{run_task, Ctx};
 use crate::slots::Slots;
-use brickwork_core::Buffer;
+use brickwork_core::{Buffer, DType};
 use brickwork_core::{Error, Result};
 use brickwork_graph::TaskGraph;
 use brickwork_kernels::program::Scratch;
@@ -13,6 +13,29 @@ use crossbeam_utils::Backoff;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// Caller-provided memory to write an output into (C-contiguous).
+#[derive(Debug)]
+pub struct ExternalArray {
+    ptr: *mut u8,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
+// SAFETY: the memory is only written by the executor's tasks, disjointly, under the
+// contract of `ExternalArray::new`.
+unsafe impl Send for ExternalArray {}
+
+impl ExternalArray {
+    /// Memory at `ptr` holding a C-contiguous array of `shape` and `dtype`.
+    ///
+    /// # Safety
+    /// `ptr` must be aligned and valid for writes of the whole array, and nothing else
+    /// may read or write it until the computation using it has returned.
+    pub unsafe fn new(ptr: *mut u8, dtype: DType, shape: Vec<usize>) -> ExternalArray {
+        ExternalArray { ptr, dtype, shape }
+    }
+}
 
 /// How far a computation has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +54,18 @@ pub trait Executor {
     fn execute(
         &self,
         graph: &TaskGraph,
+        poll: &mut dyn FnMut(Progress) -> bool,
+    ) -> Result<Vec<OutputBuffer>> {
+        self.execute_into(graph, Vec::new(), poll)
+    }
+
+    /// As [`Executor::execute`], writing output `i` into `into[i]` when it is given
+    /// (its returned [`OutputBuffer`] is then empty): a NumPy array or a memory-mapped
+    /// file, so that a result larger than memory streams to disk.
+    fn execute_into(
+        &self,
+        graph: &TaskGraph,
+        into: Vec<Option<ExternalArray>>,
         poll: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<Vec<OutputBuffer>>;
 }
@@ -150,21 +185,49 @@ impl Shared<'_> {
 }
 
 impl Executor for LocalExecutor {
-    fn execute(
+    fn execute_into(
         &self,
         graph: &TaskGraph,
+        mut into: Vec<Option<ExternalArray>>,
         poll: &mut dyn FnMut(Progress) -> bool,
     ) -> Result<Vec<OutputBuffer>> {
+        into.resize_with(graph.noutputs, || None);
+        for (i, ext) in into.iter().enumerate() {
+            if let Some(e) = ext {
+                let (shape, dtype) = &graph.targets[i];
+                if e.shape != *shape || e.dtype != *dtype {
+                    return Err(Error::Value(format!(
+                        "output {i} is {} of {dtype} but the array to store it in is {} of {}",
+                        brickwork_core::fmt_shape(shape),
+                        brickwork_core::fmt_shape(&e.shape),
+                        e.dtype
+                    )));
+                }
+            }
+        }
         let mut outputs: Vec<OutputBuffer> = graph.targets[..graph.noutputs]
             .iter()
-            .map(|(s, d)| OutputBuffer::new(s, *d))
+            .zip(&into)
+            .map(|((s, d), ext)| match ext {
+                Some(_) => OutputBuffer::new(&[0], *d),
+                None => OutputBuffer::new(s, *d),
+            })
             .collect();
         let n = graph.ntasks();
         if n == 0 {
             poll(Progress { done: 0, total: 0 });
             return Ok(outputs);
         }
-        let mut targets: Vec<OutputTarget> = outputs.iter_mut().map(|o| o.target()).collect();
+        let mut targets: Vec<OutputTarget> = outputs
+            .iter_mut()
+            .zip(&into)
+            .map(|(o, ext)| match ext {
+                // SAFETY: `ExternalArray::new`'s contract: valid, exclusive, C-contiguous
+                // memory of the output's shape and dtype for the whole computation.
+                Some(e) => unsafe { OutputTarget::from_raw(e.ptr, e.dtype, &e.shape) },
+                None => o.target(),
+            })
+            .collect();
         // Intermediate arrays: written through raw pointers by their writer tasks, read
         // as buffers by tasks that depend on those writers.
         let buffers: Vec<(Buffer, Vec<usize>)> = graph.targets[graph.noutputs..]

@@ -388,21 +388,59 @@ fn map_blocks(
     guard(py, || graph::map_blocks(f, &exprs, d, grid)).map(wrap)
 }
 
+/// A writable, aligned, C-contiguous NumPy array as memory to compute into.
+fn external(arr: &Bound<'_, PyUntypedArray>) -> PyResult<brickwork::ExternalArray> {
+    let dtype = numpy_dtype(&arr.dtype())?;
+    let writeable: bool = arr.getattr("flags")?.getattr("writeable")?.extract()?;
+    if !arr.is_c_contiguous() || !arr.is_aligned() || !writeable {
+        return Err(PyValueError::new_err(
+            "the array to store into must be writeable, aligned and C-contiguous",
+        ));
+    }
+    // SAFETY: `arr` is a live NumPy array.
+    let ptr = unsafe { (*arr.as_array_ptr()).fields.data } as *mut u8;
+    // SAFETY: the array is writeable, aligned and C-contiguous with this shape and
+    // dtype, and the caller (`compute`) keeps it alive until the computation returns.
+    // Other Python threads touching it meanwhile is the caller's responsibility, as for
+    // any NumPy `out=` argument.
+    Ok(unsafe { brickwork::ExternalArray::new(ptr, dtype, arr.shape().to_vec()) })
+}
+
 /// Compute expressions in one task graph with the GIL released; Ctrl-C raises
 /// KeyboardInterrupt within a second.
+///
+/// `into`, when given, holds one writable NumPy array (or None) per expression: that
+/// output is written straight into it (a memory-mapped `.npy` file streams to disk) and
+/// its entry in the returned list is the array itself.
 #[pyfunction]
-#[pyo3(signature = (exprs, num_threads, progress=None))]
+#[pyo3(signature = (exprs, num_threads, progress=None, into=None))]
 fn compute<'py>(
     py: Python<'py>,
     exprs: Vec<PyRef<'py, PyExpr>>,
     num_threads: usize,
     progress: Option<Py<PyAny>>,
+    into: Option<Vec<Option<Bound<'py, PyUntypedArray>>>>,
 ) -> PyResult<Bound<'py, PyList>> {
     if num_threads == 0 {
         return Err(PyValueError::new_err("num_threads must be at least 1"));
     }
     let exprs: Vec<Expr> = exprs.iter().map(|e| e.expr.clone()).collect();
     let g = guard(py, || optimize::task_graph(&exprs))?;
+    let into = into.unwrap_or_default();
+    if into.len() > exprs.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} arrays to store into for {} expressions",
+            into.len(),
+            exprs.len()
+        )));
+    }
+    let mut externals = Vec::with_capacity(into.len());
+    for arr in &into {
+        externals.push(match arr {
+            None => None,
+            Some(a) => Some(external(a)?),
+        });
+    }
     let exec = LocalExecutor { num_threads };
     let mut failure: Option<PyErr> = None;
     let result = py.detach(|| {
@@ -421,7 +459,9 @@ fn compute<'py>(
                 false
             })
         };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec.execute(&g, &mut poll)))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.execute_into(&g, externals, &mut poll)
+        }))
     });
     if let Some(e) = failure {
         return Err(e);
@@ -444,7 +484,11 @@ fn compute<'py>(
     };
     let arrays = outputs
         .into_iter()
-        .map(|o| to_numpy(py, o))
+        .enumerate()
+        .map(|(i, o)| match into.get(i) {
+            Some(Some(a)) => Ok(a.clone().into_any().unbind()),
+            _ => to_numpy(py, o),
+        })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, arrays)
 }

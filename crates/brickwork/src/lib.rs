@@ -25,7 +25,7 @@ pub use array::{compute_many, Array};
 pub use brickwork_core::{
     AxisChunks, Buffer, ChunkSpec, Chunks, DType, Element, Error, Result, Scalar, ScalarKind,
 };
-pub use brickwork_exec::{Executor, LocalExecutor, OutputBuffer, Progress};
+pub use brickwork_exec::{Executor, ExternalArray, LocalExecutor, OutputBuffer, Progress};
 pub use brickwork_kernels::reduce::Reducer;
 pub use brickwork_kernels::{BinaryOp, UnaryOp};
 

@@ -9,6 +9,7 @@ array([0.50..., ...])
 
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
+from brickwork.array.storage import from_npy, store, to_npy
 from brickwork.array.creation import (
     arange,
     array,
@@ -155,6 +156,9 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "from_npy",
+    "store",
+    "to_npy",
     "map_blocks",
     "ravel",
     "reshape",
