@@ -155,6 +155,9 @@ class Expr:
 class PanicError(RuntimeError):
     """A panic inside Rust, turned into a Python exception."""
 
+class MemoryBudgetError(MemoryError):
+    """A computation would not fit the memory budget; raised before any work starts."""
+
 def from_numpy(arr: npt.NDArray[Any], chunks: ChunkSpec, limit: int) -> Expr: ...
 def full(
     shape: tuple[int, ...],
@@ -217,6 +220,8 @@ def map_blocks(
 def compute(
     exprs: Sequence[Expr],
     num_threads: int,
-    progress: ProgressCallback | None,
+    progress: ProgressCallback | None = None,
+    into: Sequence[npt.NDArray[Any] | None] | None = None,
+    memory_limit: int | None = None,
 ) -> list[np.ndarray[Any, np.dtype[Any]]]: ...
 def ntasks(exprs: Sequence[Expr]) -> int: ...

@@ -73,7 +73,13 @@ def run(
             f"progress must be True, False, None or a callable(done, total), got {progress!r}"
         )
     try:
-        return _core.compute(list(exprs), threads, callback, None if into is None else list(into))
+        return _core.compute(
+            list(exprs),
+            threads,
+            callback,
+            None if into is None else list(into),
+            config.get("memory_limit"),
+        )
     finally:
         if bar is not None:
             bar.close()

@@ -18,6 +18,13 @@ split_every : int
     Fan-in of tree reductions (at least 2). Default 16.
 progress : bool
     Draw a progress bar on stderr during ``compute``. Default False.
+memory_limit : int, str, float or None
+    The memory budget of a computation, checked before it starts: a computation whose
+    outputs, intermediate arrays and per-thread working sets exceed it raises
+    ``brickwork.MemoryBudgetError`` (a MemoryError) naming what does not fit, instead of
+    running the machine out of memory. Bytes (``"2GiB"``, an int), a fraction of the
+    physical memory (a float in (0, 1]), or None for no limit. Default 0.75: three
+    quarters of the physical memory.
 
 Settings live in this process only and are shared by all threads, like
 ``dask.config``. They are never read from environment variables.
@@ -71,6 +78,32 @@ def _check_chunk_size(value: Any) -> int:
         raise type(err)(f"config 'chunk_size': {err}") from None
 
 
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return 16 << 30
+
+
+def _check_memory_limit(value: Any) -> int | float | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if not 0.0 < value <= 1.0:
+            raise ValueError(
+                f"config 'memory_limit' as a float is a fraction of the physical memory in "
+                f"(0, 1], got {value!r}"
+            )
+        return value
+    try:
+        n = parse_bytes(value)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"config 'memory_limit': {err}") from None
+    if n <= 0:
+        raise ValueError(f"config 'memory_limit' must be positive, got {value!r}")
+    return n
+
+
 def _check_progress(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"config 'progress' must be True or False, got {value!r}")
@@ -82,6 +115,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "chunk_size": _check_chunk_size,
     "split_every": _check_split_every,
     "progress": _check_progress,
+    "memory_limit": _check_memory_limit,
 }
 
 # None means "the default", resolved by get() so that it follows the CPU affinity.
@@ -90,6 +124,7 @@ _settings: dict[str, Any] = {
     "chunk_size": parse_bytes("128MiB"),
     "split_every": 16,
     "progress": False,
+    "memory_limit": 0.75,
 }
 
 
@@ -106,7 +141,7 @@ def get(key: str) -> Any:
     ----------
     key : str
         One of ``num_threads``, ``chunk_size`` (returned in bytes), ``split_every``,
-        ``progress``.
+        ``progress``, ``memory_limit`` (returned in bytes, or None).
 
     Returns
     -------
@@ -122,6 +157,8 @@ def get(key: str) -> Any:
     value = _settings[key]
     if key == "num_threads" and value is None:
         return _default_num_threads()
+    if key == "memory_limit" and isinstance(value, float):
+        return int(value * _physical_memory())
     return value
 
 

@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -180,6 +180,10 @@ def test_binary_op_with_python_scalar_follows_nep50(name, data):
     use_operator = name in OPERATORS and data.draw(st.booleans(), label="operator form")
     if name == "power" and scalar_first:
         x = _non_negative_exponents(np.asarray(scalar), x)
+    if name.startswith("logical_") and type(scalar) is int:
+        # NumPy's logical ufuncs convert a Python int to int64 even next to uint64 and
+        # raise OverflowError above 2**63 - 1: a NumPy limitation brickwork need not copy.
+        assume(scalar < 2**63)
     args = (scalar, x) if scalar_first else (x, scalar)
 
     def build():
@@ -374,6 +378,13 @@ def test_clip_matches_numpy(data):
 @given(data=chunked(), decimals=st.integers(-3, 3), method=st.booleans())
 def test_round_matches_numpy(data, decimals, method):
     x, chunks = data
+    if x.dtype.kind in "iu" and x.dtype.itemsize < 8 and decimals < 0:
+        # Where the rounded value leaves the dtype's range NumPy's result depends on how
+        # it casts float64 back (int32: INT_MIN; int8/16, uint: wrapped): keep values
+        # whose exact rounding fits.
+        info = np.iinfo(x.dtype)
+        fits = np.frompyfunc(lambda v: info.min <= round(int(v), decimals) <= info.max, 1, 1)
+        x = np.where(np.asarray(fits(x), dtype=bool), x, 0).astype(x.dtype)
     if x.dtype.kind in "iu" and x.dtype.itemsize == 8 and decimals < 0:
         # NumPy rounds integers through float64 and casts back; where the rounded value
         # leaves the 64-bit range that cast is platform-defined, so keep values that

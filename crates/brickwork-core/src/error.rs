@@ -33,6 +33,9 @@ pub enum Error {
     /// Any other invalid argument value (ValueError).
     #[error("{0}")]
     Value(String),
+    /// A computation that would not fit the memory budget (a MemoryError subclass).
+    #[error("{0}")]
+    Memory(String),
     /// The computation was cancelled (KeyboardInterrupt when it came from Ctrl-C).
     #[error("computation cancelled")]
     Cancelled,

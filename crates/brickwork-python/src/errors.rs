@@ -8,6 +8,13 @@ use pyo3::prelude::*;
 
 pyo3::create_exception!(
     _core,
+    MemoryBudgetError,
+    pyo3::exceptions::PyMemoryError,
+    "A computation would not fit the memory budget (brickwork.config memory_limit); raised before any work starts."
+);
+
+pyo3::create_exception!(
+    _core,
     PanicError,
     PyRuntimeError,
     "A bug inside brickwork's Rust core (a panic or a broken invariant); please report it."
@@ -23,6 +30,7 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::Axis { axis, ndim } => axis_error(py, axis, ndim),
         Error::Cancelled => PyKeyboardInterrupt::new_err("computation cancelled"),
         Error::Internal(m) => PanicError::new_err(m),
+        Error::Memory(m) => MemoryBudgetError::new_err(m),
     }
 }
 

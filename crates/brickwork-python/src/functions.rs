@@ -413,13 +413,14 @@ fn external(arr: &Bound<'_, PyUntypedArray>) -> PyResult<brickwork::ExternalArra
 /// output is written straight into it (a memory-mapped `.npy` file streams to disk) and
 /// its entry in the returned list is the array itself.
 #[pyfunction]
-#[pyo3(signature = (exprs, num_threads, progress=None, into=None))]
+#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None))]
 fn compute<'py>(
     py: Python<'py>,
     exprs: Vec<PyRef<'py, PyExpr>>,
     num_threads: usize,
     progress: Option<Py<PyAny>>,
     into: Option<Vec<Option<Bound<'py, PyUntypedArray>>>>,
+    memory_limit: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
     if num_threads == 0 {
         return Err(PyValueError::new_err("num_threads must be at least 1"));
@@ -433,6 +434,12 @@ fn compute<'py>(
             into.len(),
             exprs.len()
         )));
+    }
+    if let Some(limit) = memory_limit {
+        let external: Vec<bool> = into.iter().map(|a| a.is_some()).collect();
+        guard(py, || {
+            optimize::budget::check(&g, limit, num_threads, &external)
+        })?;
     }
     let mut externals = Vec::with_capacity(into.len());
     for arr in &into {

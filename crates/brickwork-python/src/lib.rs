@@ -20,6 +20,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<expr::PyExpr>()?;
     m.add("PanicError", m.py().get_type::<errors::PanicError>())?;
+    m.add(
+        "MemoryBudgetError",
+        m.py().get_type::<errors::MemoryBudgetError>(),
+    )?;
     functions::register(m)?;
     Ok(())
 }

@@ -6,10 +6,12 @@
 //!   broadcasts) pushed down to its leaves, becomes one [`Program`] per stage;
 //! - [`reblock`]: partial tasks of reductions take a memory-friendly shape;
 //! - [`stages`]: reductions become a partial stage and a tree of combine stages;
+//! - [`budget`]: the plan's memory, checked against a budget before it runs;
 //! - [`tasks`]: the task arena and its dependency lists, generated at compute time.
 //!
 //! [`Program`]: brickwork_kernels::Program
 
+pub mod budget;
 pub mod cse;
 pub mod fuse;
 pub mod reblock;

@@ -1,0 +1,184 @@
+//! The memory a plan needs, checked against a budget before anything runs.
+//!
+//! What a computation holds: its outputs and intermediate arrays (allocated when it
+//! starts), and, per running task, its working set — the partial states it makes or
+//! combines, the blocks a user function receives and returns, and scratch tiles. Reads of
+//! sources and intermediates are in place and cost nothing. A plan whose arrays, plus one
+//! working set per thread, exceed the budget is refused with an error that names the
+//! largest consumer and what to change.
+
+use crate::taskgraph::{StageKind, TaskGraph};
+use brickwork_core::{fmt_shape, Chunks, DType, Error, Result};
+use brickwork_kernels::TILE;
+
+/// Bytes as a person reads them.
+pub fn fmt_bytes(n: usize) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < units.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.2} {}", units[u])
+    }
+}
+
+fn largest_block(grid: &Chunks) -> usize {
+    grid.chunksize().iter().product()
+}
+
+/// The largest working set of one task of each stage, with a description of the stage.
+fn task_memory(g: &TaskGraph) -> Vec<(usize, String)> {
+    g.stages
+        .iter()
+        .map(|s| match &s.kind {
+            StageKind::Map { program, .. } => (
+                program.regs.len() * TILE * 8,
+                "an elementwise task".to_string(),
+            ),
+            StageKind::Partial {
+                program,
+                grid,
+                axes,
+                outputs,
+                ..
+            } => {
+                let kept: usize = (0..grid.ndim())
+                    .filter(|a| !axes.contains(a))
+                    .map(|a| grid.0[a].max_size().max(1))
+                    .product();
+                // value, count, m2 / index, compensation: at most 4 f64 per output.
+                let states = kept * 32 * outputs.len();
+                let names: Vec<&str> = outputs.iter().map(|o| o.reducer.name()).collect();
+                (
+                    states + program.regs.len() * TILE * 8,
+                    format!(
+                        "a {} over axes {axes:?} (blocks up to {})",
+                        names.join(" + "),
+                        fmt_shape(&grid.chunksize())
+                    ),
+                )
+            }
+            StageKind::Combine {
+                reducer, fan_in, ..
+            } => {
+                // Bounded by the states of the partial stage; counted there per state.
+                (*fan_in * 32, format!("a {} combine", reducer.name()))
+            }
+            StageKind::Callback {
+                func,
+                in_grids,
+                grid,
+                target,
+                ..
+            } => {
+                let item = g.targets[*target].1.itemsize();
+                let ins: usize = in_grids.iter().map(|c| largest_block(c) * 8).sum();
+                (
+                    ins + 2 * largest_block(grid) * item,
+                    format!(
+                        "the block function {} (blocks up to {})",
+                        func.name(),
+                        fmt_shape(&grid.chunksize())
+                    ),
+                )
+            }
+        })
+        .collect()
+}
+
+/// Refuse `g` if it cannot fit `limit` bytes with `threads` tasks running at once;
+/// outputs `i` with `external[i]` are written into caller memory and do not count.
+pub fn check(g: &TaskGraph, limit: usize, threads: usize, external: &[bool]) -> Result<()> {
+    let arrays: Vec<(usize, usize, &Vec<usize>, DType)> = g
+        .targets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !external.get(*i).copied().unwrap_or(false))
+        .map(|(i, (shape, d))| (shape.iter().product::<usize>() * d.itemsize(), i, shape, *d))
+        .collect();
+    let held: usize = arrays.iter().map(|a| a.0).sum();
+    let tasks = task_memory(g);
+    let worst = tasks
+        .iter()
+        .max_by_key(|t| t.0)
+        .cloned()
+        .unwrap_or((0, String::new()));
+    let need = held + worst.0 * threads.max(1);
+    if need <= limit {
+        return Ok(());
+    }
+    let biggest = arrays.iter().max_by_key(|a| a.0).copied();
+    if let Some((bytes, i, shape, dtype)) = biggest.filter(|a| a.0 >= worst.0 * threads.max(1)) {
+        let what = if i < g.noutputs {
+            format!("output {i}")
+        } else {
+            "an intermediate array (a reduction result, concatenation or reshape that later steps read)".into()
+        };
+        return Err(Error::Memory(format!(
+            "this computation needs {} but the memory budget is {}: {what} of shape {} and dtype {dtype} \
+             takes {} by itself. Store the result instead (brickwork.array.to_npy / store into a \
+             memory-mapped array), compute a smaller part, or raise the budget with \
+             brickwork.config.set(memory_limit=...)",
+            fmt_bytes(need),
+            fmt_bytes(limit),
+            fmt_shape(shape),
+            fmt_bytes(bytes)
+        )));
+    }
+    let shrink = ((need as f64 / limit as f64).sqrt()).ceil().max(2.0);
+    Err(Error::Memory(format!(
+        "this computation needs {} but the memory budget is {}: {} needs {} per task on {threads} \
+         thread(s). Use chunks about {shrink}x smaller along each axis, fewer threads, or raise \
+         the budget with brickwork.config.set(memory_limit=...)",
+        fmt_bytes(need),
+        fmt_bytes(limit),
+        worst.1,
+        fmt_bytes(worst.0)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::{full, reduce};
+    use crate::optimize::task_graph;
+    use brickwork_core::{AxisChunks, ScalarKind};
+    use brickwork_kernels::reduce::Reducer;
+
+    fn ones(shape: &[usize], chunk: usize) -> crate::Expr {
+        let grid = Chunks(
+            shape
+                .iter()
+                .map(|&n| AxisChunks::regular(chunk, n))
+                .collect(),
+        );
+        full(ScalarKind::Float(1.0).to_scalar(DType::F64).unwrap(), grid)
+    }
+
+    #[test]
+    fn an_output_larger_than_the_budget_is_refused_before_running() {
+        // A 10^6 x 10^3 float64 output is 7.45 GiB.
+        let x = ones(&[1_000_000, 1000], 1000);
+        let g = task_graph(&[x]).unwrap();
+        let e = check(&g, 1 << 30, 2, &[]).unwrap_err();
+        assert!(matches!(e, Error::Memory(_)));
+        assert!(
+            e.to_string().contains("output 0 of shape (1000000, 1000)"),
+            "{e}"
+        );
+        // Written into caller memory it fits.
+        check(&g, 1 << 30, 2, &[true]).unwrap();
+    }
+
+    #[test]
+    fn a_streaming_reduction_of_a_huge_array_fits_a_small_budget() {
+        let x = ones(&[1_000_000, 1000], 1000);
+        let s = reduce(&x, Reducer::Mean, Some(&[0]), false, None, None).unwrap();
+        check(&task_graph(&[s]).unwrap(), 64 << 20, 2, &[]).unwrap();
+    }
+}
