@@ -160,6 +160,11 @@ def test_reduction_matches_numpy(name, data):
         expected_dtype = reference().dtype
     except (TypeError, ValueError):
         expected_dtype = np.dtype("float64")
+    if name in MOMENTS and expected_dtype == np.float32:
+        # NumPy sums squared deviations in float32 and overflows to inf near the top of
+        # its range, where an engine that accumulates more widely does not.
+        float32_max = float(np.finfo(np.float32).max)
+        assume(_finite_abs_max(x) ** 2 * max(x.size, 1) < float32_max / 16)
     rtol, atol = _tolerance(name, x, axis, expected_dtype, ddof)
     check_like_numpy(reference, build, rtol=rtol, atol=atol)
 

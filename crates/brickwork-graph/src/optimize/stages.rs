@@ -1,5 +1,9 @@
-//! Stages: one map stage per non-reduction output, and for each reduction a partial
-//! stage (the fused program folded per chunk) followed by a tree of combine stages.
+//! Stages. Every array a computation writes — a compute output or a materialized
+//! intermediate (a reduction result, a concatenation, a reshape's source, a
+//! `map_blocks` result) — is a *target*, written by *writers*: a map stage for a fused
+//! elementwise expression, a callback stage for a user function, one writer per part of
+//! a concatenation, and for a reduction a partial stage (the fused program folded per
+//! chunk) followed by a tree of combine stages whose last one writes the result.
 //!
 //! Sibling reductions — over the same axes of inputs with the same chunks, reading no
 //! materialized result — share one partial stage: their inputs are fused into one
@@ -62,14 +66,15 @@ impl Materialize for Planner {
     }
 }
 
-/// True if `e` reads the result of a reduction (so its program has a stage leaf).
-fn reads_reduction(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
+/// True if `e` reads a materialized intermediate (so its program has a buffer leaf and
+/// must come after the stages that write it).
+fn reads_intermediate(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
     if let Some(&r) = seen.get(&e.id()) {
         return r;
     }
     let r = match e.node().op {
         Op::Reduce(_) | Op::Concat { .. } | Op::Reshape | Op::MapBlocks(_) => true,
-        _ => e.node().inputs.iter().any(|i| reads_reduction(i, seen)),
+        _ => e.node().inputs.iter().any(|i| reads_intermediate(i, seen)),
     };
     seen.insert(e.id(), r);
     r
@@ -241,7 +246,7 @@ impl Planner {
         };
         let input = &e.node().inputs[0];
         let key = format!("{:?}|{:?}", input.chunks(), spec.axes);
-        let sibling = if reads_reduction(input, &mut HashMap::new()) {
+        let sibling = if reads_intermediate(input, &mut HashMap::new()) {
             None
         } else {
             self.siblings.get(&key).copied()
@@ -276,7 +281,7 @@ impl Planner {
                     },
                     kept * per_out,
                 );
-                if !reads_reduction(input, &mut HashMap::new()) {
+                if !reads_intermediate(input, &mut HashMap::new()) {
                     self.siblings.insert(key, stage);
                 }
                 self.fusers.insert(stage, f);
