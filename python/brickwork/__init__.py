@@ -15,8 +15,8 @@ check_cpu()
 from brickwork import config  # noqa: E402
 from brickwork._core import MemoryBudgetError  # noqa: E402
 from brickwork.array.core import Array  # noqa: E402
-from brickwork.array.evaluation import compute, persist  # noqa: E402
+from brickwork.array.evaluation import compute, explain, persist  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Array", "MemoryBudgetError", "__version__", "compute", "config", "persist"]
+__all__ = ["Array", "MemoryBudgetError", "__version__", "compute", "config", "explain", "persist"]

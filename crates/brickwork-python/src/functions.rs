@@ -300,6 +300,16 @@ fn rechunk(
     guard(py, || graph::rechunk(&x.expr, g)).map(wrap)
 }
 
+/// The optimized plan of these expressions as text (stages, task counts, fused
+/// programs).
+#[pyfunction]
+fn explain(py: Python<'_>, exprs: Vec<PyRef<'_, PyExpr>>) -> PyResult<String> {
+    let exprs: Vec<Expr> = exprs.iter().map(|e| e.expr.clone()).collect();
+    guard(py, || {
+        optimize::task_graph(&exprs).map(|g| optimize::explain::explain(&g))
+    })
+}
+
 /// The number of tasks computing these expressions runs.
 #[pyfunction]
 fn ntasks(py: Python<'_>, exprs: Vec<PyRef<'_, PyExpr>>) -> PyResult<usize> {
@@ -520,6 +530,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rechunk, m)?)?;
     m.add_function(wrap_pyfunction!(reshape, m)?)?;
     m.add_function(wrap_pyfunction!(map_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
     Ok(())
 }

@@ -422,6 +422,14 @@ class Array:
         """The transposed array (axes reversed)."""
         return self.transpose()
 
+    def explain(self) -> str:
+        """The optimized plan as text: each stage with its task count and fused program.
+
+        >>> x = brickwork.array.ones((100, 100), chunks=50)
+        >>> print(((x * 2 + 1).sum()).explain())  # doctest: +SKIP
+        """
+        return _core.explain([self._expr])
+
     def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> Array:
         """``map_blocks(func, self, *args, **kwargs)``: apply ``func`` to every block."""
         from brickwork.array.blockwise import map_blocks

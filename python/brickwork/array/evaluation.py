@@ -8,7 +8,7 @@ from brickwork import _core, config
 from brickwork._runner import ProgressArg, run
 from brickwork.array.core import Array
 
-__all__ = ["compute", "materialize", "persist"]
+__all__ = ["compute", "explain", "materialize", "persist"]
 
 
 def _collect(obj: Any, found: dict[int, Array]) -> None:
@@ -115,3 +115,12 @@ def persist(
         for a, value in zip(arrays, values, strict=True)
     )
     return tuple(next(persisted) if isinstance(a, Array) else a for a in args)
+
+
+def explain(*arrays: Any) -> str:
+    """The optimized plan of computing ``arrays`` together, as text: every stage with its
+    task count and fused program (shared work appears once)."""
+    exprs = [a._expr for a in arrays if isinstance(a, Array)]
+    if not exprs:
+        raise TypeError("explain needs at least one brickwork array")
+    return _core.explain(exprs)

@@ -7,12 +7,14 @@
 //! - [`reblock`]: partial tasks of reductions take a memory-friendly shape;
 //! - [`stages`]: reductions become a partial stage and a tree of combine stages;
 //! - [`budget`]: the plan's memory, checked against a budget before it runs;
+//! - [`explain`]: the optimized plan as text;
 //! - [`tasks`]: the task arena and its dependency lists, generated at compute time.
 //!
 //! [`Program`]: brickwork_kernels::Program
 
 pub mod budget;
 pub mod cse;
+pub mod explain;
 pub mod fuse;
 pub mod reblock;
 pub mod stages;

@@ -8,7 +8,8 @@
 //!   neighbouring blocks merge (up to a partial state of [`STATE_CAP`] elements), so a
 //!   task streams whole rows instead of short runs that defeat the hardware prefetcher;
 //! - along the outermost reduced axis, blocks split so that there are at least
-//!   [`MIN_TASKS`] tasks to share among the threads.
+//!   [`MIN_TASKS`] tasks to share among the threads, as long as each keeps at least
+//!   [`MIN_TASK_ELEMENTS`] elements.
 //!
 
 use crate::taskgraph::{Leaf, LeafKind};
@@ -18,6 +19,8 @@ use brickwork_core::{AxisChunks, Chunks};
 pub const STATE_CAP: usize = 1 << 17;
 /// The fewest partial tasks re-blocking aims for.
 pub const MIN_TASKS: usize = 16;
+/// The fewest elements a task made by splitting keeps (smaller work is not worth a task).
+pub const MIN_TASK_ELEMENTS: usize = 1 << 16;
 
 fn contiguous_along(leaves: &[Leaf], axis: usize) -> bool {
     leaves.iter().all(|l| match &l.kind {
@@ -52,8 +55,10 @@ pub fn partial_grid(grid: &Chunks, axes: &[usize], leaves: &[Leaf]) -> Chunks {
     }
     if let Some(&first) = axes.first() {
         let tasks = out.nblocks();
-        if tasks < MIN_TASKS {
-            let split = MIN_TASKS.div_ceil(tasks);
+        let elements: usize = out.shape().iter().product();
+        let affordable = (elements / MIN_TASK_ELEMENTS).max(1);
+        if tasks < MIN_TASKS.min(affordable) {
+            let split = MIN_TASKS.min(affordable).div_ceil(tasks);
             let c = &out.0[first];
             let sizes: Vec<usize> = c
                 .sizes()
