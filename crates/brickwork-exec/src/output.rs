@@ -92,15 +92,98 @@ impl OutputTarget {
         scratch: &mut Scratch,
     ) -> Result<()> {
         let mut sink = self.sink(offset, shape)?;
-        let buf = with_tile!(values, v => Buffer::from_vec(v.clone()));
-        let mut p = Program::default();
-        let r = p.push(self.dtype, |dst| Instr::Load { input: 0, dst });
-        p.outputs.push(r);
         let view = InputView {
-            input: Input::Buffer(buf),
+            input: Input::Buffer(borrowed(values)),
             base: 0,
             strides: c_strides(shape),
         };
-        run_block(&p, &[view], shape, &mut sink, scratch)
+        run_block(
+            &copy_program(self.dtype),
+            &[view],
+            shape,
+            &mut sink,
+            scratch,
+        )
     }
+
+    /// Read back the block at `offset` of `shape` (written by tasks this one depends on)
+    /// as a C-contiguous tile.
+    pub(crate) fn read_block(
+        &self,
+        offset: &[usize],
+        shape: &[usize],
+        scratch: &mut Scratch,
+    ) -> Result<Tile> {
+        let base: isize = offset
+            .iter()
+            .zip(&self.strides)
+            .map(|(&o, &s)| o as isize * s)
+            .sum();
+        // SAFETY: the memory is valid for `len` elements of `dtype` for the computation's
+        // lifetime (`OutputBuffer::target` / `from_raw`'s contract); the region read was
+        // written by tasks that finished before this one started (dependency edges), and
+        // no task writes it while this one runs. The view is bounds-checked by `run_block`.
+        let buffer =
+            unsafe { Buffer::from_raw(self.ptr, self.len, self.dtype, std::sync::Arc::new(())) };
+        let view = InputView {
+            input: Input::Buffer(buffer),
+            base,
+            strides: self.strides.clone(),
+        };
+        contiguous(&view, self.dtype, shape, scratch)
+    }
+}
+
+/// A one-instruction program that copies input 0.
+fn copy_program(dtype: DType) -> Program {
+    let mut p = Program::default();
+    let r = p.push(dtype, |dst| Instr::Load { input: 0, dst });
+    p.outputs.push(r);
+    p
+}
+
+/// `values` as a buffer for the duration of a call, without a copy.
+fn borrowed(values: &Tile) -> Buffer {
+    #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
+    let ptr = brickwork_kernels::with_tile!(values, v => v.as_ptr() as *const u8);
+    // SAFETY: `values` outlives the returned buffer's use inside the calling function,
+    // is not mutated meanwhile, and holds `len` elements of its dtype.
+    unsafe { Buffer::from_raw(ptr, values.len(), values.dtype(), std::sync::Arc::new(())) }
+}
+
+/// Evaluate `view` over `shape` into a new C-contiguous tile.
+pub(crate) fn contiguous(
+    view: &InputView,
+    dtype: DType,
+    shape: &[usize],
+    scratch: &mut Scratch,
+) -> Result<Tile> {
+    evaluate(
+        &copy_program(dtype),
+        std::slice::from_ref(view),
+        dtype,
+        shape,
+        scratch,
+    )
+}
+
+/// Evaluate `program` (one output of `dtype`) over a block of `shape` into a new
+/// C-contiguous tile.
+pub(crate) fn evaluate(
+    program: &Program,
+    views: &[InputView],
+    dtype: DType,
+    shape: &[usize],
+    scratch: &mut Scratch,
+) -> Result<Tile> {
+    let n: usize = shape.iter().product();
+    let mut tile = Tile::new(dtype, n);
+    #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
+    let ptr = with_tile!(&mut tile, v => v.as_mut_ptr() as *mut u8);
+    // SAFETY: `tile` holds `n` elements of `dtype`, outlives the sink and is written only
+    // through it; the view is bounds-checked below.
+    let mut sink = unsafe { StoreSink::new(ptr, n, dtype, 0, c_strides(shape)) };
+    sink.check(shape)?;
+    run_block(program, views, shape, &mut sink, scratch)?;
+    Ok(tile)
 }

@@ -1,6 +1,6 @@
 //! Running one task: gather its inputs' views, run its kernel, hand on its result.
 
-use crate::output::OutputTarget;
+use crate::output::{evaluate, OutputTarget};
 use crate::slots::{Part, Slot, Slots};
 use brickwork_core::{c_strides, Buffer, Chunks, Error, Result};
 use brickwork_graph::{
@@ -9,6 +9,7 @@ use brickwork_graph::{
 use brickwork_kernels::callback::BlockArg;
 use brickwork_kernels::program::{check_view, run_block, Input, InputView, Scratch};
 use brickwork_kernels::reduce::{combine, finalize, ReduceSink, ReduceSinks, State};
+use brickwork_kernels::scan::scan;
 
 /// What every task of one computation shares.
 pub(crate) struct Ctx<'a> {
@@ -135,6 +136,42 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                 .collect::<Result<Vec<Part>>>()?;
             ctx.slots.put(t, Slot(parts));
             Ok(())
+        }
+        StageKind::Scan {
+            program,
+            leaves,
+            grid,
+            axis,
+            op,
+            target,
+            offset: at,
+        } => {
+            let mut coords = vec![0; grid.ndim()];
+            grid.block_coords(i, &mut coords);
+            let offset = block_offsets(grid, &coords);
+            let shape = grid.block_shape(&coords);
+            let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+            let dtype = ctx.graph.targets[*target].1;
+            let views = leaf_views(ctx, leaves, &offset, &shape);
+            let mut block = evaluate(program, &views, dtype, &shape, scratch)?;
+            let carry = if coords[*axis] > 0 {
+                let mut from = placed.clone();
+                from[*axis] -= 1;
+                let mut slice = shape.clone();
+                slice[*axis] = 1;
+                Some(ctx.targets[*target].read_block(&from, &slice, scratch)?)
+            } else {
+                None
+            };
+            let n = carry.as_ref().map_or(0, |c| c.len());
+            scan(
+                &mut block,
+                &shape,
+                *axis,
+                *op,
+                carry.as_ref().map(|c| c.as_ref(n)),
+            )?;
+            ctx.targets[*target].write_block(&block, &placed, &shape, scratch)
         }
         StageKind::Callback {
             func,

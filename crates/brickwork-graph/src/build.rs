@@ -791,6 +791,25 @@ pub fn map_blocks(
     Ok(Expr::new(Op::MapBlocks(func), aligned, dtype, out))
 }
 
+/// The cumulative sum or product along `axis` (`numpy.cumsum` / `cumprod`; `None`
+/// scans the flattened array), accumulated in `dtype` or NumPy's default for the input
+/// (int64 for bool and signed integers, uint64 for unsigned ones).
+pub fn cumulative(
+    x: &Expr,
+    op: brickwork_kernels::scan::ScanOp,
+    axis: Option<i64>,
+    dtype: Option<DType>,
+) -> Result<Expr> {
+    let (x, axis) = match axis {
+        None => (reshape(x, &[-1])?, 0),
+        Some(a) => (x.clone(), normalize_axis(a, x.ndim())?),
+    };
+    let (_, out) = Reducer::Sum.signature(x.dtype(), dtype)?;
+    let input = astype(&x, out);
+    let chunks = input.chunks().clone();
+    Ok(Expr::new(Op::Scan { op, axis }, vec![input], out, chunks))
+}
+
 /// `x` with new chunks (`Array.rechunk`). Every kernel reads its inputs through global
 /// views, so a rechunk only changes how the work is cut into tasks: it costs no copy.
 pub fn rechunk(x: &Expr, chunks: Chunks) -> Result<Expr> {

@@ -74,6 +74,14 @@ pub enum Op {
     Reduce(ReduceSpec),
     /// Input 0's elements in C order, seen with the node's shape.
     Reshape,
+    /// A cumulative sum or product of input 0 (already of the node's dtype) along an
+    /// axis.
+    Scan {
+        /// The operation.
+        op: brickwork_kernels::scan::ScanOp,
+        /// The axis.
+        axis: usize,
+    },
     /// A user function applied block by block: output block `i` is `func` of block `i`
     /// of every input (all inputs have the node's number of blocks per axis).
     MapBlocks(Arc<dyn BlockFn>),

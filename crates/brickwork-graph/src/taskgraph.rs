@@ -111,6 +111,25 @@ pub enum StageKind {
         /// One entry per program output.
         outputs: Vec<PartialOut>,
     },
+    /// A scan along `axis`: task `i` evaluates block `i` of `grid`, continues it from
+    /// the last slice of the block before it along the axis (read back from the
+    /// target), and writes it into the target.
+    Scan {
+        /// The fused kernel producing the values scanned.
+        program: Program,
+        /// Its inputs.
+        leaves: Vec<Leaf>,
+        /// The grid.
+        grid: Chunks,
+        /// The scanned axis.
+        axis: usize,
+        /// The operation.
+        op: brickwork_kernels::scan::ScanOp,
+        /// The target written.
+        target: usize,
+        /// Where the grid's origin lies in the target.
+        offset: Vec<usize>,
+    },
     /// Call a user function on block `i` of every input to make block `i` of `grid`,
     /// written into a target.
     Callback {

@@ -13,6 +13,7 @@ pub mod elementwise;
 pub mod ops;
 pub mod program;
 pub mod reduce;
+pub mod scan;
 pub mod tile;
 
 pub use ops::{BinaryOp, UnaryOp};

@@ -282,6 +282,31 @@ fn stack(py: Python<'_>, xs: Vec<PyRef<'_, PyExpr>>, axis: i64) -> PyResult<PyEx
     guard(py, || graph::stack(&xs, axis)).map(wrap)
 }
 
+/// The cumulative sum or product (`op` "cumsum" or "cumprod") along `axis` (None:
+/// flattened), accumulated in `dtype` (None: NumPy's default).
+#[pyfunction]
+#[pyo3(signature = (op, x, axis, dtype))]
+fn cumulative(
+    py: Python<'_>,
+    op: &str,
+    x: &PyExpr,
+    axis: Option<i64>,
+    dtype: Option<&str>,
+) -> PyResult<PyExpr> {
+    use brickwork::layers::kernels::scan::ScanOp;
+    let op = match op {
+        "cumsum" => ScanOp::Sum,
+        "cumprod" => ScanOp::Prod,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown scan {other:?}: expected cumsum or cumprod"
+            )))
+        }
+    };
+    let d = convert::dtype(dtype)?;
+    guard(py, || graph::cumulative(&x.expr, op, axis, d)).map(wrap)
+}
+
 /// `x` with a new shape (C order; one entry may be -1).
 #[pyfunction]
 fn reshape(py: Python<'_>, x: &PyExpr, shape: Vec<i64>) -> PyResult<PyExpr> {
@@ -531,6 +556,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reshape, m)?)?;
     m.add_function(wrap_pyfunction!(map_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
+    m.add_function(wrap_pyfunction!(cumulative, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
     Ok(())
 }

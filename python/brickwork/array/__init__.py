@@ -9,6 +9,7 @@ array([0.50..., ...])
 
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
+from brickwork.array.scans import cumprod, cumsum, nancumprod, nancumsum
 from brickwork.array.storage import from_npy, store, to_npy
 from brickwork.array.creation import (
     arange,
@@ -156,6 +157,10 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "cumprod",
+    "cumsum",
+    "nancumprod",
+    "nancumsum",
     "from_npy",
     "store",
     "to_npy",

@@ -422,6 +422,18 @@ class Array:
         """The transposed array (axes reversed)."""
         return self.transpose()
 
+    def cumsum(self, axis: int | None = None, dtype: Any = None) -> Array:
+        """Cumulative sum along ``axis`` (see ``brickwork.array.cumsum``)."""
+        from brickwork.array.scans import cumsum
+
+        return cumsum(self, axis=axis, dtype=dtype)
+
+    def cumprod(self, axis: int | None = None, dtype: Any = None) -> Array:
+        """Cumulative product along ``axis`` (see ``brickwork.array.cumprod``)."""
+        from brickwork.array.scans import cumprod
+
+        return cumprod(self, axis=axis, dtype=dtype)
+
     def explain(self) -> str:
         """The optimized plan as text: each stage with its task count and fused program.
 

@@ -69,6 +69,19 @@ fn task_memory(g: &TaskGraph) -> Vec<(usize, String)> {
                 // Bounded by the states of the partial stage; counted there per state.
                 (*fan_in * 32, format!("a {} combine", reducer.name()))
             }
+            StageKind::Scan {
+                grid, target, op, ..
+            } => {
+                let item = g.targets[*target].1.itemsize();
+                (
+                    2 * largest_block(grid) * item,
+                    format!(
+                        "a {} (blocks up to {})",
+                        op.name(),
+                        fmt_shape(&grid.chunksize())
+                    ),
+                )
+            }
             StageKind::Callback {
                 func,
                 in_grids,

@@ -110,6 +110,24 @@ pub fn explain(g: &TaskGraph) -> String {
                     reducer.name()
                 );
             }
+            StageKind::Scan {
+                program,
+                leaves,
+                grid,
+                axis,
+                op,
+                target,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "  stage {i}: {} along axis {axis} -> {}, blocks {}, {tasks}",
+                    op.name(),
+                    target_name(g, *target),
+                    fmt_shape(&grid.chunksize())
+                );
+                program_text(program, &leaf_names(leaves), &mut out);
+            }
             StageKind::Callback {
                 func, grid, target, ..
             } => {

@@ -63,7 +63,7 @@ impl Fuser {
                 let value = *value;
                 self.program.push(dtype, |dst| Instr::Const { value, dst })
             }
-            Op::Reduce(_) | Op::Concat { .. } | Op::MapBlocks(_) => {
+            Op::Reduce(_) | Op::Concat { .. } | Op::MapBlocks(_) | Op::Scan { .. } => {
                 let (target, writers) = m.materialize(e)?;
                 let kind = LeafKind::Buffer {
                     target,

@@ -73,7 +73,9 @@ fn reads_intermediate(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
         return r;
     }
     let r = match e.node().op {
-        Op::Reduce(_) | Op::Concat { .. } | Op::Reshape | Op::MapBlocks(_) => true,
+        Op::Reduce(_) | Op::Concat { .. } | Op::Reshape | Op::MapBlocks(_) | Op::Scan { .. } => {
+            true
+        }
         _ => e.node().inputs.iter().any(|i| reads_intermediate(i, seen)),
     };
     seen.insert(e.id(), r);
@@ -152,6 +154,31 @@ impl Planner {
                 Ok(vec![Writer {
                     stage: p.stage,
                     grid: f.grid.clone(),
+                    offset,
+                }])
+            }
+            Op::Scan { op, axis } => {
+                let input = &e.node().inputs[0];
+                let mut f = Fuser::default();
+                let reg = f.emit(input, &View::identity(input.ndim()), self)?;
+                f.program.outputs.push(reg);
+                let grid = e.chunks().clone();
+                let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
+                let stage = self.push(
+                    StageKind::Scan {
+                        program: f.program,
+                        leaves: f.leaves,
+                        grid: grid.clone(),
+                        axis: *axis,
+                        op: *op,
+                        target,
+                        offset: offset.clone(),
+                    },
+                    ntasks,
+                );
+                Ok(vec![Writer {
+                    stage,
+                    grid,
                     offset,
                 }])
             }

@@ -52,6 +52,28 @@ pub fn generate(
                     g.deps_start.push(g.deps.len() as u32);
                 }
             }
+            StageKind::Scan {
+                leaves, grid, axis, ..
+            } => {
+                let mut coords = vec![0; grid.ndim()];
+                let nb = grid.numblocks();
+                let stride: usize = nb[axis + 1..].iter().product();
+                for t in 0..s.ntasks {
+                    grid.block_coords(t, &mut coords);
+                    let offset = block_offsets(grid, &coords);
+                    let shape = grid.block_shape(&coords);
+                    for l in leaves {
+                        l.producers(&stages, &offset, &shape, &mut g.deps);
+                    }
+                    if coords[*axis] > 0 {
+                        // The block before along the axis: its last slice is the carry.
+                        g.deps.push((s.first + t - stride) as u32);
+                    }
+                    g.stage_of.push(si as u32);
+                    g.index.push(t as u32);
+                    g.deps_start.push(g.deps.len() as u32);
+                }
+            }
             StageKind::Callback {
                 leaves, in_grids, ..
             } => {
@@ -107,9 +129,9 @@ fn cull(g: TaskGraph) -> TaskGraph {
     };
     let mut stack: Vec<usize> = (0..n)
         .filter(|&t| match &g.stages[g.stage_of[t] as usize].kind {
-            StageKind::Map { target, .. } | StageKind::Callback { target, .. } => {
-                *target < g.noutputs
-            }
+            StageKind::Map { target, .. }
+            | StageKind::Callback { target, .. }
+            | StageKind::Scan { target, .. } => *target < g.noutputs,
             StageKind::Partial { outputs, .. } => outputs.iter().any(|o| is_output(&o.finish)),
             StageKind::Combine { finish, .. } => is_output(finish),
         })
