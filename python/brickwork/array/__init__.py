@@ -9,6 +9,20 @@ array([0.50..., ...])
 
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
+from brickwork.array.routines_more import (
+    allclose,
+    average,
+    count_nonzero,
+    diff,
+    flip,
+    fliplr,
+    flipud,
+    isclose,
+    ptp,
+    roll,
+    tril,
+    triu,
+)
 from brickwork.array.scans import cumprod, cumsum, nancumprod, nancumsum
 from brickwork.array.storage import from_npy, store, to_npy
 from brickwork.array.creation import (
@@ -157,6 +171,18 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "allclose",
+    "average",
+    "count_nonzero",
+    "diff",
+    "flip",
+    "fliplr",
+    "flipud",
+    "isclose",
+    "ptp",
+    "roll",
+    "tril",
+    "triu",
     "cumprod",
     "cumsum",
     "nancumprod",
