@@ -56,7 +56,8 @@ step "install pinned build and test dependencies"
     "pytest==8.4.2" \
     "hypothesis==6.170.17" \
     "dask[array]==2026.8.0" \
-    "ruff==0.14.14"
+    "ruff==0.14.14" \
+    "zarr==3.1.6"
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check

@@ -32,6 +32,25 @@ def _num_threads(num_threads: Any) -> int:
     return n
 
 
+def _progress_callback(
+    progress: ProgressArg,
+) -> tuple[Callable[[int, int], object] | None, ProgressBar | None]:
+    """The callback for ``_core`` and the bar to close afterwards, for a progress
+    argument (None: the ``progress`` setting)."""
+    if progress is None:
+        progress = bool(config.get("progress"))
+    if progress is True:
+        bar = ProgressBar()
+        return bar, bar
+    if progress is False:
+        return None, None
+    if callable(progress):
+        return progress, None
+    raise TypeError(
+        f"progress must be True, False, None or a callable(done, total), got {progress!r}"
+    )
+
+
 def run(
     exprs: Sequence[_core.Expr],
     progress: ProgressArg = None,
@@ -58,20 +77,7 @@ def run(
     list of numpy.ndarray
     """
     threads = _num_threads(num_threads)
-    if progress is None:
-        progress = bool(config.get("progress"))
-    bar: ProgressBar | None = None
-    if progress is True:
-        bar = ProgressBar()
-        callback: Callable[[int, int], object] | None = bar
-    elif progress is False:
-        callback = None
-    elif callable(progress):
-        callback = progress
-    else:
-        raise TypeError(
-            f"progress must be True, False, None or a callable(done, total), got {progress!r}"
-        )
+    callback, bar = _progress_callback(progress)
     try:
         return _core.compute(
             list(exprs),

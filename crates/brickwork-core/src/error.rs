@@ -33,6 +33,12 @@ pub enum Error {
     /// Any other invalid argument value (ValueError).
     #[error("{0}")]
     Value(String),
+    /// A file or store that does not exist (FileNotFoundError).
+    #[error("{0}")]
+    NotFound(String),
+    /// Reading or writing storage failed (OSError).
+    #[error("{0}")]
+    Io(String),
     /// A computation that would not fit the memory budget (a MemoryError subclass).
     #[error("{0}")]
     Memory(String),

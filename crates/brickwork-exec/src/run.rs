@@ -10,6 +10,7 @@ use brickwork_kernels::callback::BlockArg;
 use brickwork_kernels::program::{check_view, run_block, Input, InputView, Scratch};
 use brickwork_kernels::reduce::{combine, finalize, ReduceSink, ReduceSinks, State};
 use brickwork_kernels::scan::scan;
+use brickwork_kernels::with_tile;
 
 /// What every task of one computation shares.
 pub(crate) struct Ctx<'a> {
@@ -21,41 +22,70 @@ pub(crate) struct Ctx<'a> {
     pub buffers: &'a [(Buffer, Vec<usize>)],
 }
 
-fn leaf_views(ctx: &Ctx, leaves: &[Leaf], offset: &[usize], shape: &[usize]) -> Vec<InputView> {
+fn leaf_views(
+    ctx: &Ctx,
+    leaves: &[Leaf],
+    offset: &[usize],
+    shape: &[usize],
+) -> Result<Vec<InputView>> {
     let ndim = shape.len();
     leaves
         .iter()
-        .map(|leaf| match &leaf.kind {
-            LeafKind::Source(s) => {
-                let origin = vec![0i64; s.strides.len()];
-                let (base, strides) = leaf.view.address(&s.strides, &origin, offset, ndim);
-                InputView {
-                    input: Input::Buffer(s.buffer.clone()),
-                    base: base + s.offset,
-                    strides,
+        .map(|leaf| {
+            Ok(match &leaf.kind {
+                LeafKind::Source(s) => {
+                    let origin = vec![0i64; s.strides.len()];
+                    let (base, strides) = leaf.view.address(&s.strides, &origin, offset, ndim);
+                    InputView {
+                        input: Input::Buffer(s.buffer.clone()),
+                        base: base + s.offset,
+                        strides,
+                    }
                 }
-            }
-            LeafKind::Generated(g) => {
-                let (base, strides) = leaf.view.address(&[1], &[0], offset, ndim);
-                InputView {
-                    input: Input::Generated(g.clone()),
-                    base,
-                    strides,
+                LeafKind::Stored(src) => {
+                    // Read the region this block's view reaches, and view it from there.
+                    let ranges: Vec<(i64, i64)> = (0..leaf.view.coords.len())
+                        .map(|a| leaf.view.range(a, offset, shape))
+                        .collect();
+                    let start: Vec<usize> = ranges.iter().map(|r| r.0.max(0) as usize).collect();
+                    let size: Vec<usize> = if shape.contains(&0) {
+                        vec![0; ranges.len()]
+                    } else {
+                        ranges.iter().map(|r| (r.1 - r.0 + 1) as usize).collect()
+                    };
+                    let tile = src.read(&start, &size)?;
+                    let origin: Vec<i64> = start.iter().map(|&s| s as i64).collect();
+                    let (base, strides) =
+                        leaf.view.address(&c_strides(&size), &origin, offset, ndim);
+                    InputView {
+                        input: Input::Buffer(with_tile!(tile, v => Buffer::from_vec(v))),
+                        base,
+                        strides,
+                    }
                 }
-            }
-            LeafKind::Buffer {
-                target, reshaped, ..
-            } => {
-                let (buf, full) = &ctx.buffers[target - ctx.graph.noutputs];
-                let seen = reshaped.as_ref().unwrap_or(full);
-                let origin = vec![0i64; seen.len()];
-                let (base, strides) = leaf.view.address(&c_strides(seen), &origin, offset, ndim);
-                InputView {
-                    input: Input::Buffer(buf.clone()),
-                    base,
-                    strides,
+                LeafKind::Generated(g) => {
+                    let (base, strides) = leaf.view.address(&[1], &[0], offset, ndim);
+                    InputView {
+                        input: Input::Generated(g.clone()),
+                        base,
+                        strides,
+                    }
                 }
-            }
+                LeafKind::Buffer {
+                    target, reshaped, ..
+                } => {
+                    let (buf, full) = &ctx.buffers[target - ctx.graph.noutputs];
+                    let seen = reshaped.as_ref().unwrap_or(full);
+                    let origin = vec![0i64; seen.len()];
+                    let (base, strides) =
+                        leaf.view.address(&c_strides(seen), &origin, offset, ndim);
+                    InputView {
+                        input: Input::Buffer(buf.clone()),
+                        base,
+                        strides,
+                    }
+                }
+            })
         })
         .collect()
 }
@@ -82,7 +112,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             grid.block_coords(i, &mut coords);
             let offset = block_offsets(grid, &coords);
             let shape = grid.block_shape(&coords);
-            let views = leaf_views(ctx, leaves, &offset, &shape);
+            let views = leaf_views(ctx, leaves, &offset, &shape)?;
             let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
             let mut sink = ctx.targets[*target].sink(&placed, &shape)?;
             run_block(program, &views, &shape, &mut sink, scratch)
@@ -100,7 +130,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             partial_coords(grid, axes, i, *per_out, &mut coords);
             let offset = block_offsets(grid, &coords);
             let shape = grid.block_shape(&coords);
-            let views = leaf_views(ctx, leaves, &offset, &shape);
+            let views = leaf_views(ctx, leaves, &offset, &shape)?;
             let mut acc_strides = vec![0isize; ndim];
             let mut n_out = 1usize;
             for a in (0..ndim).rev() {
@@ -137,6 +167,21 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             ctx.slots.put(t, Slot(parts));
             Ok(())
         }
+        StageKind::Store {
+            program,
+            leaves,
+            grid,
+            sink,
+        } => {
+            let mut coords = vec![0; grid.ndim()];
+            grid.block_coords(i, &mut coords);
+            let offset = block_offsets(grid, &coords);
+            let shape = grid.block_shape(&coords);
+            let views = leaf_views(ctx, leaves, &offset, &shape)?;
+            let dtype = program.regs[program.outputs[0] as usize];
+            let block = evaluate(program, &views, dtype, &shape, scratch)?;
+            sink.write(&offset, &shape, &block)
+        }
         StageKind::Scan {
             program,
             leaves,
@@ -152,7 +197,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             let shape = grid.block_shape(&coords);
             let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
             let dtype = ctx.graph.targets[*target].1;
-            let views = leaf_views(ctx, leaves, &offset, &shape);
+            let views = leaf_views(ctx, leaves, &offset, &shape)?;
             let mut block = evaluate(program, &views, dtype, &shape, scratch)?;
             let carry = if coords[*axis] > 0 {
                 let mut from = placed.clone();
@@ -187,7 +232,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             for (leaf, g_in) in leaves.iter().zip(in_grids) {
                 let offset = block_offsets(g_in, &coords);
                 let shape = g_in.block_shape(&coords);
-                let view = leaf_views(ctx, std::slice::from_ref(leaf), &offset, &shape).remove(0);
+                let view = leaf_views(ctx, std::slice::from_ref(leaf), &offset, &shape)?.remove(0);
                 let Input::Buffer(buffer) = view.input else {
                     return Err(Error::Internal("map_blocks input is not in memory".into()));
                 };

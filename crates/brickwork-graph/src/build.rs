@@ -74,6 +74,23 @@ pub fn from_buffer(
     Ok(Expr::new(Op::Source(source), vec![], dtype, chunks))
 }
 
+/// An array on storage (e.g. a Zarr array) cut into `chunks`; nothing is read until a
+/// task needs a region.
+pub fn from_source(
+    source: std::sync::Arc<dyn brickwork_kernels::io::BlockSource>,
+    chunks: Chunks,
+) -> Result<Expr> {
+    ensure!(
+        chunks.shape() == source.shape(),
+        Chunks,
+        "chunks of shape {} do not match the stored array's shape {}",
+        fmt_shape(&chunks.shape()),
+        fmt_shape(&source.shape())
+    );
+    let dtype = source.dtype();
+    Ok(Expr::new(Op::Stored(source), vec![], dtype, chunks))
+}
+
 /// An array of `chunks.shape()` with every element `value`.
 pub fn full(value: Scalar, chunks: Chunks) -> Expr {
     Expr::new(Op::Full(value), vec![], value.dtype, chunks)

@@ -56,6 +56,8 @@ pub struct ReduceSpec {
 pub enum Op {
     /// An array in memory.
     Source(Source),
+    /// An array on storage (a Zarr array), read region by region as tasks need it.
+    Stored(Arc<dyn brickwork_kernels::io::BlockSource>),
     /// A 1-d array computed from the element index (arange, linspace).
     Generate(Generator),
     /// Every element equal to a constant.

@@ -29,6 +29,8 @@ pub enum LeafKind {
     Source(Source),
     /// Values computed from the index.
     Generated(Generator),
+    /// An array on storage: each task reads the region its view reaches.
+    Stored(Arc<dyn brickwork_kernels::io::BlockSource>),
     /// A materialized intermediate array (a reduction result, a concatenation), read in
     /// place like a source once its writers have run.
     Buffer {
@@ -110,6 +112,18 @@ pub enum StageKind {
         per_out: usize,
         /// One entry per program output.
         outputs: Vec<PartialOut>,
+    },
+    /// Evaluate a program over block `i` of `grid` and write it to a sink on storage
+    /// (a Zarr array), at the block's offset.
+    Store {
+        /// The fused kernel.
+        program: Program,
+        /// Its inputs.
+        leaves: Vec<Leaf>,
+        /// The grid (the sink's chunks, so each block is whole chunks).
+        grid: Chunks,
+        /// Where the blocks go.
+        sink: Arc<dyn brickwork_kernels::io::BlockSink>,
     },
     /// A scan along `axis`: task `i` evaluates block `i` of `grid`, continues it from
     /// the last slice of the block before it along the axis (read back from the

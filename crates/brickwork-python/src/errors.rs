@@ -31,6 +31,8 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::Cancelled => PyKeyboardInterrupt::new_err("computation cancelled"),
         Error::Internal(m) => PanicError::new_err(m),
         Error::Memory(m) => MemoryBudgetError::new_err(m),
+        Error::NotFound(m) => pyo3::exceptions::PyFileNotFoundError::new_err(m),
+        Error::Io(m) => pyo3::exceptions::PyOSError::new_err(m),
     }
 }
 

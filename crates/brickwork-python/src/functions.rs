@@ -423,6 +423,123 @@ fn map_blocks(
     guard(py, || graph::map_blocks(f, &exprs, d, grid)).map(wrap)
 }
 
+/// Run a task graph with the GIL released, polling for Ctrl-C and progress; the
+/// exception of a failing Python block function is re-raised as it was.
+fn run_graph(
+    py: Python<'_>,
+    g: &brickwork::layers::graph::TaskGraph,
+    num_threads: usize,
+    progress: Option<Py<PyAny>>,
+    externals: Vec<Option<brickwork::ExternalArray>>,
+) -> PyResult<Vec<brickwork::OutputBuffer>> {
+    let exec = LocalExecutor { num_threads };
+    let mut failure: Option<PyErr> = None;
+    let result = py.detach(|| {
+        let mut poll = |p: Progress| -> bool {
+            Python::attach(|py| {
+                if let Err(e) = py.check_signals() {
+                    failure = Some(e);
+                    return true;
+                }
+                if let Some(cb) = &progress {
+                    if let Err(e) = cb.call1(py, (p.done, p.total)) {
+                        failure = Some(e);
+                        return true;
+                    }
+                }
+                false
+            })
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.execute_into(g, externals, &mut poll)
+        }))
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    match result {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => {
+            let raised = crate::callback::LAST_ERROR
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            Err(raised.unwrap_or_else(|| to_py(py, e)))
+        }
+        Err(_) => Err(crate::errors::PanicError::new_err(
+            "brickwork's scheduler panicked",
+        )),
+    }
+}
+
+/// An array over the Zarr array at `component` of the store at `path`, in `chunks`
+/// (None: the store's own chunks).
+#[pyfunction]
+#[pyo3(signature = (path, component, chunks, limit))]
+fn from_zarr(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    component: Option<String>,
+    chunks: Option<&Bound<'_, PyAny>>,
+    limit: usize,
+) -> PyResult<PyExpr> {
+    let z = guard(py, || {
+        brickwork::ZarrArray::open(&path, component.as_deref())
+    })?;
+    let shape = brickwork::layers::kernels::io::BlockSource::shape(&z);
+    let dtype = brickwork::layers::kernels::io::BlockSource::dtype(&z);
+    let g = match chunks {
+        Some(c) => grid(c, &shape, dtype, limit)?,
+        None => {
+            let specs: Vec<brickwork::ChunkSpec> = z
+                .chunk_shape()
+                .into_iter()
+                .map(brickwork::ChunkSpec::Size)
+                .collect();
+            Chunks::from_specs(&specs, &shape, dtype.itemsize(), limit).map_err(|e| to_py(py, e))?
+        }
+    };
+    guard(py, || graph::from_source(std::sync::Arc::new(z), g)).map(wrap)
+}
+
+/// Compute `x` into a new Zarr array at `component` of the store at `path`, in chunks
+/// of `x`'s largest chunk (x must be regularly chunked: the Python layer rechunks).
+#[pyfunction]
+#[pyo3(signature = (x, path, component, overwrite, num_threads, progress=None, memory_limit=None))]
+#[allow(clippy::too_many_arguments)]
+fn to_zarr(
+    py: Python<'_>,
+    x: &PyExpr,
+    path: std::path::PathBuf,
+    component: Option<String>,
+    overwrite: bool,
+    num_threads: usize,
+    progress: Option<Py<PyAny>>,
+    memory_limit: Option<usize>,
+) -> PyResult<()> {
+    let e = x.expr.clone();
+    let chunk = e.chunks().chunksize();
+    let sink = guard(py, || {
+        brickwork::ZarrArray::create(
+            &path,
+            component.as_deref(),
+            &e.shape(),
+            e.dtype(),
+            &chunk,
+            overwrite,
+        )
+    })?;
+    let sink: std::sync::Arc<dyn brickwork::layers::kernels::io::BlockSink> =
+        std::sync::Arc::new(sink);
+    let g = guard(py, || optimize::store_graph(&[(e.clone(), sink)]))?;
+    if let Some(limit) = memory_limit {
+        guard(py, || {
+            optimize::budget::check(&g, limit, num_threads.max(1), &[])
+        })?;
+    }
+    run_graph(py, &g, num_threads.max(1), progress, Vec::new()).map(|_| ())
+}
+
 /// A writable, aligned, C-contiguous NumPy array as memory to compute into.
 fn external(arr: &Bound<'_, PyUntypedArray>) -> PyResult<brickwork::ExternalArray> {
     let dtype = numpy_dtype(&arr.dtype())?;
@@ -483,47 +600,7 @@ fn compute<'py>(
             Some(a) => Some(external(a)?),
         });
     }
-    let exec = LocalExecutor { num_threads };
-    let mut failure: Option<PyErr> = None;
-    let result = py.detach(|| {
-        let mut poll = |p: Progress| -> bool {
-            Python::attach(|py| {
-                if let Err(e) = py.check_signals() {
-                    failure = Some(e);
-                    return true;
-                }
-                if let Some(cb) = &progress {
-                    if let Err(e) = cb.call1(py, (p.done, p.total)) {
-                        failure = Some(e);
-                        return true;
-                    }
-                }
-                false
-            })
-        };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            exec.execute_into(&g, externals, &mut poll)
-        }))
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let outputs = match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            // A Python block function's own exception, when one raised.
-            let raised = crate::callback::LAST_ERROR
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take();
-            return Err(raised.unwrap_or_else(|| to_py(py, e)));
-        }
-        Err(_) => {
-            return Err(crate::errors::PanicError::new_err(
-                "brickwork's scheduler panicked",
-            ))
-        }
-    };
+    let outputs = run_graph(py, &g, num_threads, progress, externals)?;
     let arrays = outputs
         .into_iter()
         .enumerate()
@@ -557,6 +634,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(map_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(cumulative, m)?)?;
+    m.add_function(wrap_pyfunction!(from_zarr, m)?)?;
+    m.add_function(wrap_pyfunction!(to_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
     Ok(())
 }

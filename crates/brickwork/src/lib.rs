@@ -28,6 +28,7 @@ pub use brickwork_core::{
 pub use brickwork_exec::{Executor, ExternalArray, LocalExecutor, OutputBuffer, Progress};
 pub use brickwork_kernels::reduce::Reducer;
 pub use brickwork_kernels::{BinaryOp, UnaryOp};
+pub use brickwork_store::ZarrArray;
 
 /// The layers below the user API, for integrations (the Python binding among them).
 pub mod layers {
@@ -35,4 +36,5 @@ pub mod layers {
     pub use brickwork_exec as exec;
     pub use brickwork_graph as graph;
     pub use brickwork_kernels as kernels;
+    pub use brickwork_store as store;
 }

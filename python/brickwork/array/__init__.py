@@ -24,7 +24,7 @@ from brickwork.array.routines_more import (
     triu,
 )
 from brickwork.array.scans import cumprod, cumsum, nancumprod, nancumsum
-from brickwork.array.storage import from_npy, store, to_npy
+from brickwork.array.storage import from_npy, from_zarr, store, to_npy, to_zarr
 from brickwork.array.creation import (
     arange,
     array,
@@ -171,6 +171,8 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "from_zarr",
+    "to_zarr",
     "allclose",
     "average",
     "count_nonzero",

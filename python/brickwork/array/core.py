@@ -434,6 +434,12 @@ class Array:
 
         return cumprod(self, axis=axis, dtype=dtype)
 
+    def to_zarr(self, url: Any, component: str | None = None, overwrite: bool = False) -> None:
+        """Compute into a new Zarr array (see ``brickwork.array.to_zarr``)."""
+        from brickwork.array.storage import to_zarr
+
+        to_zarr(self, url, component=component, overwrite=overwrite)
+
     def explain(self) -> str:
         """The optimized plan as text: each stage with its task count and fused program.
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from brickwork._runner import ProgressArg, run
+from brickwork import _core, config
+from brickwork._runner import ProgressArg, _num_threads, run
 from brickwork.array.core import Array
 from brickwork.array.creation import from_array
 
-__all__ = ["from_npy", "store", "to_npy"]
+__all__ = ["from_npy", "from_zarr", "store", "to_npy", "to_zarr"]
 
 
 def store(
@@ -80,3 +81,73 @@ def from_npy(path: str | os.PathLike[str], chunks: Any = "auto") -> Array:
     """
     data = np.load(os.fspath(path), mmap_mode="r")
     return from_array(data, chunks=chunks)
+
+
+def _regular(arr: Array) -> Array:
+    """``arr`` with regular chunks (all equal but maybe the last), as Zarr needs; a rechunk
+    is a view, so this moves no data."""
+    regular = all(len(set(c[:-1])) <= 1 and (len(c) < 2 or c[-1] <= c[0]) for c in arr.chunks)
+    return arr if regular else arr.rechunk(arr.chunksize)
+
+
+def from_zarr(
+    url: str | os.PathLike[str], component: str | None = None, chunks: Any = None
+) -> Array:
+    """An array over a Zarr array (format 2 or 3) in a directory store, read lazily chunk
+    by chunk (through the zarrs crate), as ``dask.array.from_zarr``.
+
+    ``chunks`` defaults to the store's chunks. Nothing is read until a computation needs
+    a region, and then only the chunks it touches.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no store or no array at ``component``.
+    TypeError
+        If the array's data type is not one brickwork supports.
+    """
+    expr = _core.from_zarr(os.fspath(url), component, chunks, config.get("chunk_size"))
+    return Array(expr, "from_zarr")
+
+
+def to_zarr(
+    arr: Array,
+    url: str | os.PathLike[str],
+    component: str | None = None,
+    overwrite: bool = False,
+    progress: ProgressArg = None,
+) -> None:
+    """Compute ``arr`` into a new Zarr (format 3, zstd) array, one chunk per block,
+    streaming: the result never needs to fit in memory. As ``dask.array.to_zarr``.
+
+    Irregular chunks are first made regular (a free rechunk). Refuses to replace an
+    existing array unless ``overwrite``. If the computation fails, the blocks already
+    written stay, and the array's metadata is complete: its unwritten chunks read as the
+    fill value 0.
+
+    Raises
+    ------
+    ValueError
+        If an array exists at the path and ``overwrite`` is False.
+    OSError
+        If the store cannot be written.
+    """
+    if not isinstance(arr, Array):
+        raise TypeError(f"to_zarr needs a brickwork array, got {type(arr).__name__}")
+    x = _regular(arr)
+    from brickwork._runner import _progress_callback
+
+    callback, bar = _progress_callback(progress)
+    try:
+        _core.to_zarr(
+            x._expr,
+            os.fspath(url),
+            component,
+            overwrite,
+            _num_threads(None),
+            callback,
+            config.get("memory_limit"),
+        )
+    finally:
+        if bar is not None:
+            bar.close()

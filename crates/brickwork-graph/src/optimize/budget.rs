@@ -82,6 +82,10 @@ fn task_memory(g: &TaskGraph) -> Vec<(usize, String)> {
                     ),
                 )
             }
+            StageKind::Store { program, grid, .. } => (
+                2 * largest_block(grid) * 8 + program.regs.len() * TILE * 8,
+                format!("a store of blocks up to {}", fmt_shape(&grid.chunksize())),
+            ),
             StageKind::Callback {
                 func,
                 in_grids,

@@ -29,6 +29,7 @@ fn leaf_names(leaves: &[crate::taskgraph::Leaf]) -> Vec<String> {
             LeafKind::Source(s) => format!("source {:?} (in place)", s.strides),
             LeafKind::Generated(_) => "generated values".into(),
             LeafKind::Buffer { target, .. } => format!("intermediate #{target}"),
+            LeafKind::Stored(src) => format!("{src:?} (read per block)"),
         })
         .collect()
 }
@@ -124,6 +125,20 @@ pub fn explain(g: &TaskGraph) -> String {
                     "  stage {i}: {} along axis {axis} -> {}, blocks {}, {tasks}",
                     op.name(),
                     target_name(g, *target),
+                    fmt_shape(&grid.chunksize())
+                );
+                program_text(program, &leaf_names(leaves), &mut out);
+            }
+            StageKind::Store {
+                program,
+                leaves,
+                grid,
+                sink,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "  stage {i}: store -> {}, blocks {}, {tasks}",
+                    sink.name(),
                     fmt_shape(&grid.chunksize())
                 );
                 program_text(program, &leaf_names(leaves), &mut out);

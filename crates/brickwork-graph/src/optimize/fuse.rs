@@ -59,6 +59,7 @@ impl Fuser {
         let reg = match &n.op {
             Op::Source(s) => self.leaf(key.clone(), LeafKind::Source(s.clone()), dtype),
             Op::Generate(g) => self.leaf(key.clone(), LeafKind::Generated(g.clone()), dtype),
+            Op::Stored(src) => self.leaf(key.clone(), LeafKind::Stored(src.clone()), dtype),
             Op::Full(value) => {
                 let value = *value;
                 self.program.push(dtype, |dst| Instr::Const { value, dst })

@@ -37,6 +37,19 @@ pub fn task_graph(outputs: &[Expr]) -> Result<TaskGraph> {
     Ok(tasks::generate(stages, targets, outputs.len()))
 }
 
+/// Plan writing each expression into its sink (e.g. a Zarr array whose chunks are the
+/// expression's) in one task graph, and generate its tasks. Shared work runs once.
+pub fn store_graph(
+    pairs: &[(Expr, std::sync::Arc<dyn brickwork_kernels::io::BlockSink>)],
+) -> Result<TaskGraph> {
+    let mut planner = stages::Planner::new(0);
+    for (e, sink) in pairs {
+        planner.store(e, sink.clone())?;
+    }
+    let (stages, buffers) = planner.into_stages();
+    Ok(tasks::generate(stages, buffers, 0))
+}
+
 /// The number of tasks computing `outputs` runs (plans, but generates no tasks).
 pub fn ntasks(outputs: &[Expr]) -> Result<usize> {
     let mut planner = stages::Planner::new(outputs.len());

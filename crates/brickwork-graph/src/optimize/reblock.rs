@@ -29,7 +29,7 @@ fn contiguous_along(leaves: &[Leaf], axis: usize) -> bool {
             _ => true,
         }),
         LeafKind::Generated(_) => true,
-        LeafKind::Buffer { .. } => false,
+        LeafKind::Buffer { .. } | LeafKind::Stored(_) => false,
     })
 }
 

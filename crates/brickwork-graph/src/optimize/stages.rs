@@ -144,6 +144,29 @@ impl Planner {
         self.write_to(e, index, vec![0; e.ndim()]).map(|_| ())
     }
 
+    /// Plan the stage that writes `e` into `sink` (whose chunks are `e`'s).
+    pub fn store(
+        &mut self,
+        e: &Expr,
+        sink: Arc<dyn brickwork_kernels::io::BlockSink>,
+    ) -> Result<()> {
+        let mut f = Fuser::default();
+        let reg = f.emit(e, &View::identity(e.ndim()), self)?;
+        f.program.outputs.push(reg);
+        let grid = e.chunks().clone();
+        let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
+        self.push(
+            StageKind::Store {
+                program: f.program,
+                leaves: f.leaves,
+                grid,
+                sink,
+            },
+            ntasks,
+        );
+        Ok(())
+    }
+
     /// Plan the stages that write `e` into `target` at `offset`; returns them.
     fn write_to(&mut self, e: &Expr, target: usize, offset: Vec<usize>) -> Result<Vec<Writer>> {
         match &e.node().op {

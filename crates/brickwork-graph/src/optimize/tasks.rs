@@ -27,7 +27,9 @@ pub fn generate(
     g.deps_start.push(0);
     for (si, s) in stages.iter().enumerate() {
         match &s.kind {
-            StageKind::Map { leaves, grid, .. } | StageKind::Partial { leaves, grid, .. } => {
+            StageKind::Map { leaves, grid, .. }
+            | StageKind::Store { leaves, grid, .. }
+            | StageKind::Partial { leaves, grid, .. } => {
                 let buffer_leaves: Vec<_> = leaves
                     .iter()
                     .filter(|l| matches!(l.kind, LeafKind::Buffer { .. }))
@@ -132,6 +134,7 @@ fn cull(g: TaskGraph) -> TaskGraph {
             StageKind::Map { target, .. }
             | StageKind::Callback { target, .. }
             | StageKind::Scan { target, .. } => *target < g.noutputs,
+            StageKind::Store { .. } => true,
             StageKind::Partial { outputs, .. } => outputs.iter().any(|o| is_output(&o.finish)),
             StageKind::Combine { finish, .. } => is_output(finish),
         })

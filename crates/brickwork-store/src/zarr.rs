@@ -1,0 +1,281 @@
+//! Zarr arrays on the local filesystem.
+
+use brickwork_core::{fmt_shape, DType, Error, Result};
+use brickwork_kernels::io::{BlockSink, BlockSource};
+use brickwork_kernels::{with_tile, Tile};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use zarrs::array::{data_type, Array, ArrayBuilder};
+use zarrs::filesystem::FilesystemStore;
+
+/// A Zarr array in a directory store.
+pub struct ZarrArray {
+    array: Array<FilesystemStore>,
+    store: PathBuf,
+    component: String,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
+impl std::fmt::Debug for ZarrArray {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZarrArray({}{})", self.store.display(), self.component)
+    }
+}
+
+fn node_path(component: Option<&str>) -> String {
+    match component.map(|c| c.trim_matches('/')) {
+        None | Some("") => "/".to_string(),
+        Some(c) => format!("/{c}"),
+    }
+}
+
+fn zarr_dtype(d: DType) -> zarrs::array::DataType {
+    match d {
+        DType::Bool => data_type::bool(),
+        DType::I8 => data_type::int8(),
+        DType::I16 => data_type::int16(),
+        DType::I32 => data_type::int32(),
+        DType::I64 => data_type::int64(),
+        DType::U8 => data_type::uint8(),
+        DType::U16 => data_type::uint16(),
+        DType::U32 => data_type::uint32(),
+        DType::U64 => data_type::uint64(),
+        DType::F32 => data_type::float32(),
+        DType::F64 => data_type::float64(),
+    }
+}
+
+/// Codec options for work inside one chunk task: no inner parallelism, so zarrs does
+/// not oversubscribe the scheduler's threads.
+fn serial() -> zarrs::array::CodecOptions {
+    zarrs::array::CodecOptions::default().with_concurrent_target(1)
+}
+
+fn ranges(start: &[usize], shape: &[usize]) -> Vec<Range<u64>> {
+    start
+        .iter()
+        .zip(shape)
+        .map(|(&s, &n)| s as u64..(s + n) as u64)
+        .collect()
+}
+
+impl ZarrArray {
+    fn describe(store: &Path, component: &str) -> String {
+        format!(
+            "{}{}",
+            store.display(),
+            if component == "/" { "" } else { component }
+        )
+    }
+
+    /// Open the array at `component` (None: the root) of the store at `store`.
+    pub fn open(store: &Path, component: Option<&str>) -> Result<ZarrArray> {
+        let path = node_path(component);
+        let name = ZarrArray::describe(store, &path);
+        if !store.is_dir() {
+            return Err(Error::NotFound(format!(
+                "no Zarr store at {}: the directory does not exist",
+                store.display()
+            )));
+        }
+        let fs = FilesystemStore::new(store).map_err(|e| {
+            Error::Io(format!(
+                "cannot open the Zarr store {}: {e}",
+                store.display()
+            ))
+        })?;
+        let array = Array::open(Arc::new(fs), &path).map_err(|e| {
+            let msg = e.to_string();
+            if msg.contains("missing") || msg.contains("not found") {
+                Error::NotFound(format!("no Zarr array at {name}: {msg}"))
+            } else {
+                Error::Value(format!("cannot open the Zarr array {name}: {msg}"))
+            }
+        })?;
+        let dt = array
+            .data_type()
+            .name(zarrs::plugin::ZarrVersion::V3)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let dtype = DType::from_name(&dt).map_err(|_| {
+            Error::Type(format!(
+                "the Zarr array {name} has data type {dt}, which brickwork does not support"
+            ))
+        })?;
+        let shape = array.shape().iter().map(|&n| n as usize).collect();
+        Ok(ZarrArray {
+            array,
+            store: store.to_path_buf(),
+            component: path,
+            dtype,
+            shape,
+        })
+    }
+
+    /// Create an array of `shape` and `dtype` in chunks of `chunk` (Zarr v3, zstd
+    /// compression, fill value 0) at `component` of the store at `store`. An existing
+    /// array there is refused unless `overwrite`.
+    pub fn create(
+        store: &Path,
+        component: Option<&str>,
+        shape: &[usize],
+        dtype: DType,
+        chunk: &[usize],
+        overwrite: bool,
+    ) -> Result<ZarrArray> {
+        let path = node_path(component);
+        let name = ZarrArray::describe(store, &path);
+        let node_dir = if path == "/" {
+            store.to_path_buf()
+        } else {
+            store.join(path.trim_start_matches('/'))
+        };
+        let exists = node_dir.join("zarr.json").exists() || node_dir.join(".zarray").exists();
+        if exists && !overwrite {
+            return Err(Error::Value(format!(
+                "a Zarr array already exists at {name}; pass overwrite=True to replace it"
+            )));
+        }
+        if exists {
+            std::fs::remove_dir_all(&node_dir)
+                .map_err(|e| Error::Io(format!("cannot remove the old array {name}: {e}")))?;
+        }
+        std::fs::create_dir_all(store).map_err(|e| {
+            Error::Io(format!(
+                "cannot create the Zarr store {}: {e}",
+                store.display()
+            ))
+        })?;
+        let fs = Arc::new(FilesystemStore::new(store).map_err(|e| {
+            Error::Io(format!(
+                "cannot open the Zarr store {}: {e}",
+                store.display()
+            ))
+        })?);
+        // The groups above the array, so that zarr-python can open the store as a group.
+        let parts: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        for depth in 0..parts.len() {
+            let group = format!("/{}", parts[..depth].join("/"));
+            let dir = store.join(parts[..depth].join("/"));
+            if !dir.join("zarr.json").exists() && !dir.join(".zgroup").exists() {
+                let made = zarrs::group::GroupBuilder::new()
+                    .build(fs.clone(), &group)
+                    .map_err(|e| e.to_string())
+                    .and_then(|g| g.store_metadata().map_err(|e| e.to_string()));
+                made.map_err(|e| {
+                    Error::Io(format!(
+                        "cannot create the group {group} in {}: {e}",
+                        store.display()
+                    ))
+                })?;
+            }
+        }
+        let chunk_shape: Vec<u64> = chunk
+            .iter()
+            .zip(shape)
+            .map(|(&c, &n)| c.clamp(1, n.max(1)) as u64)
+            .collect();
+        let fill: zarrs::array::FillValue =
+            with_tile!(Tile::new(dtype, 1), v => zarrs::array::FillValue::from(v[0]));
+        let array = ArrayBuilder::new(
+            shape.iter().map(|&n| n as u64).collect::<Vec<_>>(),
+            chunk_shape,
+            zarr_dtype(dtype),
+            fill,
+        )
+        // zstd level 3 (zarr-python's default), no checksum.
+        .bytes_to_bytes_codecs(vec![Arc::new(zarrs::array::codec::ZstdCodec::new(
+            3, false,
+        ))])
+        .build(fs, &path)
+        .map_err(|e| Error::Value(format!("cannot create the Zarr array {name}: {e}")))?;
+        array
+            .store_metadata()
+            .map_err(|e| Error::Io(format!("cannot write the metadata of {name}: {e}")))?;
+        Ok(ZarrArray {
+            array,
+            store: store.to_path_buf(),
+            component: path,
+            dtype,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// The chunk shape of the array's (regular) grid.
+    pub fn chunk_shape(&self) -> Vec<usize> {
+        let zeros = vec![0u64; self.shape.len()];
+        self.array
+            .chunk_shape_usize(&zeros)
+            .unwrap_or_else(|_| self.shape.clone())
+    }
+}
+
+impl BlockSource for ZarrArray {
+    fn shape(&self) -> Vec<usize> {
+        self.shape.clone()
+    }
+
+    fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    fn read(&self, start: &[usize], shape: &[usize]) -> Result<Tile> {
+        let subset = ranges(start, shape);
+        let fail = |e: zarrs::array::ArrayError| {
+            Error::Io(format!(
+                "cannot read the region at {} of shape {} of the Zarr array {}: {e}",
+                fmt_shape(start),
+                fmt_shape(shape),
+                ZarrArray::describe(&self.store, &self.component)
+            ))
+        };
+        let opts = serial();
+        macro_rules! get {
+            ($v:ident, $t:ty) => {
+                Tile::$v(
+                    self.array
+                        .retrieve_array_subset_opt::<Vec<$t>>(&subset, &opts)
+                        .map_err(fail)?,
+                )
+            };
+        }
+        Ok(match self.dtype {
+            DType::Bool => get!(Bool, bool),
+            DType::I8 => get!(I8, i8),
+            DType::I16 => get!(I16, i16),
+            DType::I32 => get!(I32, i32),
+            DType::I64 => get!(I64, i64),
+            DType::U8 => get!(U8, u8),
+            DType::U16 => get!(U16, u16),
+            DType::U32 => get!(U32, u32),
+            DType::U64 => get!(U64, u64),
+            DType::F32 => get!(F32, f32),
+            DType::F64 => get!(F64, f64),
+        })
+    }
+}
+
+impl BlockSink for ZarrArray {
+    fn write(&self, start: &[usize], shape: &[usize], block: &Tile) -> Result<()> {
+        let subset = ranges(start, shape);
+        let result = with_tile!(block, v => self.array.store_array_subset_opt(&subset, v.as_slice(), &serial()));
+        result.map_err(|e| {
+            Error::Io(format!(
+                "cannot write the block at {} of shape {} to the Zarr array {}: {e}",
+                fmt_shape(start),
+                fmt_shape(shape),
+                ZarrArray::describe(&self.store, &self.component)
+            ))
+        })
+    }
+
+    fn name(&self) -> String {
+        ZarrArray::describe(&self.store, &self.component)
+    }
+}

@@ -1,0 +1,77 @@
+"""Zarr stores read and written by brickwork, checked both ways with zarr-python."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from _support import arrays, chunk_specs, dtypes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import brickwork.array as da
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    zarr = pytest.importorskip("zarr")
+
+shapes = st.lists(st.integers(1, 7), min_size=1, max_size=3).map(tuple)
+any_tmp = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@any_tmp
+@given(data=st.data(), fmt=st.sampled_from([2, 3]))
+def test_a_store_written_by_zarr_python_reads_correctly(tmp_path_factory, data, fmt):
+    shape = data.draw(shapes, label="shape")
+    x = data.draw(arrays(data.draw(dtypes, label="dtype"), shape), label="x")
+    zchunks = tuple(data.draw(st.integers(1, n), label="zarr chunk") for n in shape)
+    path = tmp_path_factory.mktemp("z") / "a.zarr"
+    z = zarr.create_array(path, shape=shape, chunks=zchunks, dtype=x.dtype, zarr_format=fmt)
+    z[...] = x
+    a = da.from_zarr(path)
+    assert a.shape == x.shape and a.dtype == x.dtype
+    assert a.chunksize == zchunks
+    np.testing.assert_array_equal(a.compute(), x, strict=True)
+    chunks = data.draw(chunk_specs(shape, allow_auto=False), label="read chunks")
+    np.testing.assert_array_equal(da.from_zarr(path, chunks=chunks).compute(), x, strict=True)
+
+
+@any_tmp
+@given(data=st.data())
+def test_a_store_written_by_brickwork_reads_correctly_in_zarr_python(tmp_path_factory, data):
+    shape = data.draw(shapes, label="shape")
+    x = data.draw(arrays(data.draw(dtypes, label="dtype"), shape), label="x")
+    chunks = data.draw(chunk_specs(shape, allow_auto=False), label="chunks")
+    path = tmp_path_factory.mktemp("z") / "b.zarr"
+    da.from_array(x, chunks=chunks).to_zarr(path)
+    got = zarr.open_array(path, mode="r")
+    assert got.shape == x.shape and got.dtype == x.dtype
+    np.testing.assert_array_equal(got[...], x, strict=True)
+
+
+def test_computed_results_stream_into_a_group_component(tmp_path):
+    x = np.random.default_rng(5).random((60, 40))
+    a = da.from_array(x, chunks=(16, 16))
+    da.to_zarr(a - a.mean(axis=0), tmp_path / "g.zarr", component="anomaly/x")
+    got = zarr.open_group(tmp_path / "g.zarr", mode="r")["anomaly/x"][...]
+    np.testing.assert_allclose(got, x - x.mean(axis=0))
+    back = da.from_zarr(tmp_path / "g.zarr", component="anomaly/x")
+    np.testing.assert_allclose(back.std(axis=0).compute(), (x - x.mean(axis=0)).std(axis=0))
+
+
+def test_overwrite_is_refused_unless_asked(tmp_path):
+    a = da.ones((4, 4), chunks=2)
+    a.to_zarr(tmp_path / "o.zarr")
+    with pytest.raises(ValueError, match="overwrite=True"):
+        (a * 2).to_zarr(tmp_path / "o.zarr")
+    (a * 2).to_zarr(tmp_path / "o.zarr", overwrite=True)
+    assert zarr.open_array(tmp_path / "o.zarr", mode="r")[0, 0] == 2.0
+
+
+def test_missing_stores_and_arrays_raise_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no Zarr store"):
+        da.from_zarr(tmp_path / "nothing.zarr")
+    zarr.open_group(tmp_path / "g.zarr", mode="w")
+    with pytest.raises(FileNotFoundError, match="missing"):
+        da.from_zarr(tmp_path / "g.zarr", component="absent")
