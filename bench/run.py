@@ -192,11 +192,62 @@ def fused(sizes, repeat: int) -> Result:
     return result
 
 
+def zarr_mean(sizes, repeat: int) -> Result:
+    """Issue 3's read workload at a size this machine writes quickly: a zstd Zarr store
+    read and reduced with mean(axis=0), throughput in GB/s beside Dask + zarr-python."""
+    import shutil
+    import tempfile
+
+    rows, cols = sizes["zarr_rows"], sizes["zarr_cols"]
+    chunks = (rows // 10, cols // 10)
+    tmp = tempfile.mkdtemp(prefix="brickwork-bench-")
+    path = os.path.join(tmp, "x.zarr")
+    try:
+        x = np.random.default_rng(4).random((rows, cols))
+        bda.from_array(x, chunks=chunks).to_zarr(path)
+        expected = x.mean(axis=0)
+        nbytes = x.nbytes
+        del x
+
+        def ours():
+            return bda.from_zarr(path).mean(axis=0).compute()
+
+        check("zarr_mean", ours(), expected)
+        result = Result(
+            "zarr_mean",
+            f"from_zarr({rows}x{cols} float64, zstd, chunks={chunks[0]}x{chunks[1]})"
+            ".mean(axis=0).compute()",
+            brickwork=best_of(ours, repeat),
+            numpy=None,
+            target=">= 5x Dask's throughput",
+        )
+        result.notes.append(
+            f"brickwork reads {nbytes / result.brickwork / 1e9:.2f} GB/s of array data"
+        )
+        if dda is not None:
+            try:
+                import zarr  # noqa: F401
+
+                result.dask = best_of(
+                    lambda: dask_compute(dda.from_zarr(path).mean(axis=0)), repeat
+                )
+                result.notes.append(
+                    f"Dask + zarr-python reads {nbytes / result.dask / 1e9:.2f} GB/s"
+                )
+                result.met = result.brickwork * 5 <= result.dask
+            except ImportError:
+                result.notes.append("zarr-python is not installed: no Dask run")
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 WORKLOADS = {
     "quickstart": quickstart,
     "many_tasks": many_tasks,
     "build_only": build_only,
     "fused": fused,
+    "zarr_mean": zarr_mean,
 }
 
 FULL = dict(
@@ -207,6 +258,8 @@ FULL = dict(
     build_rows=10**9,
     fused_n=10_000,
     fused_block=1000,
+    zarr_rows=8000,
+    zarr_cols=10_000,
 )
 QUICK = dict(
     quickstart_n=2000,
@@ -216,6 +269,8 @@ QUICK = dict(
     build_rows=10**8,
     fused_n=2000,
     fused_block=500,
+    zarr_rows=1000,
+    zarr_cols=1000,
 )
 
 
