@@ -75,3 +75,37 @@ def test_missing_stores_and_arrays_raise_file_not_found(tmp_path):
     zarr.open_group(tmp_path / "g.zarr", mode="w")
     with pytest.raises(FileNotFoundError, match="missing"):
         da.from_zarr(tmp_path / "g.zarr", component="absent")
+
+
+def _written(tmp_path):
+    x = np.arange(36.0).reshape(6, 6)
+    path = tmp_path / "f.zarr"
+    z = zarr.create_array(path, shape=x.shape, chunks=(3, 3), dtype="f8", fill_value=-1.0)
+    z[...] = x
+    return x, path
+
+
+def _chunk_files(path):
+    return sorted(p for p in (path / "c").rglob("*") if p.is_file())
+
+
+def test_a_missing_chunk_reads_as_the_fill_value(tmp_path):
+    x, path = _written(tmp_path)
+    _chunk_files(path)[0].unlink()  # chunk (0, 0)
+    expected = x.copy()
+    expected[:3, :3] = -1.0
+    np.testing.assert_array_equal(da.from_zarr(path).compute(), expected)
+
+
+def test_a_corrupted_chunk_raises_an_os_error_naming_the_array(tmp_path):
+    _, path = _written(tmp_path)
+    _chunk_files(path)[-1].write_bytes(b"not zstd at all")
+    with pytest.raises(OSError, match="f.zarr"):
+        da.from_zarr(path).sum().compute()
+
+
+def test_metadata_that_is_not_json_raises_value_error(tmp_path):
+    _, path = _written(tmp_path)
+    (path / "zarr.json").write_text("{ this is not json")
+    with pytest.raises(ValueError, match="f.zarr"):
+        da.from_zarr(path)
