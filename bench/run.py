@@ -192,6 +192,36 @@ def fused(sizes, repeat: int) -> Result:
     return result
 
 
+def rechunk(sizes, repeat: int) -> Result:
+    """Issue 5's rechunk workload: rows to columns, end to end to a NumPy result."""
+    n = sizes["rechunk_n"]
+    x = np.random.default_rng(5).random((n, n))
+    rows, cols = (n // 100, n), (n, n // 100)
+
+    def ours():
+        return bda.from_array(x, chunks=rows).rechunk(cols).compute()
+
+    check("rechunk", ours(), x)
+    result = Result(
+        "rechunk",
+        f"from_array({n}x{n} float64, chunks={rows[0]}x{rows[1]}).rechunk({cols[0]}x{cols[1]})"
+        ".compute()",
+        brickwork=best_of(ours, repeat),
+        numpy=best_of(lambda: x.copy(), repeat),
+        target=">= Dask's speed",
+    )
+    if dda is not None:
+        result.dask = best_of(
+            lambda: dask_compute(dda.from_array(x, chunks=rows).rechunk(cols)), repeat
+        )
+        result.met = result.brickwork <= result.dask
+    result.notes.append(
+        "the whole rechunked array is materialized; NumPy's column is x.copy(). brickwork's "
+        "rechunk is a view, so its tasks copy column blocks straight into the result"
+    )
+    return result
+
+
 def zarr_mean(sizes, repeat: int) -> Result:
     """Issue 3's read workload at a size this machine writes quickly: a zstd Zarr store
     read and reduced with mean(axis=0), throughput in GB/s beside Dask + zarr-python."""
@@ -248,6 +278,7 @@ WORKLOADS = {
     "build_only": build_only,
     "fused": fused,
     "zarr_mean": zarr_mean,
+    "rechunk": rechunk,
 }
 
 FULL = dict(
@@ -260,6 +291,7 @@ FULL = dict(
     fused_block=1000,
     zarr_rows=8000,
     zarr_cols=10_000,
+    rechunk_n=10_000,
 )
 QUICK = dict(
     quickstart_n=2000,
@@ -271,6 +303,7 @@ QUICK = dict(
     fused_block=500,
     zarr_rows=1000,
     zarr_cols=1000,
+    rechunk_n=2000,
 )
 
 
