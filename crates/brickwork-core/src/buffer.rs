@@ -14,7 +14,8 @@ pub struct Buffer {
     ptr: *const u8,
     len: usize,
     dtype: DType,
-    owner: Arc<dyn Any + Send + Sync>,
+    /// Held only to keep the memory alive.
+    _owner: Arc<dyn Any + Send + Sync>,
 }
 
 // SAFETY: the memory behind `ptr` is only read through a `Buffer`, and it is kept alive
@@ -38,7 +39,7 @@ impl Buffer {
             ptr,
             len,
             dtype: T::DTYPE,
-            owner: Arc::new(data),
+            _owner: Arc::new(data),
         }
     }
 
@@ -59,7 +60,7 @@ impl Buffer {
             ptr,
             len,
             dtype,
-            owner,
+            _owner: owner,
         }
     }
 
@@ -82,45 +83,5 @@ impl Buffer {
     /// The element dtype.
     pub fn dtype(&self) -> DType {
         self.dtype
-    }
-
-    /// The owned `Vec<T>` back, if this buffer owns one and is its only reference.
-    pub fn try_into_vec<T: Element>(self) -> Result<Vec<T>, Buffer> {
-        if T::DTYPE != self.dtype {
-            return Err(self);
-        }
-        let Buffer {
-            ptr,
-            len,
-            dtype,
-            owner,
-        } = self;
-        match owner.downcast::<Vec<T>>() {
-            Ok(arc) => match Arc::try_unwrap(arc) {
-                Ok(v) => Ok(v),
-                Err(arc) => Err(Buffer {
-                    ptr,
-                    len,
-                    dtype,
-                    owner: arc,
-                }),
-            },
-            Err(owner) => Err(Buffer {
-                ptr,
-                len,
-                dtype,
-                owner,
-            }),
-        }
-    }
-
-    /// The elements as a slice, when the buffer is contiguous memory of `T`.
-    pub fn as_slice<T: Element>(&self) -> Option<&[T]> {
-        if T::DTYPE != self.dtype {
-            return None;
-        }
-        // SAFETY: the dtype matches T, `ptr` is aligned and valid for `len` reads by the
-        // constructors' contracts, and `owner` keeps the memory alive while `self` lives.
-        Some(unsafe { std::slice::from_raw_parts(self.ptr as *const T, self.len) })
     }
 }
