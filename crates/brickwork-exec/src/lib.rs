@@ -12,4 +12,4 @@ mod run;
 mod slots;
 
 pub use local::{Executor, ExternalArray, LocalExecutor, Progress};
-pub use output::OutputBuffer;
+pub use output::{contiguous, OutputBuffer};

@@ -151,8 +151,8 @@ fn borrowed(values: &Tile) -> Buffer {
     unsafe { Buffer::from_raw(ptr, values.len(), values.dtype(), std::sync::Arc::new(())) }
 }
 
-/// Evaluate `view` over `shape` into a new C-contiguous tile.
-pub(crate) fn contiguous(
+/// Copy the elements a strided `view` reaches over `shape` into a new C-contiguous tile.
+pub fn contiguous(
     view: &InputView,
     dtype: DType,
     shape: &[usize],

@@ -2,8 +2,8 @@
 
 use brickwork::layers::core::fmt_shape;
 use brickwork::layers::kernels::callback::{BlockArg, BlockFn};
-use brickwork::layers::kernels::program::{run_block, Input, InputView, Scratch, StoreSink};
-use brickwork::layers::kernels::{Instr, Program, Tile};
+use brickwork::layers::kernels::program::{Input, InputView, Scratch};
+use brickwork::layers::kernels::Tile;
 use brickwork::{DType, Error};
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -32,26 +32,17 @@ impl std::fmt::Debug for PyBlockFn {
 
 /// A block as an owned, C-contiguous tile (a strided copy through the kernels).
 fn contiguous(arg: &BlockArg) -> Result<Tile, Error> {
-    let dtype = arg.buffer.dtype();
-    let n: usize = arg.shape.iter().product();
-    let mut tile = Tile::new(dtype, n);
-    let mut p = Program::default();
-    let r = p.push(dtype, |dst| Instr::Load { input: 0, dst });
-    p.outputs.push(r);
     let view = InputView {
         input: Input::Buffer(arg.buffer.clone()),
         base: arg.base,
         strides: arg.strides.clone(),
     };
-    #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
-    let ptr = brickwork::layers::kernels::with_tile!(&mut tile, v => v.as_mut_ptr() as *mut u8);
-    let strides = brickwork::layers::core::c_strides(&arg.shape);
-    // SAFETY: `tile` holds `n` elements of `dtype`, outlives the sink and is written only
-    // through it; the view is bounds-checked by `check`.
-    let mut sink = unsafe { StoreSink::new(ptr, n, dtype, 0, strides) };
-    sink.check(&arg.shape)?;
-    run_block(&p, &[view], &arg.shape, &mut sink, &mut Scratch::default())?;
-    Ok(tile)
+    brickwork::layers::exec::contiguous(
+        &view,
+        arg.buffer.dtype(),
+        &arg.shape,
+        &mut Scratch::default(),
+    )
 }
 
 impl BlockFn for PyBlockFn {
