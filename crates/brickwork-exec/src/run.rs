@@ -11,6 +11,7 @@ use brickwork_kernels::program::{check_view, run_block, Input, InputView, Scratc
 use brickwork_kernels::reduce::{combine, finalize, ReduceSink, ReduceSinks, State};
 use brickwork_kernels::scan::scan;
 use brickwork_kernels::with_tile;
+use brickwork_kernels::Tile;
 
 /// What every task of one computation shares.
 pub(crate) struct Ctx<'a> {
@@ -182,6 +183,35 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             let block = evaluate(program, &views, dtype, &shape, scratch)?;
             sink.write(&offset, &shape, &block)
         }
+        StageKind::Gather {
+            leaf,
+            axis,
+            indices,
+            grid,
+            target,
+            offset: at,
+        } => {
+            let mut coords = vec![0; grid.ndim()];
+            grid.block_coords(i, &mut coords);
+            let offset = block_offsets(grid, &coords);
+            let shape = grid.block_shape(&coords);
+            let dtype = ctx.graph.targets[*target].1;
+            let mut block = Tile::new(dtype, shape.iter().product());
+            let outer: usize = shape[..*axis].iter().product();
+            let inner: usize = shape[*axis + 1..].iter().product();
+            let mut slice_shape = shape.clone();
+            slice_shape[*axis] = 1;
+            for j in 0..shape[*axis] {
+                let mut from = offset.clone();
+                from[*axis] = indices[offset[*axis] + j];
+                let view =
+                    leaf_views(ctx, std::slice::from_ref(leaf), &from, &slice_shape)?.remove(0);
+                let slice = crate::output::contiguous(&view, dtype, &slice_shape, scratch)?;
+                place(&mut block, &slice, outer, shape[*axis], inner, j)?;
+            }
+            let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+            ctx.targets[*target].write_block(&block, &placed, &shape, scratch)
+        }
         StageKind::Scan {
             program,
             leaves,
@@ -295,6 +325,33 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             Ok(())
         }
     }
+}
+
+/// Copy `slice` (outer x 1 x inner, C order) to position `j` of `block` (outer x n x
+/// inner).
+fn place(
+    block: &mut Tile,
+    slice: &Tile,
+    outer: usize,
+    n: usize,
+    inner: usize,
+    j: usize,
+) -> Result<()> {
+    macro_rules! arms {
+        ($($v:ident),*) => {
+            match (block, slice) {
+                $((Tile::$v(b), Tile::$v(s)) => {
+                    for o in 0..outer {
+                        let at = (o * n + j) * inner;
+                        b[at..at + inner].copy_from_slice(&s[o * inner..(o + 1) * inner]);
+                    }
+                    Ok(())
+                })*
+                _ => Err(Error::Internal("gather of another dtype".into())),
+            }
+        };
+    }
+    arms!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
 }
 
 /// Index strides and base for argmin / argmax: flat C-order indices over the whole

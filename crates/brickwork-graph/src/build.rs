@@ -827,6 +827,41 @@ pub fn cumulative(
     Ok(Expr::new(Op::Scan { op, axis }, vec![input], out, chunks))
 }
 
+/// `x` indexed along `axis` by integer `indices` (negative count from the end), as
+/// `numpy.take`; the result's chunks along the axis are the input's chunk size.
+pub fn take(x: &Expr, indices: &[i64], axis: i64) -> Result<Expr> {
+    ensure!(
+        x.ndim() > 0,
+        Index,
+        "cannot index a 0-dimensional array with an integer array"
+    );
+    let axis = normalize_axis(axis, x.ndim())?;
+    let n = x.shape()[axis] as i64;
+    let resolved = indices
+        .iter()
+        .map(|&i| {
+            ensure!(
+                i >= -n && i < n,
+                Index,
+                "index {i} is out of bounds for axis {axis} with size {n}"
+            );
+            Ok(if i < 0 { i + n } else { i } as usize)
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    let mut axes = x.chunks().0.clone();
+    let size = axes[axis].max_size().max(1);
+    axes[axis] = AxisChunks::regular(size, resolved.len());
+    Ok(Expr::new(
+        Op::Take {
+            axis,
+            indices: std::sync::Arc::new(resolved),
+        },
+        vec![x.clone()],
+        x.dtype(),
+        Chunks(axes),
+    ))
+}
+
 /// `x` with new chunks (`Array.rechunk`). Every kernel reads its inputs through global
 /// views, so a rechunk only changes how the work is cut into tasks: it costs no copy.
 pub fn rechunk(x: &Expr, chunks: Chunks) -> Result<Expr> {

@@ -84,6 +84,13 @@ pub enum Op {
         /// The axis.
         axis: usize,
     },
+    /// Input 0 indexed along `axis` by a list of coordinates (`numpy.take`).
+    Take {
+        /// The axis.
+        axis: usize,
+        /// The coordinates along it, in output order (validated, non-negative).
+        indices: Arc<Vec<usize>>,
+    },
     /// A user function applied block by block: output block `i` is `func` of block `i`
     /// of every input (all inputs have the node's number of blocks per axis).
     MapBlocks(Arc<dyn BlockFn>),

@@ -17,7 +17,7 @@ mod view;
 pub use build::*;
 pub use expr::{Expr, Node, Op, ReduceSpec, Source};
 pub use taskgraph::{
-    block_offsets, partial_coords, Final, Leaf, LeafKind, PartialOut, Stage, StageKind, TaskGraph,
-    Writer,
+    block_offsets, gather_region, partial_coords, Final, Leaf, LeafKind, PartialOut, Stage,
+    StageKind, TaskGraph, Writer,
 };
 pub use view::{AxisCoord, View};

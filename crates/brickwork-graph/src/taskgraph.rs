@@ -22,6 +22,24 @@ pub struct Writer {
     pub offset: Vec<usize>,
 }
 
+/// The input region a gather block reads: the block's ranges on every axis but `axis`,
+/// and the span of its indices along `axis`.
+pub fn gather_region(
+    indices: &[usize],
+    axis: usize,
+    offset: &[usize],
+    shape: &[usize],
+) -> (Vec<usize>, Vec<usize>) {
+    let idx = &indices[offset[axis]..offset[axis] + shape[axis]];
+    let lo = idx.iter().copied().min().unwrap_or(0);
+    let hi = idx.iter().copied().max().unwrap_or(0);
+    let mut start = offset.to_vec();
+    let mut size = shape.to_vec();
+    start[axis] = lo;
+    size[axis] = if idx.is_empty() { 0 } else { hi - lo + 1 };
+    (start, size)
+}
+
 /// What a leaf of a fused program reads.
 #[derive(Debug, Clone)]
 pub enum LeafKind {
@@ -124,6 +142,22 @@ pub enum StageKind {
         grid: Chunks,
         /// Where the blocks go.
         sink: Arc<dyn brickwork_kernels::io::BlockSink>,
+    },
+    /// Gather: block `i` of `grid` takes, along `axis`, the input's slices at
+    /// `indices` (the input read in place through `leaf`), written into a target.
+    Gather {
+        /// The input, through an identity view of its own coordinates.
+        leaf: Leaf,
+        /// The axis.
+        axis: usize,
+        /// The coordinates taken along it, in output order.
+        indices: Arc<Vec<usize>>,
+        /// The output grid.
+        grid: Chunks,
+        /// The target written.
+        target: usize,
+        /// Where the grid's origin lies in the target.
+        offset: Vec<usize>,
     },
     /// A scan along `axis`: task `i` evaluates block `i` of `grid`, continues it from
     /// the last slice of the block before it along the axis (read back from the

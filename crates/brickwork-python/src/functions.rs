@@ -307,6 +307,12 @@ fn cumulative(
     guard(py, || graph::cumulative(&x.expr, op, axis, d)).map(wrap)
 }
 
+/// `x` indexed along `axis` by integer positions (`numpy.take`).
+#[pyfunction]
+fn take(py: Python<'_>, x: &PyExpr, indices: Vec<i64>, axis: i64) -> PyResult<PyExpr> {
+    guard(py, || graph::take(&x.expr, &indices, axis)).map(wrap)
+}
+
 /// `x` with a new shape (C order; one entry may be -1).
 #[pyfunction]
 fn reshape(py: Python<'_>, x: &PyExpr, shape: Vec<i64>) -> PyResult<PyExpr> {
@@ -634,6 +640,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(map_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(cumulative, m)?)?;
+    m.add_function(wrap_pyfunction!(take, m)?)?;
     m.add_function(wrap_pyfunction!(from_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(to_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;

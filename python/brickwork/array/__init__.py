@@ -75,6 +75,7 @@ from brickwork.array.routines import (
     squeeze,
     stack,
     swapaxes,
+    take,
     transpose,
     vstack,
 )
@@ -171,6 +172,7 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "take",
     "from_zarr",
     "to_zarr",
     "allclose",

@@ -22,7 +22,7 @@ from brickwork.array._args import axis_tuple, boolean, integer, split_every_valu
 from brickwork.array._dtypes import SUPPORTED_DTYPES, dtype_name
 from brickwork.array._repr import array_html, array_repr
 from brickwork.array._sources import to_numpy
-from brickwork.array.indexing import normalize_index
+from brickwork.array.indexing import normalize_index, split_array_index
 
 __all__ = [
     "Array",
@@ -398,7 +398,14 @@ class Array:
     # ----------------------------------------------------------------- shape ops
 
     def __getitem__(self, index: Any) -> Array:
-        """Basic indexing with ints, slices, None and Ellipsis (lazy)."""
+        """Indexing with ints, slices, None, Ellipsis and one 1-d integer list / array or
+        boolean mask along an axis (lazy)."""
+        split = split_array_index(index, self.shape)
+        if split is not None:
+            basic, axis, positions = split
+            from brickwork.array.routines import take
+
+            return take(self[basic], positions, axis=axis)
         entries = normalize_index(index, self.shape)
         if all(isinstance(e, slice) and e == slice(None) for e in entries):
             return self

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["IndexEntry", "normalize_index"]
+__all__ = ["IndexEntry", "normalize_index", "split_array_index"]
 
 IndexEntry = int | slice | None
 
@@ -102,3 +102,63 @@ def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple[IndexEntry, ...
             axis += 1
         result.append(entry)
     return tuple(result)
+
+
+def _is_array_index(item: Any) -> bool:
+    if isinstance(item, list | tuple):
+        return True
+    return isinstance(item, np.ndarray) and item.ndim >= 1
+
+
+def split_array_index(index: Any, shape: tuple[int, ...]) -> tuple[Any, int, np.ndarray] | None:
+    """For an index with one integer or boolean array (a list or a 1-d NumPy array):
+    the basic index with ``slice(None)`` in its place, the axis of the basic result it
+    indexes, and the integer positions to take. None when there is no array entry.
+
+    Raises
+    ------
+    IndexError
+        A boolean mask whose length differs from its axis, or a non-integer array.
+    NotImplementedError
+        Several array entries, multi-dimensional index arrays, or lazy (brickwork) masks.
+    """
+    items = index if isinstance(index, tuple) else (index,)
+    lazy = [it for it in items if hasattr(it, "_expr")]
+    if lazy:
+        raise NotImplementedError(
+            "indexing with a brickwork array (a lazy mask or index) is not supported yet: "
+            "its result has unknown chunk sizes; compute the index first"
+        )
+    positions = [i for i, it in enumerate(items) if _is_array_index(it)]
+    if not positions:
+        return None
+    if len(positions) > 1:
+        raise NotImplementedError("indexing with more than one array is not supported yet")
+    p = positions[0]
+    arr = np.asarray(items[p])
+    if arr.ndim != 1:
+        raise NotImplementedError("only 1-d integer or boolean index arrays are supported")
+    consumed = (
+        sum(1 for it in items if it is not None and it is not Ellipsis and not _is_array_index(it))
+        + 1
+    )
+    before = items[:p]
+    expand = len(shape) - consumed
+    out_axis = sum(
+        0 if isinstance(it, int | np.integer) else expand if it is Ellipsis else 1 for it in before
+    )
+    in_axis = sum(0 if it is None else expand if it is Ellipsis else 1 for it in before)
+    if arr.dtype == bool:
+        size = shape[in_axis] if in_axis < len(shape) else 0
+        if len(arr) != size:
+            raise IndexError(
+                f"boolean index did not match indexed array along axis {in_axis}; size of "
+                f"axis is {size} but size of corresponding boolean axis is {len(arr)}"
+            )
+        positions_taken = np.flatnonzero(arr)
+    elif arr.size == 0 or arr.dtype.kind in "iu":
+        positions_taken = arr.astype(np.int64)
+    else:
+        raise IndexError("arrays used as indices must be of integer (or boolean) type")
+    basic = (*before, slice(None), *items[p + 1 :])
+    return basic, out_axis, positions_taken

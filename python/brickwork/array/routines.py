@@ -25,6 +25,7 @@ __all__ = [
     "squeeze",
     "stack",
     "swapaxes",
+    "take",
     "transpose",
     "vstack",
 ]
@@ -261,3 +262,31 @@ def reshape(x: Any, shape: Any, order: str = "C", limit: Any = None) -> Array:
 def ravel(x: Any) -> Array:
     """The elements as a 1-d array in C order, as ``numpy.ravel``."""
     return reshape(x, (-1,))
+
+
+@implements(np.take)
+def take(a: Any, indices: Any, axis: int | None = None) -> Array:
+    """The elements at integer ``indices`` along ``axis`` (of the flattened array for
+    None), as ``numpy.take``: a gather that reads only the slices it needs.
+
+    Raises
+    ------
+    IndexError
+        An index out of range.
+    numpy.exceptions.AxisError
+        A bad axis.
+    """
+    arr = _array(a)
+    if axis is None:
+        arr, axis = reshape(arr, (-1,)), 0
+    idx = np.asarray(indices)
+    if idx.ndim > 1:
+        raise NotImplementedError("take with multi-dimensional indices is not supported yet")
+    if idx.size and idx.dtype.kind not in "iu":
+        raise IndexError("arrays used as indices must be of integer (or boolean) type")
+    out = Array(_core.take(arr._expr, [int(i) for i in idx.ravel()], _axis_int(axis)), "take")
+    return out[(slice(None),) * _axis_int_norm(axis, arr.ndim) + (0,)] if idx.ndim == 0 else out
+
+
+def _axis_int_norm(axis: Any, ndim: int) -> int:
+    return normalize_axis_index(_axis_int(axis), ndim)

@@ -86,6 +86,15 @@ fn task_memory(g: &TaskGraph) -> Vec<(usize, String)> {
                 2 * largest_block(grid) * 8 + program.regs.len() * TILE * 8,
                 format!("a store of blocks up to {}", fmt_shape(&grid.chunksize())),
             ),
+            StageKind::Gather {
+                grid, target, axis, ..
+            } => (
+                2 * largest_block(grid) * g.targets[*target].1.itemsize(),
+                format!(
+                    "a gather along axis {axis} (blocks up to {})",
+                    fmt_shape(&grid.chunksize())
+                ),
+            ),
             StageKind::Callback {
                 func,
                 in_grids,

@@ -143,6 +143,21 @@ pub fn explain(g: &TaskGraph) -> String {
                 );
                 program_text(program, &leaf_names(leaves), &mut out);
             }
+            StageKind::Gather {
+                axis,
+                indices,
+                grid,
+                target,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "  stage {i}: take {} indices along axis {axis} -> {}, blocks {}, {tasks}",
+                    indices.len(),
+                    target_name(g, *target),
+                    fmt_shape(&grid.chunksize())
+                );
+            }
             StageKind::Callback {
                 func, grid, target, ..
             } => {

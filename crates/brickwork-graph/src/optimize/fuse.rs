@@ -64,7 +64,11 @@ impl Fuser {
                 let value = *value;
                 self.program.push(dtype, |dst| Instr::Const { value, dst })
             }
-            Op::Reduce(_) | Op::Concat { .. } | Op::MapBlocks(_) | Op::Scan { .. } => {
+            Op::Reduce(_)
+            | Op::Concat { .. }
+            | Op::MapBlocks(_)
+            | Op::Scan { .. }
+            | Op::Take { .. } => {
                 let (target, writers) = m.materialize(e)?;
                 let kind = LeafKind::Buffer {
                     target,

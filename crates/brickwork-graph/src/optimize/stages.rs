@@ -73,9 +73,12 @@ fn reads_intermediate(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
         return r;
     }
     let r = match e.node().op {
-        Op::Reduce(_) | Op::Concat { .. } | Op::Reshape | Op::MapBlocks(_) | Op::Scan { .. } => {
-            true
-        }
+        Op::Reduce(_)
+        | Op::Concat { .. }
+        | Op::Reshape
+        | Op::MapBlocks(_)
+        | Op::Scan { .. }
+        | Op::Take { .. } => true,
         _ => e.node().inputs.iter().any(|i| reads_intermediate(i, seen)),
     };
     seen.insert(e.id(), r);
@@ -177,6 +180,42 @@ impl Planner {
                 Ok(vec![Writer {
                     stage: p.stage,
                     grid: f.grid.clone(),
+                    offset,
+                }])
+            }
+            Op::Take { axis, indices } => {
+                let input = &e.node().inputs[0];
+                let kind = match &input.node().op {
+                    Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
+                    _ => {
+                        let (target, writers) = self.materialize(input)?;
+                        crate::taskgraph::LeafKind::Buffer {
+                            target,
+                            writers,
+                            reshaped: None,
+                        }
+                    }
+                };
+                let leaf = crate::taskgraph::Leaf {
+                    kind,
+                    view: View::identity(input.ndim()),
+                };
+                let grid = e.chunks().clone();
+                let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
+                let stage = self.push(
+                    StageKind::Gather {
+                        leaf,
+                        axis: *axis,
+                        indices: indices.clone(),
+                        grid: grid.clone(),
+                        target,
+                        offset: offset.clone(),
+                    },
+                    ntasks,
+                );
+                Ok(vec![Writer {
+                    stage,
+                    grid,
                     offset,
                 }])
             }

@@ -54,6 +54,26 @@ pub fn generate(
                     g.deps_start.push(g.deps.len() as u32);
                 }
             }
+            StageKind::Gather {
+                leaf,
+                axis,
+                indices,
+                grid,
+                ..
+            } => {
+                let mut coords = vec![0; grid.ndim()];
+                for t in 0..s.ntasks {
+                    grid.block_coords(t, &mut coords);
+                    let offset = block_offsets(grid, &coords);
+                    let shape = grid.block_shape(&coords);
+                    let (start, size) =
+                        crate::taskgraph::gather_region(indices, *axis, &offset, &shape);
+                    leaf.producers(&stages, &start, &size, &mut g.deps);
+                    g.stage_of.push(si as u32);
+                    g.index.push(t as u32);
+                    g.deps_start.push(g.deps.len() as u32);
+                }
+            }
             StageKind::Scan {
                 leaves, grid, axis, ..
             } => {
@@ -133,7 +153,8 @@ fn cull(g: TaskGraph) -> TaskGraph {
         .filter(|&t| match &g.stages[g.stage_of[t] as usize].kind {
             StageKind::Map { target, .. }
             | StageKind::Callback { target, .. }
-            | StageKind::Scan { target, .. } => *target < g.noutputs,
+            | StageKind::Scan { target, .. }
+            | StageKind::Gather { target, .. } => *target < g.noutputs,
             StageKind::Store { .. } => true,
             StageKind::Partial { outputs, .. } => outputs.iter().any(|o| is_output(&o.finish)),
             StageKind::Combine { finish, .. } => is_output(finish),
