@@ -95,6 +95,20 @@ fn missing(dep: usize) -> Error {
     Error::Internal(format!("the result of task {dep} is missing"))
 }
 
+/// Grid coordinates, offsets and shape of block `i` of `grid`.
+fn block(grid: &Chunks, i: usize) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let mut coords = vec![0; grid.ndim()];
+    grid.block_coords(i, &mut coords);
+    let offset = block_offsets(grid, &coords);
+    let shape = grid.block_shape(&coords);
+    (coords, offset, shape)
+}
+
+/// `offset` moved by `at` (a block's place in its target).
+fn placed(offset: &[usize], at: &[usize]) -> Vec<usize> {
+    offset.iter().zip(at).map(|(o, a)| o + a).collect()
+}
+
 /// Run task `t`.
 pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()> {
     let g = ctx.graph;
@@ -109,12 +123,9 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             target,
             offset: at,
         } => {
-            let mut coords = vec![0; grid.ndim()];
-            grid.block_coords(i, &mut coords);
-            let offset = block_offsets(grid, &coords);
-            let shape = grid.block_shape(&coords);
+            let (_, offset, shape) = block(grid, i);
             let views = leaf_views(ctx, leaves, &offset, &shape)?;
-            let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+            let placed = placed(&offset, at);
             let mut sink = ctx.targets[*target].sink(&placed, &shape)?;
             run_block(program, &views, &shape, &mut sink, scratch)
         }
@@ -174,10 +185,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             grid,
             sink,
         } => {
-            let mut coords = vec![0; grid.ndim()];
-            grid.block_coords(i, &mut coords);
-            let offset = block_offsets(grid, &coords);
-            let shape = grid.block_shape(&coords);
+            let (_, offset, shape) = block(grid, i);
             let views = leaf_views(ctx, leaves, &offset, &shape)?;
             let dtype = program.regs[program.outputs[0] as usize];
             let block = evaluate(program, &views, dtype, &shape, scratch)?;
@@ -191,10 +199,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             target,
             offset: at,
         } => {
-            let mut coords = vec![0; grid.ndim()];
-            grid.block_coords(i, &mut coords);
-            let offset = block_offsets(grid, &coords);
-            let shape = grid.block_shape(&coords);
+            let (_, offset, shape) = block(grid, i);
             let dtype = ctx.graph.targets[*target].1;
             let mut block = Tile::new(dtype, shape.iter().product());
             let outer: usize = shape[..*axis].iter().product();
@@ -209,7 +214,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                 let slice = crate::output::contiguous(&view, dtype, &slice_shape, scratch)?;
                 place(&mut block, &slice, outer, shape[*axis], inner, j)?;
             }
-            let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+            let placed = placed(&offset, at);
             ctx.targets[*target].write_block(&block, &placed, &shape, scratch)
         }
         StageKind::Scan {
@@ -221,11 +226,8 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             target,
             offset: at,
         } => {
-            let mut coords = vec![0; grid.ndim()];
-            grid.block_coords(i, &mut coords);
-            let offset = block_offsets(grid, &coords);
-            let shape = grid.block_shape(&coords);
-            let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+            let (coords, offset, shape) = block(grid, i);
+            let placed = placed(&offset, at);
             let dtype = ctx.graph.targets[*target].1;
             let views = leaf_views(ctx, leaves, &offset, &shape)?;
             let mut block = evaluate(program, &views, dtype, &shape, scratch)?;
@@ -289,7 +291,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                 )));
             }
             let offset = block_offsets(grid, &coords);
-            let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+            let placed = placed(&offset, at);
             ctx.targets[*target].write_block(&values, &placed, &shape, scratch)
         }
         StageKind::Combine {
@@ -389,12 +391,9 @@ fn deliver(
         return Ok(Part::State(state));
     };
     let values = finalize(out.reducer, state, f.dtype, f.n)?;
-    let mut coords = vec![0; f.grid.ndim()];
-    f.grid.block_coords(o, &mut coords);
-    let offset = block_offsets(&f.grid, &coords);
-    let shape = f.grid.block_shape(&coords);
+    let (_, offset, shape) = block(&f.grid, o);
     for (target, at) in &f.targets {
-        let placed: Vec<usize> = offset.iter().zip(at).map(|(o, a)| o + a).collect();
+        let placed = placed(&offset, at);
         ctx.targets[*target].write_block(&values, &placed, &shape, scratch)?;
     }
     Ok(Part::Empty)
