@@ -184,3 +184,13 @@ def test_bad_arguments_raise_value_error():
         da.linspace(0, 1, -1)
     with pytest.raises((ValueError, TypeError)):
         da.from_array(np.zeros(4), chunks=2).sum(split_every=1)
+
+
+def test_a_panic_inside_a_task_is_a_python_exception_and_the_process_stays_usable():
+    from brickwork import _core
+
+    with pytest.raises(_core.PanicError, match="deliberate panic"):
+        _core._panic_in_task()
+    assert isinstance(_core.PanicError("x"), RuntimeError)
+    # The scheduler and the interpreter still work.
+    np.testing.assert_array_equal(da.ones(5, chunks=2).cumsum().compute(), np.arange(1.0, 6.0))

@@ -478,6 +478,38 @@ fn run_graph(
     }
 }
 
+/// A block function that panics: for the test that a panic inside a task becomes a
+/// Python exception and leaves the process usable.
+#[derive(Debug)]
+struct PanicFn;
+
+impl brickwork::layers::kernels::callback::BlockFn for PanicFn {
+    fn call(
+        &self,
+        _: &[usize],
+        _: &[brickwork::layers::kernels::callback::BlockArg],
+        _: &[usize],
+    ) -> brickwork::Result<brickwork::layers::kernels::Tile> {
+        panic!("a deliberate panic inside a task (brickwork._core._panic_in_task)")
+    }
+
+    fn name(&self) -> &str {
+        "panic"
+    }
+}
+
+/// Run a small computation whose task panics (tests only): raises PanicError.
+#[pyfunction]
+fn _panic_in_task(py: Python<'_>) -> PyResult<()> {
+    let grid = Chunks::single(&[4]);
+    let x = guard(py, || {
+        let ones = graph::full(ScalarKind::Float(1.0).to_scalar(DType::F64)?, grid.clone());
+        graph::map_blocks(std::sync::Arc::new(PanicFn), &[ones], DType::F64, None)
+    })?;
+    let g = guard(py, || optimize::task_graph(&[x]))?;
+    run_graph(py, &g, 2, None, Vec::new()).map(|_| ())
+}
+
 /// An array over the Zarr array at `component` of the store at `path`, in `chunks`
 /// (None: the store's own chunks).
 #[pyfunction]
@@ -641,6 +673,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(cumulative, m)?)?;
     m.add_function(wrap_pyfunction!(take, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_in_task, m)?)?;
     m.add_function(wrap_pyfunction!(from_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(to_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
