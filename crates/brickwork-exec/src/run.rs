@@ -2,12 +2,14 @@
 
 use crate::output::{evaluate, OutputTarget};
 use crate::slots::{Part, Slot, Slots};
-use brickwork_core::{c_strides, Buffer, Chunks, Error, Result};
+use brickwork_core::{c_strides, Buffer, Chunks, DType, Error, Result};
 use brickwork_graph::{
     block_offsets, partial_coords, Leaf, LeafKind, PartialOut, StageKind, TaskGraph,
 };
 use brickwork_kernels::callback::BlockArg;
+use brickwork_kernels::gemm::matmul;
 use brickwork_kernels::program::{check_view, run_block, Input, InputView, Scratch};
+use brickwork_kernels::reduce::Reducer;
 use brickwork_kernels::reduce::{combine, finalize, ReduceSink, ReduceSinks, State};
 use brickwork_kernels::scan::scan;
 use brickwork_kernels::with_tile;
@@ -190,6 +192,40 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             let dtype = program.regs[program.outputs[0] as usize];
             let block = evaluate(program, &views, dtype, &shape, scratch)?;
             sink.write(&offset, &shape, &block)
+        }
+        StageKind::Contract {
+            a,
+            b,
+            a_grid,
+            b_grid,
+            dtype,
+            per_out,
+            grid,
+            finish,
+        } => {
+            let (o, r) = (i / per_out, i % per_out);
+            let (out, _, shape) = block(grid, o);
+            let (ca, cb) = ([out[0], r], [r, out[1]]);
+            let (oa, sa) = (block_offsets(a_grid, &ca), a_grid.block_shape(&ca));
+            let (ob, sb) = (block_offsets(b_grid, &cb), b_grid.block_shape(&cb));
+            let va = leaf_views(ctx, std::slice::from_ref(a), &oa, &sa)?.remove(0);
+            let vb = leaf_views(ctx, std::slice::from_ref(b), &ob, &sb)?.remove(0);
+            for (v, s) in [(&va, &sa), (&vb, &sb)] {
+                if let Input::Buffer(buf) = &v.input {
+                    check_view(v.base, &v.strides, s, buf.len())?;
+                }
+            }
+            let product = matmul(&va, &vb, shape[0], sa[1], shape[1], *dtype)?;
+            let mut state = State::new(Reducer::Sum, DType::F64, shape[0] * shape[1]);
+            state.vals = product;
+            let spec = PartialOut {
+                reducer: Reducer::Sum,
+                acc: DType::F64,
+                finish: finish.clone(),
+            };
+            let part = deliver(ctx, o, &spec, state, scratch)?;
+            ctx.slots.put(t, Slot(vec![part]));
+            Ok(())
         }
         StageKind::Gather {
             leaf,

@@ -862,6 +862,41 @@ pub fn take(x: &Expr, indices: &[i64], axis: i64) -> Result<Expr> {
     ))
 }
 
+/// The matrix product of two 2-d float arrays (`numpy.matmul`). The contracted axis's
+/// chunks are unified (a free view); the result has `a`'s row chunks and `b`'s column
+/// chunks.
+pub fn matmul(a: &Expr, b: &Expr) -> Result<Expr> {
+    ensure!(
+        a.ndim() == 2 && b.ndim() == 2,
+        Value,
+        "matmul of arrays of {} and {} dimensions is not supported yet (2-d only)",
+        a.ndim(),
+        b.ndim()
+    );
+    let (sa, sb) = (a.shape(), b.shape());
+    ensure!(
+        sa[1] == sb[0],
+        ShapeMismatch,
+        "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc \
+         signature (n?,k),(k,m?)->(n?,m?) (size {} is different from {})",
+        sb[0],
+        sa[1]
+    );
+    let dtype = DType::promote(a.dtype(), b.dtype());
+    ensure!(
+        dtype.is_float(),
+        Type,
+        "matrix products of {dtype} are not supported yet (float32 and float64 are)"
+    );
+    let k = a.chunks().0[1].refine(&b.chunks().0[0]);
+    let ga = Chunks(vec![a.chunks().0[0].clone(), k.clone()]);
+    let gb = Chunks(vec![k, b.chunks().0[1].clone()]);
+    let a = broadcast_view(&astype(a, dtype), &sa, &ga);
+    let b = broadcast_view(&astype(b, dtype), &sb, &gb);
+    let chunks = Chunks(vec![ga.0[0].clone(), gb.0[1].clone()]);
+    Ok(Expr::new(Op::MatMul, vec![a, b], dtype, chunks))
+}
+
 /// `x` with new chunks (`Array.rechunk`). Every kernel reads its inputs through global
 /// views, so a rechunk only changes how the work is cut into tasks: it costs no copy.
 pub fn rechunk(x: &Expr, chunks: Chunks) -> Result<Expr> {

@@ -91,6 +91,8 @@ pub enum Op {
         /// The coordinates along it, in output order (validated, non-negative).
         indices: Arc<Vec<usize>>,
     },
+    /// The matrix product of inputs 0 (m x k) and 1 (k x n), whose k chunks match.
+    MatMul,
     /// A user function applied block by block: output block `i` is `func` of block `i`
     /// of every input (all inputs have the node's number of blocks per axis).
     MapBlocks(Arc<dyn BlockFn>),

@@ -98,7 +98,10 @@ pub struct PartialOut {
 }
 
 /// The kind of work every task of a stage does.
+///
+/// A plan holds one of these per stage (not per task), so variant sizes do not matter.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum StageKind {
     /// Evaluate a program over block `i` of `grid` and write it into a target.
     Map {
@@ -158,6 +161,27 @@ pub enum StageKind {
         target: usize,
         /// Where the grid's origin lies in the target.
         offset: Vec<usize>,
+    },
+    /// Block matrix products: task `o * per_out + r` multiplies block `(i, r)` of `a`
+    /// by block `(r, j)` of `b`, where `(i, j)` is output block `o`; the products are
+    /// summed by the combine stages after it (or finished here when `per_out` is 1).
+    Contract {
+        /// The left operand, read in place.
+        a: Leaf,
+        /// The right operand, read in place.
+        b: Leaf,
+        /// The left operand's grid (m x k).
+        a_grid: Chunks,
+        /// The right operand's grid (k x n).
+        b_grid: Chunks,
+        /// The operands' dtype.
+        dtype: DType,
+        /// Blocks along the contracted axis (tasks per output block).
+        per_out: usize,
+        /// The output grid.
+        grid: Chunks,
+        /// Set when there is no combine stage after this one.
+        finish: Option<Final>,
     },
     /// A scan along `axis`: task `i` evaluates block `i` of `grid`, continues it from
     /// the last slice of the block before it along the axis (read back from the

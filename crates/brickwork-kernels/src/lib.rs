@@ -10,6 +10,7 @@
 pub mod callback;
 pub mod cast;
 pub mod elementwise;
+pub mod gemm;
 pub mod io;
 pub mod ops;
 pub mod program;

@@ -307,6 +307,12 @@ fn cumulative(
     guard(py, || graph::cumulative(&x.expr, op, axis, d)).map(wrap)
 }
 
+/// The matrix product of two 2-d float arrays.
+#[pyfunction]
+fn matmul(py: Python<'_>, a: &PyExpr, b: &PyExpr) -> PyResult<PyExpr> {
+    guard(py, || graph::matmul(&a.expr, &b.expr)).map(wrap)
+}
+
 /// `x` indexed along `axis` by integer positions (`numpy.take`).
 #[pyfunction]
 fn take(py: Python<'_>, x: &PyExpr, indices: Vec<i64>, axis: i64) -> PyResult<PyExpr> {
@@ -673,6 +679,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(cumulative, m)?)?;
     m.add_function(wrap_pyfunction!(take, m)?)?;
+    m.add_function(wrap_pyfunction!(matmul, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_task, m)?)?;
     m.add_function(wrap_pyfunction!(from_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(to_zarr, m)?)?;

@@ -9,6 +9,7 @@ array([0.50..., ...])
 
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
+from brickwork.array.linalg import dot, matmul
 from brickwork.array.routines_more import (
     allclose,
     average,
@@ -172,6 +173,8 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "dot",
+    "matmul",
     "take",
     "from_zarr",
     "to_zarr",

@@ -447,6 +447,22 @@ class Array:
 
         to_zarr(self, url, component=component, overwrite=overwrite)
 
+    def __matmul__(self, other: Any) -> Array:
+        from brickwork.array.linalg import matmul
+
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Array:
+        from brickwork.array.linalg import matmul
+
+        return matmul(other, self)
+
+    def dot(self, other: Any) -> Array:
+        """The dot product with ``other`` (see ``brickwork.array.dot``)."""
+        from brickwork.array.linalg import dot
+
+        return dot(self, other)
+
     def explain(self) -> str:
         """The optimized plan as text: each stage with its task count and fused program.
 

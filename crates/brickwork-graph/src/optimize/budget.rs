@@ -95,6 +95,19 @@ fn task_memory(g: &TaskGraph) -> Vec<(usize, String)> {
                     fmt_shape(&grid.chunksize())
                 ),
             ),
+            StageKind::Contract {
+                a_grid,
+                b_grid,
+                grid,
+                ..
+            } => (
+                // The product block (float64) plus GEMM's packing of both operands.
+                largest_block(grid) * 8 + (largest_block(a_grid) + largest_block(b_grid)) * 8,
+                format!(
+                    "a matrix-product task (output blocks up to {})",
+                    fmt_shape(&grid.chunksize())
+                ),
+            ),
             StageKind::Callback {
                 func,
                 in_grids,

@@ -158,6 +158,22 @@ pub fn explain(g: &TaskGraph) -> String {
                     fmt_shape(&grid.chunksize())
                 );
             }
+            StageKind::Contract {
+                a,
+                b,
+                per_out,
+                grid,
+                ..
+            } => {
+                let names = leaf_names(&[a.clone(), b.clone()]);
+                let _ = writeln!(
+                    out,
+                    "  stage {i}: matmul {} @ {} ({per_out} block products per output block), blocks {}, {tasks}",
+                    names[0],
+                    names[1],
+                    fmt_shape(&grid.chunksize())
+                );
+            }
             StageKind::Callback {
                 func, grid, target, ..
             } => {

@@ -68,7 +68,8 @@ impl Fuser {
             | Op::Concat { .. }
             | Op::MapBlocks(_)
             | Op::Scan { .. }
-            | Op::Take { .. } => {
+            | Op::Take { .. }
+            | Op::MatMul => {
                 let (target, writers) = m.materialize(e)?;
                 let kind = LeafKind::Buffer {
                     target,

@@ -78,7 +78,8 @@ fn reads_intermediate(e: &Expr, seen: &mut HashMap<u64, bool>) -> bool {
         | Op::Reshape
         | Op::MapBlocks(_)
         | Op::Scan { .. }
-        | Op::Take { .. } => true,
+        | Op::Take { .. }
+        | Op::MatMul => true,
         _ => e.node().inputs.iter().any(|i| reads_intermediate(i, seen)),
     };
     seen.insert(e.id(), r);
@@ -137,6 +138,9 @@ impl Planner {
             }
             StageKind::Combine {
                 finish: Some(f), ..
+            }
+            | StageKind::Contract {
+                finish: Some(f), ..
             } => f,
             _ => unreachable!("the last stage of a reduction has a finish"),
         }
@@ -175,6 +179,16 @@ impl Planner {
         match &e.node().op {
             Op::Reduce(_) => {
                 let p = self.reduction(e)?;
+                let f = self.finish_mut(p);
+                f.targets.push((target, offset.clone()));
+                Ok(vec![Writer {
+                    stage: p.stage,
+                    grid: f.grid.clone(),
+                    offset,
+                }])
+            }
+            Op::MatMul => {
+                let p = self.matmul(e)?;
                 let f = self.finish_mut(p);
                 f.targets.push((target, offset.clone()));
                 Ok(vec![Writer {
@@ -405,6 +419,80 @@ impl Planner {
         Ok(outputs.len() - 1)
     }
 
+    /// Plan the matrix product `e` (once per canonical node): a contract stage and the
+    /// combine tree summing its block products.
+    fn matmul(&mut self, e: &Expr) -> Result<Planned> {
+        let id = self.canon.id(e);
+        if let Some(&p) = self.reductions.get(&id) {
+            return Ok(p);
+        }
+        let mut leaves = Vec::new();
+        for input in &e.node().inputs {
+            let kind = match &input.node().op {
+                Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
+                _ => {
+                    let (target, writers) = self.materialize(input)?;
+                    crate::taskgraph::LeafKind::Buffer {
+                        target,
+                        writers,
+                        reshaped: None,
+                    }
+                }
+            };
+            leaves.push(crate::taskgraph::Leaf {
+                kind,
+                view: View::identity(2),
+            });
+        }
+        let (a_grid, b_grid) = (
+            e.node().inputs[0].chunks().clone(),
+            e.node().inputs[1].chunks().clone(),
+        );
+        let per_out = a_grid.0[1].nblocks();
+        let grid = e.chunks().clone();
+        let out_blocks = grid.nblocks();
+        let finish = Final {
+            dtype: e.dtype(),
+            n: 1.0,
+            grid: grid.clone(),
+            targets: Vec::new(),
+        };
+        let b = leaves.pop().expect("two operands");
+        let a = leaves.pop().expect("two operands");
+        let stage = self.push(
+            StageKind::Contract {
+                a,
+                b,
+                a_grid,
+                b_grid,
+                dtype: e.dtype(),
+                per_out,
+                grid,
+                finish: (per_out == 1).then(|| finish.clone()),
+            },
+            if e.size() == 0 {
+                0
+            } else {
+                out_blocks * per_out
+            },
+        );
+        let planned = if per_out == 1 {
+            Planned { stage, part: 0 }
+        } else {
+            self.combine_tree(
+                stage,
+                0,
+                out_blocks,
+                per_out,
+                finish,
+                brickwork_kernels::reduce::Reducer::Sum,
+                crate::build::DEFAULT_SPLIT_EVERY,
+            )
+        };
+        self.reductions.insert(id, planned);
+        Ok(planned)
+    }
+
     /// Plan the combine tree of output `part` of partial stage `stage`.
     fn tree(&mut self, e: &Expr, stage: usize, part: usize) -> Planned {
         let Op::Reduce(spec) = &e.node().op else {
@@ -427,18 +515,43 @@ impl Planner {
             .filter(|a| !axes.contains(a))
             .map(|a| nb[a])
             .product();
-        let mut finish = Some(final_of(e, grid));
-        let mut count = *per_out;
+        let (per_out, finish) = (*per_out, final_of(e, grid));
+        self.combine_tree(
+            stage,
+            part,
+            out_blocks,
+            per_out,
+            finish,
+            spec.reducer,
+            spec.split_every,
+        )
+    }
+
+    /// Combine stages over `per_out` states per output block of `stage`'s output `part`,
+    /// with fan-in `split_every`; the last finishes with `finish`.
+    #[allow(clippy::too_many_arguments)]
+    fn combine_tree(
+        &mut self,
+        stage: usize,
+        part: usize,
+        out_blocks: usize,
+        per_out: usize,
+        finish: Final,
+        reducer: brickwork_kernels::reduce::Reducer,
+        split_every: usize,
+    ) -> Planned {
+        let mut finish = Some(finish);
+        let mut count = per_out;
         let (mut last, mut part) = (stage, part);
         while count > 1 {
-            let per = count.div_ceil(spec.split_every);
+            let per = count.div_ceil(split_every);
             last = self.push(
                 StageKind::Combine {
-                    reducer: spec.reducer,
+                    reducer,
                     prev: last,
                     part,
                     prev_per_out: count,
-                    fan_in: spec.split_every,
+                    fan_in: split_every,
                     per_out: per,
                     finish: if per == 1 { finish.take() } else { None },
                 },

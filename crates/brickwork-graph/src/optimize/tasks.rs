@@ -54,6 +54,37 @@ pub fn generate(
                     g.deps_start.push(g.deps.len() as u32);
                 }
             }
+            StageKind::Contract {
+                a,
+                b,
+                a_grid,
+                b_grid,
+                per_out,
+                grid,
+                ..
+            } => {
+                let mut out = vec![0; 2];
+                for t in 0..s.ntasks {
+                    let (o, r) = (t / per_out, t % per_out);
+                    grid.block_coords(o, &mut out);
+                    let (ca, cb) = ([out[0], r], [r, out[1]]);
+                    a.producers(
+                        &stages,
+                        &block_offsets(a_grid, &ca),
+                        &a_grid.block_shape(&ca),
+                        &mut g.deps,
+                    );
+                    b.producers(
+                        &stages,
+                        &block_offsets(b_grid, &cb),
+                        &b_grid.block_shape(&cb),
+                        &mut g.deps,
+                    );
+                    g.stage_of.push(si as u32);
+                    g.index.push(t as u32);
+                    g.deps_start.push(g.deps.len() as u32);
+                }
+            }
             StageKind::Gather {
                 leaf,
                 axis,
@@ -157,7 +188,9 @@ fn cull(g: TaskGraph) -> TaskGraph {
             | StageKind::Gather { target, .. } => *target < g.noutputs,
             StageKind::Store { .. } => true,
             StageKind::Partial { outputs, .. } => outputs.iter().any(|o| is_output(&o.finish)),
-            StageKind::Combine { finish, .. } => is_output(finish),
+            StageKind::Combine { finish, .. } | StageKind::Contract { finish, .. } => {
+                is_output(finish)
+            }
         })
         .collect();
     for &t in &stack {
