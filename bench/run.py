@@ -222,6 +222,36 @@ def rechunk(sizes, repeat: int) -> Result:
     return result
 
 
+def matmul(sizes, repeat: int) -> Result:
+    """Issue 5's matmul workload: a chunked float64 matrix product."""
+    n, block = sizes["matmul_n"], sizes["matmul_block"]
+    rng = np.random.default_rng(6)
+    x, y = rng.random((n, n)), rng.random((n, n))
+    chunks = (block, block)
+
+    def ours():
+        return (bda.from_array(x, chunks=chunks) @ bda.from_array(y, chunks=chunks)).compute()
+
+    check("matmul", ours(), x @ y)
+    result = Result(
+        "matmul",
+        f"from_array({n}x{n}, chunks={block}x{block}) @ from_array(...), compute",
+        brickwork=best_of(ours, repeat),
+        numpy=best_of(lambda: x @ y, repeat),
+        target="<= 1x NumPy",
+    )
+    if dda is not None:
+        result.dask = best_of(
+            lambda: dask_compute(
+                dda.from_array(x, chunks=chunks) @ dda.from_array(y, chunks=chunks)
+            ),
+            repeat,
+        )
+    result.met = result.brickwork <= result.numpy
+    result.notes.append("NumPy uses its bundled OpenBLAS (threads as configured on this machine)")
+    return result
+
+
 def zarr_mean(sizes, repeat: int) -> Result:
     """Issue 3's read workload at a size this machine writes quickly: a zstd Zarr store
     read and reduced with mean(axis=0), throughput in GB/s beside Dask + zarr-python."""
@@ -279,6 +309,7 @@ WORKLOADS = {
     "fused": fused,
     "zarr_mean": zarr_mean,
     "rechunk": rechunk,
+    "matmul": matmul,
 }
 
 FULL = dict(
@@ -292,6 +323,8 @@ FULL = dict(
     zarr_rows=8000,
     zarr_cols=10_000,
     rechunk_n=10_000,
+    matmul_n=4000,
+    matmul_block=1000,
 )
 QUICK = dict(
     quickstart_n=2000,
@@ -304,6 +337,8 @@ QUICK = dict(
     zarr_rows=1000,
     zarr_cols=1000,
     rechunk_n=2000,
+    matmul_n=800,
+    matmul_block=200,
 )
 
 
