@@ -9,6 +9,7 @@ array([0.50..., ...])
 
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
+from brickwork.array.order import argsort, isin, median, percentile, quantile, sort
 from brickwork.array.linalg import dot, matmul
 from brickwork.array.routines_more import (
     allclose,
@@ -173,6 +174,12 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "argsort",
+    "isin",
+    "median",
+    "percentile",
+    "quantile",
+    "sort",
     "dot",
     "matmul",
     "take",
