@@ -194,3 +194,10 @@ def test_a_panic_inside_a_task_is_a_python_exception_and_the_process_stays_usabl
     assert isinstance(_core.PanicError("x"), RuntimeError)
     # The scheduler and the interpreter still work.
     np.testing.assert_array_equal(da.ones(5, chunks=2).cumsum().compute(), np.arange(1.0, 6.0))
+
+
+def test_shapes_past_the_address_space_raise_value_error_not_a_crash():
+    with pytest.raises(ValueError, match="too big"):
+        da.zeros((2**40, 2**40), chunks=2**20)
+    with pytest.raises(ValueError, match="cannot reshape"):
+        da.ones(4, chunks=2).reshape(2**40, 2**40)

@@ -213,6 +213,17 @@ impl Chunks {
                 fmt_shape(shape)
             )));
         }
+        if shape
+            .iter()
+            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+            .and_then(|n| n.checked_mul(itemsize.max(1)))
+            .is_none()
+        {
+            return Err(Error::Value(format!(
+                "array is too big: shape {} of {itemsize}-byte elements exceeds the address space",
+                fmt_shape(shape)
+            )));
+        }
         let mut out: Vec<Option<AxisChunks>> = vec![None; shape.len()];
         let mut autos = Vec::new();
         for (axis, (spec, &n)) in specs.iter().zip(shape).enumerate() {
@@ -395,6 +406,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.chunksize(), vec![3, 43690]);
+    }
+
+    #[test]
+    fn shapes_past_the_address_space_are_refused() {
+        let e = Chunks::from_specs(
+            &[ChunkSpec::Auto, ChunkSpec::Auto],
+            &[1 << 40, 1 << 40],
+            8,
+            1 << 20,
+        );
+        assert!(matches!(e, Err(Error::Value(m)) if m.contains("too big")));
     }
 
     #[test]

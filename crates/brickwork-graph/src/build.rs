@@ -724,11 +724,12 @@ pub fn reshape(x: &Expr, shape: &[i64]) -> Result<Expr> {
     if let Some(bad) = shape.iter().find(|&&n| n < -1) {
         bail!(Value, "negative dimensions not allowed, got {bad}");
     }
-    let known: usize = shape
+    // Checked: a product past usize is no shape of this array (and must not wrap).
+    let known = shape
         .iter()
         .filter(|&&n| n >= 0)
-        .map(|&n| n as usize)
-        .product();
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n as usize))
+        .unwrap_or(usize::MAX);
     let mut out: Vec<usize> = shape.iter().map(|&n| n.max(0) as usize).collect();
     if let Some(&u) = unknown.first() {
         ensure!(
@@ -740,7 +741,7 @@ pub fn reshape(x: &Expr, shape: &[i64]) -> Result<Expr> {
         out[u] = size / known;
     }
     ensure!(
-        out.iter().product::<usize>() == size,
+        out.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)) == Some(size),
         Value,
         "cannot reshape array of size {size} into shape {}",
         fmt_index_shape(shape)

@@ -174,6 +174,26 @@ impl Planner {
         Ok(())
     }
 
+    /// A leaf reading `input` in place through an identity view: a source as it is,
+    /// anything else from the intermediate array it is materialized into.
+    fn in_place(&mut self, input: &Expr) -> Result<crate::taskgraph::Leaf> {
+        let kind = match &input.node().op {
+            Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
+            _ => {
+                let (target, writers) = self.materialize(input)?;
+                crate::taskgraph::LeafKind::Buffer {
+                    target,
+                    writers,
+                    reshaped: None,
+                }
+            }
+        };
+        Ok(crate::taskgraph::Leaf {
+            kind,
+            view: View::identity(input.ndim()),
+        })
+    }
+
     /// Plan the stages that write `e` into `target` at `offset`; returns them.
     fn write_to(&mut self, e: &Expr, target: usize, offset: Vec<usize>) -> Result<Vec<Writer>> {
         match &e.node().op {
@@ -198,22 +218,7 @@ impl Planner {
                 }])
             }
             Op::Take { axis, indices } => {
-                let input = &e.node().inputs[0];
-                let kind = match &input.node().op {
-                    Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
-                    _ => {
-                        let (target, writers) = self.materialize(input)?;
-                        crate::taskgraph::LeafKind::Buffer {
-                            target,
-                            writers,
-                            reshaped: None,
-                        }
-                    }
-                };
-                let leaf = crate::taskgraph::Leaf {
-                    kind,
-                    view: View::identity(input.ndim()),
-                };
+                let leaf = self.in_place(&e.node().inputs[0])?;
                 let grid = e.chunks().clone();
                 let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
                 let stage = self.push(
@@ -264,21 +269,7 @@ impl Planner {
                 let mut leaves = Vec::new();
                 let mut in_grids = Vec::new();
                 for input in &e.node().inputs {
-                    let kind = match &input.node().op {
-                        Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
-                        _ => {
-                            let (target, writers) = self.materialize(input)?;
-                            crate::taskgraph::LeafKind::Buffer {
-                                target,
-                                writers,
-                                reshaped: None,
-                            }
-                        }
-                    };
-                    leaves.push(crate::taskgraph::Leaf {
-                        kind,
-                        view: View::identity(input.ndim()),
-                    });
+                    leaves.push(self.in_place(input)?);
                     in_grids.push(input.chunks().clone());
                 }
                 let grid = e.chunks().clone();
@@ -428,21 +419,7 @@ impl Planner {
         }
         let mut leaves = Vec::new();
         for input in &e.node().inputs {
-            let kind = match &input.node().op {
-                Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
-                _ => {
-                    let (target, writers) = self.materialize(input)?;
-                    crate::taskgraph::LeafKind::Buffer {
-                        target,
-                        writers,
-                        reshaped: None,
-                    }
-                }
-            };
-            leaves.push(crate::taskgraph::Leaf {
-                kind,
-                view: View::identity(2),
-            });
+            leaves.push(self.in_place(input)?);
         }
         let (a_grid, b_grid) = (
             e.node().inputs[0].chunks().clone(),
