@@ -1,0 +1,304 @@
+//! The frames exchanged between the supervisor and a worker over a Unix stream socket,
+//! with file descriptors passed alongside (SCM_RIGHTS).
+//!
+//! A frame is a 24-byte header — body length (u32), kind (u8), number of attached file
+//! descriptors (u8, 0 or 1), number of spans (u16), id (u64), key (u64), little endian
+//! — then the spans (offset, length as two u64 each), then the body. A descriptor is
+//! sent with the first byte of its frame; the kernel never hands a reader descriptors
+//! ahead of that byte, so the reader keeps received descriptors in arrival order and
+//! gives each frame the ones it announces.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::io::Errno;
+use rustix::net::{
+    recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags,
+};
+
+/// Length of a frame header in bytes.
+pub const HEADER: usize = 24;
+const SPAN: usize = 16;
+/// The largest body a frame may carry (bodies above a threshold travel in shared memory).
+pub const MAX_BODY: usize = u32::MAX as usize;
+
+/// What a frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// Worker → supervisor, first frame: `id` is the worker's pid.
+    Hello = 1,
+    /// Supervisor → worker: the function `key` is `body` (sent once per worker).
+    Define = 2,
+    /// Supervisor → worker: run task `id` with function `key` on `body`, reading the
+    /// spans from the shared arena.
+    Task = 3,
+    /// Worker → supervisor: task `id` finished with status `key`; its spans lie in the
+    /// attached memory file, if any.
+    Result = 4,
+}
+
+impl Kind {
+    fn from_u8(byte: u8) -> io::Result<Kind> {
+        Ok(match byte {
+            1 => Kind::Hello,
+            2 => Kind::Define,
+            3 => Kind::Task,
+            4 => Kind::Result,
+            other => return Err(protocol(format!("unknown frame kind {other}"))),
+        })
+    }
+}
+
+/// A byte range: in the parent's arena for a task, in the attached file for a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Start in bytes.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// A decoded frame.
+#[derive(Debug)]
+pub struct Frame {
+    /// What the frame is.
+    pub kind: Kind,
+    /// Task id, or the worker's pid for [`Kind::Hello`].
+    pub id: u64,
+    /// Function key, or the status of a result.
+    pub key: u64,
+    /// Out-of-band buffers.
+    pub spans: Vec<Span>,
+    /// The payload.
+    pub body: Vec<u8>,
+    /// The memory file holding a result's spans.
+    pub fd: Option<OwnedFd>,
+}
+
+/// Appends the encoding of a frame to `out`.
+pub fn encode(out: &mut Vec<u8>, kind: Kind, id: u64, key: u64, spans: &[Span], has_fd: bool, body: &[u8]) {
+    let body_len = u32::try_from(body.len()).expect("frame bodies are limited to 4 GiB");
+    let spans_len = u16::try_from(spans.len()).expect("frames carry at most 65535 spans");
+    out.reserve(HEADER + SPAN * spans.len() + body.len());
+    out.extend_from_slice(&body_len.to_le_bytes());
+    out.push(kind as u8);
+    out.push(u8::from(has_fd));
+    out.extend_from_slice(&spans_len.to_le_bytes());
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&key.to_le_bytes());
+    for span in spans {
+        out.extend_from_slice(&span.offset.to_le_bytes());
+        out.extend_from_slice(&span.len.to_le_bytes());
+    }
+    out.extend_from_slice(body);
+}
+
+fn protocol(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// One end of a connection: buffered reads that keep passed descriptors in order, and
+/// a buffer of bytes not yet written.
+pub struct Conn {
+    sock: OwnedFd,
+    input: Vec<u8>,
+    start: usize,
+    fds: VecDeque<OwnedFd>,
+    /// Encoded frames waiting to be written.
+    pub output: Vec<u8>,
+}
+
+impl Conn {
+    /// Wraps a connected stream socket.
+    pub fn new(sock: OwnedFd) -> Conn {
+        Conn { sock, input: Vec::with_capacity(1 << 16), start: 0, fds: VecDeque::new(), output: Vec::new() }
+    }
+
+    /// The socket, for `poll`.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
+    /// Reads what is available (waiting for at least one byte unless `nonblocking`).
+    /// Returns the number of bytes read: 0 means the peer closed the connection, and
+    /// `Err(WouldBlock)` that nothing was available.
+    pub fn fill(&mut self, nonblocking: bool) -> io::Result<usize> {
+        if self.start > 0 && self.start == self.input.len() {
+            self.input.clear();
+            self.start = 0;
+        }
+        let have = self.input.len();
+        let want = (1 << 16).max(self.input.capacity() - have);
+        self.input.resize(have + want, 0);
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(4))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let mut flags = RecvFlags::CMSG_CLOEXEC;
+        if nonblocking {
+            flags |= RecvFlags::DONTWAIT;
+        }
+        let result = loop {
+            let mut iov = [IoSliceMut::new(&mut self.input[have..])];
+            match recvmsg(&self.sock, &mut iov, &mut control, flags) {
+                Err(Errno::INTR) => continue,
+                other => break other,
+            }
+        };
+        let read = match result {
+            Ok(msg) => msg.bytes,
+            Err(err) => {
+                self.input.truncate(have);
+                return Err(err.into());
+            }
+        };
+        self.input.truncate(have + read);
+        for message in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(fds) = message {
+                self.fds.extend(fds);
+            }
+        }
+        Ok(read)
+    }
+
+    /// The next complete frame in the input buffer, if there is one.
+    pub fn next_frame(&mut self) -> io::Result<Option<Frame>> {
+        let bytes = &self.input[self.start..];
+        if bytes.len() < HEADER {
+            return Ok(None);
+        }
+        let body_len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
+        let kind = Kind::from_u8(bytes[4])?;
+        let has_fd = bytes[5] != 0;
+        let n_spans = u16::from_le_bytes(bytes[6..8].try_into().expect("2 bytes")) as usize;
+        let total = HEADER + SPAN * n_spans + body_len;
+        if bytes.len() < total {
+            self.input.reserve(total - bytes.len());
+            return Ok(None);
+        }
+        let spans = (0..n_spans)
+            .map(|i| Span { offset: u64_at(bytes, HEADER + SPAN * i), len: u64_at(bytes, HEADER + SPAN * i + 8) })
+            .collect();
+        let fd = if has_fd {
+            Some(self.fds.pop_front().ok_or_else(|| protocol("a frame announced a descriptor that did not arrive".into()))?)
+        } else {
+            None
+        };
+        let frame = Frame {
+            kind,
+            id: u64_at(bytes, 8),
+            key: u64_at(bytes, 16),
+            spans,
+            body: bytes[HEADER + SPAN * n_spans..total].to_vec(),
+            fd,
+        };
+        self.start += total;
+        Ok(Some(frame))
+    }
+
+    /// Writes as much of `output` as the socket takes without blocking; returns whether
+    /// everything was written.
+    pub fn flush_nonblocking(&mut self) -> io::Result<bool> {
+        while !self.output.is_empty() {
+            match rustix::net::send(&self.sock, &self.output, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+                Ok(n) => {
+                    self.output.drain(..n);
+                }
+                Err(Errno::AGAIN) => return Ok(false),
+                Err(Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Takes the next `n` raw bytes of input, if that many have arrived.
+    pub fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let start = self.start;
+        (self.input.len() - start >= n).then(|| {
+            self.start += n;
+            &self.input[start..start + n]
+        })
+    }
+
+    /// Writes `bytes` completely, blocking, with `fds` (at most two) attached to the
+    /// first byte.
+    pub fn send_all(&self, mut bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+        let mut first = true;
+        while !bytes.is_empty() {
+            let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
+            let mut control = SendAncillaryBuffer::new(&mut space);
+            if first && !fds.is_empty() {
+                control.push(SendAncillaryMessage::ScmRights(fds));
+            }
+            match sendmsg(&self.sock, &[IoSlice::new(bytes)], &mut control, SendFlags::NOSIGNAL) {
+                Ok(n) => {
+                    bytes = &bytes[n..];
+                    first = false;
+                }
+                Err(Errno::INTR) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::fs::{memfd_create, MemfdFlags};
+    use rustix::net::{socketpair, AddressFamily, SocketFlags, SocketType};
+
+    fn pair() -> (Conn, Conn) {
+        let (a, b) = socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).unwrap();
+        (Conn::new(a), Conn::new(b))
+    }
+
+    #[test]
+    fn frames_round_trip_with_descriptors_in_order() {
+        let (a, mut b) = pair();
+        let spans = [Span { offset: 4096, len: 10 }];
+        let mut bytes = Vec::new();
+        encode(&mut bytes, Kind::Task, 7, 3, &spans, false, b"hello");
+        encode(&mut bytes, Kind::Define, 0, 3, &[], false, b"f");
+        a.send_all(&bytes, &[]).unwrap();
+        let file = memfd_create("t", MemfdFlags::CLOEXEC).unwrap();
+        let mut with_fd = Vec::new();
+        encode(&mut with_fd, Kind::Result, 7, 0, &[], true, &[1; 100_000]);
+        a.send_all(&with_fd, &[file.as_fd()]).unwrap();
+        drop(a);
+        let mut frames = Vec::new();
+        loop {
+            while let Some(frame) = b.next_frame().unwrap() {
+                frames.push(frame);
+            }
+            if b.fill(false).unwrap() == 0 {
+                break;
+            }
+        }
+        assert_eq!(frames.len(), 3);
+        assert_eq!((frames[0].kind, frames[0].id, frames[0].key), (Kind::Task, 7, 3));
+        assert_eq!((frames[0].spans.as_slice(), frames[0].body.as_slice()), (&spans[..], &b"hello"[..]));
+        assert_eq!(frames[1].kind, Kind::Define);
+        assert!(frames[1].fd.is_none());
+        assert_eq!(frames[2].body.len(), 100_000);
+        assert!(frames[2].fd.is_some());
+    }
+
+    #[test]
+    fn unknown_kinds_are_protocol_errors() {
+        let (a, mut b) = pair();
+        let mut bytes = vec![0u8; HEADER];
+        bytes[4] = 99;
+        a.send_all(&bytes, &[]).unwrap();
+        b.fill(false).unwrap();
+        assert_eq!(b.next_frame().unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+}

@@ -1,0 +1,92 @@
+//! The worker's side: read tasks, run them with a [`Handler`], answer.
+//!
+//! A worker runs its tasks one at a time in the order they arrive and answers each
+//! at once (a result is never held back behind a later task). Arguments' buffers are
+//! read in place from the parent's arena; a result's buffers are written into one
+//! fresh memory file that travels back with the answer, so the parent maps them
+//! without another copy.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::fs::{memfd_create, MemfdFlags};
+
+use crate::arena::ArenaView;
+use crate::wire::{encode, Conn, Kind, Span};
+
+/// Buffers in a result's memory file start on multiples of this many bytes.
+const ALIGN: u64 = 64;
+
+/// What runs the tasks in a worker.
+pub trait Handler {
+    /// Function `key` is `body` (called once, before the first task that uses it).
+    fn define(&mut self, key: u64, body: &[u8]);
+    /// Runs a task of function `key` on `body`, with its out-of-band `buffers`, and
+    /// fills `reply`.
+    fn call(&mut self, key: u64, body: &[u8], buffers: &[&[u8]], reply: &mut Reply);
+}
+
+/// A task's answer being built: a status, a body and out-of-band buffers.
+#[derive(Default)]
+pub struct Reply {
+    /// The status (for Python: 0 value, 1 exception).
+    pub status: u64,
+    /// The serialized result.
+    pub body: Vec<u8>,
+    spans: Vec<Span>,
+    file: Option<OwnedFd>,
+    end: u64,
+}
+
+impl Reply {
+    /// Appends an out-of-band buffer, copying it into the reply's memory file.
+    pub fn push_buffer(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let file = match &self.file {
+            Some(file) => file,
+            None => self.file.insert(memfd_create("brickwork-result", MemfdFlags::CLOEXEC)?),
+        };
+        let offset = self.end.next_multiple_of(ALIGN);
+        let mut written = 0;
+        while written < bytes.len() {
+            written += rustix::io::pwrite(file, &bytes[written..], offset + written as u64)?;
+        }
+        self.spans.push(Span { offset, len: bytes.len() as u64 });
+        self.end = offset + bytes.len() as u64;
+        Ok(())
+    }
+}
+
+/// Serves tasks from the supervisor on `sock` until it closes the connection.
+pub fn serve(sock: OwnedFd, arena: &ArenaView, handler: &mut impl Handler) -> io::Result<()> {
+    let mut conn = Conn::new(sock);
+    let mut out = Vec::new();
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u64;
+    encode(&mut out, Kind::Hello, pid, 0, &[], false, &[]);
+    conn.send_all(&out, &[])?;
+    loop {
+        let frame = loop {
+            if let Some(frame) = conn.next_frame()? {
+                break frame;
+            }
+            if conn.fill(false)? == 0 {
+                return Ok(());
+            }
+        };
+        match frame.kind {
+            Kind::Define => handler.define(frame.key, &frame.body),
+            Kind::Task => {
+                let buffers =
+                    frame.spans.iter().map(|s| arena.slice(s.offset, s.len)).collect::<io::Result<Vec<_>>>()?;
+                let mut reply = Reply::default();
+                handler.call(frame.key, &frame.body, &buffers, &mut reply);
+                out.clear();
+                encode(&mut out, Kind::Result, frame.id, reply.status, &reply.spans, reply.file.is_some(), &reply.body);
+                let fds: Vec<_> = reply.file.iter().map(|f| f.as_fd()).collect();
+                conn.send_all(&out, &fds)?;
+            }
+            Kind::Hello | Kind::Result => {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "a worker received a frame meant for the supervisor"))
+            }
+        }
+    }
+}
