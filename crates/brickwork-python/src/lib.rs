@@ -7,6 +7,7 @@ mod convert;
 mod errors;
 mod expr;
 mod functions;
+mod pool;
 
 use pyo3::prelude::*;
 
@@ -25,5 +26,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<errors::MemoryBudgetError>(),
     )?;
     functions::register(m)?;
+    pool::register(m)?;
     Ok(())
 }

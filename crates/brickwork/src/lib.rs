@@ -36,5 +36,6 @@ pub mod layers {
     pub use brickwork_exec as exec;
     pub use brickwork_graph as graph;
     pub use brickwork_kernels as kernels;
+    pub use brickwork_pool as pool;
     pub use brickwork_store as store;
 }
