@@ -11,7 +11,7 @@ import numpy as np
 from brickwork import _core, config
 from brickwork.progress import ProgressBar
 
-__all__ = ["ProgressArg", "run"]
+__all__ = ["ProgressArg", "active_pool", "run"]
 
 ProgressArg = bool | Callable[[int, int], object] | None
 
@@ -30,6 +30,37 @@ def _num_threads(num_threads: Any) -> int:
     if n < 1:
         raise ValueError(f"num_threads must be at least 1, got {n}")
     return n
+
+
+_active_pool: Any = None
+_shared_pool: Any = None
+
+
+def active_pool() -> Any:
+    """The process pool that Python callables of the running computation use, or None
+    (they run in the calling scheduler thread)."""
+    return _active_pool
+
+
+def _pool_for(processes: int) -> Any:
+    """A pool of ``processes`` workers shared by computations (made on first use)."""
+    global _shared_pool
+    if _shared_pool is not None and (_shared_pool._processes != processes or _shared_pool._state != "running"):
+        _shared_pool.terminate()
+        _shared_pool = None
+    if _shared_pool is None:
+        from brickwork.multiprocessing import Pool
+
+        _shared_pool = Pool(processes)
+    return _shared_pool
+
+
+def _scheduler(scheduler: Any) -> str:
+    if scheduler is None:
+        return str(config.get("scheduler"))
+    if scheduler not in ("threads", "processes"):
+        raise ValueError(f"scheduler must be 'threads' or 'processes', got {scheduler!r}")
+    return str(scheduler)
 
 
 def _progress_callback(
@@ -56,6 +87,7 @@ def run(
     progress: ProgressArg = None,
     num_threads: int | None = None,
     into: Sequence[np.ndarray | None] | None = None,
+    scheduler: str | None = None,
 ) -> list[np.ndarray]:
     """Compute expressions in one task graph and return one NumPy array for each.
 
@@ -71,13 +103,21 @@ def run(
     into : sequence of numpy.ndarray or None, optional
         Writable C-contiguous arrays (e.g. memory-mapped files) to write the outputs
         into instead of new arrays.
+    scheduler : {"threads", "processes"}, optional
+        Where Python callables (``map_blocks`` functions) run. Default: the
+        ``scheduler`` setting.
 
     Returns
     -------
     list of numpy.ndarray
     """
+    global _active_pool
     threads = _num_threads(num_threads)
+    processes = _scheduler(scheduler) == "processes"
     callback, bar = _progress_callback(progress)
+    previous = _active_pool
+    if processes:
+        _active_pool = _pool_for(threads)
     try:
         return _core.compute(
             list(exprs),
@@ -87,5 +127,6 @@ def run(
             config.get("memory_limit"),
         )
     finally:
+        _active_pool = previous
         if bar is not None:
             bar.close()

@@ -18,6 +18,12 @@ split_every : int
     Fan-in of tree reductions (at least 2). Default 16.
 progress : bool
     Draw a progress bar on stderr during ``compute``. Default False.
+scheduler : str
+    Where Python callables of a computation (``map_blocks`` functions) run:
+    ``"threads"`` (the default: the local scheduler's threads, holding the GIL) or
+    ``"processes"`` (a shared ``brickwork.multiprocessing.Pool`` with one worker per
+    thread; blocks travel through shared memory). Built-in operations always run in
+    the local scheduler's threads.
 memory_limit : int, str, float or None
     The memory budget of a computation, checked before it starts: a computation whose
     outputs, intermediate arrays and per-thread working sets exceed it raises
@@ -104,6 +110,12 @@ def _check_memory_limit(value: Any) -> int | float | None:
     return n
 
 
+def _check_scheduler(value: Any) -> str:
+    if value not in ("threads", "processes"):
+        raise ValueError(f"config 'scheduler' must be 'threads' or 'processes', got {value!r}")
+    return str(value)
+
+
 def _check_progress(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"config 'progress' must be True or False, got {value!r}")
@@ -116,6 +128,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "split_every": _check_split_every,
     "progress": _check_progress,
     "memory_limit": _check_memory_limit,
+    "scheduler": _check_scheduler,
 }
 
 # None means "the default", resolved by get() so that it follows the CPU affinity.
@@ -125,6 +138,7 @@ _settings: dict[str, Any] = {
     "split_every": 16,
     "progress": False,
     "memory_limit": 0.75,
+    "scheduler": "threads",
 }
 
 

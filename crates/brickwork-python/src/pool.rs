@@ -105,14 +105,23 @@ impl PySupervisor {
         self.inner.cancel(job);
     }
 
-    /// Waits up to `timeout` seconds (without the GIL) and returns finished tasks as
-    /// tuples `(job, index, kind, ...)`: `("done", status, body, spans, fd)` with `fd`
-    /// -1 or a memory file the caller now owns; `("lost", pid, returncode)`;
-    /// `("timeout", pid, seconds)`; `("failed", message)`.
+    /// Waits up to `timeout` seconds (without the GIL) and returns finished tasks,
+    /// consecutive ones of the same job and kind grouped: `(job, kind, items)` where
+    /// kind "done" has items `(index, status, body, spans, fd)` with `fd` -1 or a
+    /// memory file the caller now owns; "lost" `(index, pid, returncode)`; "timeout"
+    /// `(index, pid, seconds)`; "failed" `(index, message)`.
     fn events<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::from_secs(1));
         let events = py.detach(|| self.inner.wait_events(wait));
-        events.into_iter().map(|event| event_tuple(py, event)).collect()
+        let mut groups: Vec<(u64, &'static str, Vec<Bound<'py, PyTuple>>)> = Vec::new();
+        for event in events {
+            let (kind, item) = event_item(py, event.index, event.outcome)?;
+            match groups.last_mut() {
+                Some((job, last, items)) if *job == event.job && *last == kind => items.push(item),
+                _ => groups.push((event.job, kind, vec![item])),
+            }
+        }
+        groups.into_iter().map(|group| group.into_pyobject(py)).collect()
     }
 
     /// Whether the supervisor has stopped (closed, terminated or failed).
@@ -176,18 +185,17 @@ fn place(py: Python<'_>, arena: &Arena, buffer: &Bound<'_, PyAny>) -> PyResult<(
     Ok((Span { offset, len: len as u64 }, Some(offset)))
 }
 
-fn event_tuple<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTuple>> {
-    let head = (event.job, event.index);
-    match event.outcome {
+fn event_item<'py>(py: Python<'py>, index: u64, outcome: Outcome) -> PyResult<(&'static str, Bound<'py, PyTuple>)> {
+    Ok(match outcome {
         Outcome::Done { status, body, spans, file } => {
             let spans: Vec<(u64, u64)> = spans.iter().map(|s| (s.offset, s.len)).collect();
             let fd = file.map_or(-1, |f| f.into_raw_fd());
-            (head.0, head.1, "done", status, PyBytes::new(py, &body), spans, fd).into_pyobject(py)
+            ("done", (index, status, PyBytes::new(py, &body), spans, fd).into_pyobject(py)?)
         }
-        Outcome::Lost { pid, returncode } => (head.0, head.1, "lost", pid, returncode).into_pyobject(py),
-        Outcome::TimedOut { pid, timeout } => (head.0, head.1, "timeout", pid, timeout.as_secs_f64()).into_pyobject(py),
-        Outcome::Failed(message) => (head.0, head.1, "failed", message).into_pyobject(py),
-    }
+        Outcome::Lost { pid, returncode } => ("lost", (index, pid, returncode).into_pyobject(py)?),
+        Outcome::TimedOut { pid, timeout } => ("timeout", (index, pid, timeout.as_secs_f64()).into_pyobject(py)?),
+        Outcome::Failed(message) => ("failed", (index, message).into_pyobject(py)?),
+    })
 }
 
 /// A worker's handler: Python's `define(key, body)` and `call(key, body, buffers)

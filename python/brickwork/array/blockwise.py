@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from brickwork import _core, config
+from brickwork._runner import active_pool
 from brickwork.array.core import Array, to_expr
 
 __all__ = ["map_blocks"]
@@ -51,7 +52,8 @@ def map_blocks(
     unchanged. If ``func`` takes ``block_id`` it receives the block's grid coordinates.
     ``dtype`` defaults to the dtype of ``func`` applied to empty blocks; ``chunks`` (the
     output's chunks, e.g. a tuple of tuples) defaults to the inputs' chunks and must have
-    as many blocks. The function runs in the scheduler's threads, holding the GIL.
+    as many blocks. The function runs in the scheduler's threads, holding the GIL, or in
+    worker processes with ``compute(scheduler="processes")``.
 
     Raises
     ------
@@ -80,7 +82,9 @@ def map_blocks(
         it = iter(blocks)
         call_args = [next(it) if is_array else a for a, is_array in zip(args, flags)]
         kw = dict(kwargs, block_id=block_id) if block_id_wanted else kwargs
-        return np.ascontiguousarray(func(*call_args, **kw), dtype=out_dtype)
+        pool = active_pool()
+        out = func(*call_args, **kw) if pool is None else pool.apply(func, call_args, kw)
+        return np.ascontiguousarray(out, dtype=out_dtype)
 
     label = name or getattr(func, "__name__", "map_blocks")
     expr = _core.map_blocks(call, label, inputs, out_dtype.name, chunks, config.get("chunk_size"))

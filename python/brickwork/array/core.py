@@ -331,7 +331,12 @@ class Array:
 
     # ----------------------------------------------------------------- running
 
-    def compute(self, progress: ProgressArg = None, num_threads: int | None = None) -> Any:
+    def compute(
+        self,
+        progress: ProgressArg = None,
+        num_threads: int | None = None,
+        scheduler: str | None = None,
+    ) -> Any:
         """Run the computation and return the result as NumPy.
 
         Parameters
@@ -341,18 +346,25 @@ class Array:
             Default: ``brickwork.config.get("progress")``.
         num_threads : int, optional
             Threads to use. Default: ``brickwork.config.get("num_threads")``.
+        scheduler : {"threads", "processes"}, optional
+            Where ``map_blocks`` functions run (see ``brickwork.compute``).
 
         Returns
         -------
         numpy.ndarray or numpy scalar
             A 0-d result is returned as a NumPy scalar, as NumPy's reductions do.
         """
-        result = run([self._expr], progress, num_threads)[0]
+        result = run([self._expr], progress, num_threads, scheduler=scheduler)[0]
         return result[()] if result.ndim == 0 else result
 
-    def persist(self, progress: ProgressArg = None, num_threads: int | None = None) -> Array:
+    def persist(
+        self,
+        progress: ProgressArg = None,
+        num_threads: int | None = None,
+        scheduler: str | None = None,
+    ) -> Array:
         """Compute now and return an Array backed by the result, with the same chunks."""
-        result = run([self._expr], progress, num_threads)[0]
+        result = run([self._expr], progress, num_threads, scheduler=scheduler)[0]
         expr = _core.from_numpy(result, self._expr.chunks, config.get("chunk_size"))
         return Array(expr, self._name)
 

@@ -45,6 +45,7 @@ def materialize(
     num_threads: int | None = None,
     *,
     scalars: bool = False,
+    scheduler: str | None = None,
 ) -> Any:
     """Replace every Array inside ``obj`` (nested lists, tuples, dicts) by its value.
 
@@ -56,14 +57,17 @@ def materialize(
     if not found:
         return obj
     arrays = list(found.values())
-    values = run([a._expr for a in arrays], progress, num_threads)
+    values = run([a._expr for a in arrays], progress, num_threads, scheduler=scheduler)
     if scalars:
         values = [_scalar_if_0d(v) for v in values]
     return _replace(obj, {id(a): v for a, v in zip(arrays, values, strict=True)})
 
 
 def compute(
-    *args: Any, progress: ProgressArg = None, num_threads: int | None = None
+    *args: Any,
+    progress: ProgressArg = None,
+    num_threads: int | None = None,
+    scheduler: str | None = None,
 ) -> tuple[Any, ...]:
     """Compute several arrays together, doing the work they share once.
 
@@ -79,6 +83,10 @@ def compute(
         Default: ``brickwork.config.get("progress")``.
     num_threads : int, optional
         Threads to use. Default: ``brickwork.config.get("num_threads")``.
+    scheduler : {"threads", "processes"}, optional
+        Where ``map_blocks`` functions run: the scheduler's threads, or worker
+        processes of a shared ``brickwork.multiprocessing.Pool`` (for functions that
+        hold the GIL). Default: ``brickwork.config.get("scheduler")``.
 
     Returns
     -------
@@ -89,11 +97,14 @@ def compute(
     --------
     >>> total, mean = brickwork.compute(x.sum(), x.mean())
     """
-    return tuple(materialize(args, progress, num_threads, scalars=True))
+    return tuple(materialize(args, progress, num_threads, scalars=True, scheduler=scheduler))
 
 
 def persist(
-    *args: Any, progress: ProgressArg = None, num_threads: int | None = None
+    *args: Any,
+    progress: ProgressArg = None,
+    num_threads: int | None = None,
+    scheduler: str | None = None,
 ) -> tuple[Any, ...]:
     """Compute arrays now and return Arrays backed by the results, with the same chunks.
 
@@ -108,7 +119,7 @@ def persist(
     arrays = [a for a in args if isinstance(a, Array)]
     if not arrays:
         return args
-    values = run([a._expr for a in arrays], progress, num_threads)
+    values = run([a._expr for a in arrays], progress, num_threads, scheduler=scheduler)
     limit = config.get("chunk_size")
     persisted = iter(
         Array(_core.from_numpy(value, a._expr.chunks, limit), a._name)

@@ -21,7 +21,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from brickwork import _core
@@ -122,7 +122,8 @@ class _Job:
         """Name task ``index`` of this job in an error message."""
         return f"task {index} of {self._what}"
 
-    def on_value(self, index: int, value: Any, seconds: float) -> None:
+    def on_values(self, values: list[tuple[int, Any, float]]) -> None:
+        """Tasks finished: ``(index, value, seconds spent in the worker)`` each."""
         raise NotImplementedError
 
     def on_error(self, index: int, error: BaseException) -> None:
@@ -194,8 +195,8 @@ class AsyncResult(_Job):
 
             traceback.print_exc()
 
-    def on_value(self, index: int, value: Any, seconds: float) -> None:
-        self._finish(value, None)
+    def on_values(self, values: list[tuple[int, Any, float]]) -> None:
+        self._finish(values[0][1], None)
 
     def on_error(self, index: int, error: BaseException) -> None:
         self._finish(None, error)
@@ -271,9 +272,12 @@ class MapResult(AsyncResult):
         self._lock = threading.Lock()
 
     def _top_up(self) -> None:
-        """Submit chunks until enough are queued ahead of the workers."""
+        """Submit chunks until enough are queued ahead of the workers (in batches: only
+        once fewer than half of them are left)."""
+        ahead = _AHEAD_PER_PROCESS * self._pool._processes
+        if not self._feeder.exhausted and self._next_index - self._done_chunks > ahead // 2:
+            return
         with self._lock:
-            ahead = _AHEAD_PER_PROCESS * self._pool._processes
             batch = []
             while not self._feeder.exhausted and self._next_index - self._done_chunks < ahead:
                 chunk = self._feeder.next_chunk()
@@ -297,17 +301,26 @@ class MapResult(AsyncResult):
             self._progress.close()
         self._finish(values, None)
 
-    def on_value(self, index: int, value: Any, seconds: float) -> None:
-        if self.ready():
-            return
-        size = self._sizes.pop(index)
-        self._keepalive.pop(index, None)
-        self._chunks[index] = value
-        self._done_chunks += 1
-        self._done_items += size
-        self._feeder.observe(size, seconds)
+    def _record(self, values: list[tuple[int, Any, float]]) -> None:
+        """Book finished chunks: sizes, buffers to release, timing, progress."""
+        items = 0
+        seconds = 0.0
+        for index, _, spent in values:
+            items += self._sizes.pop(index)
+            self._keepalive.pop(index, None)
+            seconds += spent
+        self._done_chunks += len(values)
+        self._done_items += items
+        self._feeder.observe(items, seconds)
         if self._progress is not None:
             self._progress.update(self._done_items)
+
+    def on_values(self, values: list[tuple[int, Any, float]]) -> None:
+        if self.ready():
+            return
+        for index, value, _ in values:
+            self._chunks[index] = value
+        self._record(values)
         self._top_up()
 
     def on_error(self, index: int, error: BaseException) -> None:
@@ -331,23 +344,18 @@ class IMapIterator(MapResult):
         self._failure: BaseException | None = None
         self._finished = False
 
-    def on_value(self, index: int, value: Any, seconds: float) -> None:
+    def on_values(self, values: list[tuple[int, Any, float]]) -> None:
         with self._cond:
-            if self._ordered:
-                self._chunks[index] = value
-                while self._yield_next in self._chunks:
-                    self._ready.extend(self._chunks.pop(self._yield_next))
-                    self._yield_next += 1
-            else:
-                self._ready.extend(value)
-            size = self._sizes.pop(index)
-            self._keepalive.pop(index, None)
-            self._done_chunks += 1
-            self._done_items += size
-            self._feeder.observe(size, seconds)
+            for index, value, _ in values:
+                if self._ordered:
+                    self._chunks[index] = value
+                else:
+                    self._ready.extend(value)
+            while self._yield_next in self._chunks:
+                self._ready.extend(self._chunks.pop(self._yield_next))
+                self._yield_next += 1
+            self._record(values)
             self._cond.notify_all()
-        if self._progress is not None:
-            self._progress.update(self._done_items)
         self._top_up()
 
     def _complete(self) -> None:
@@ -715,46 +723,57 @@ def _handle_events(pool_ref: weakref.ref[Pool], supervisor: Any) -> None:
 
 
 def _dispatch(pool: Pool, event: tuple[Any, ...]) -> None:
-    job_id, index, kind = event[0], event[1], event[2]
+    """Complete the tasks of one group of events ``(job, kind, items)``."""
+    job_id, kind, items = event
     if kind == "failed" and job_id == 2**64 - 1:
-        pool._broken = event[3]
-        pool._fail_all(PoolError(event[3]))
+        pool._broken = items[0][1]
+        pool._fail_all(PoolError(pool._broken))
         return
     job = pool._job(job_id)
-    if job is None:
-        if kind == "done" and event[6] >= 0:
-            os.close(event[6])
-        return
     if kind == "done":
-        status, body, spans, fd = event[3], event[4], event[5], event[6]
-        buffers: list[Any] = []
-        if fd >= 0:
+        values = []
+        for index, status, body, spans, fd in items:
             try:
-                size = max(offset + length for offset, length in spans)
-                region = memoryview(mmap.mmap(fd, size))
-                buffers = [region[offset : offset + length] for offset, length in spans]
-            finally:
-                os.close(fd)
-        try:
-            payload = pickle.loads(body, buffers=buffers)
-        except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled fails its task
-            job.on_error(index, exc)
-            return
-        if status == OK:
-            value, seconds = payload
-            job.on_value(index, value, seconds)
+                payload = pickle.loads(body, buffers=_map_buffers(spans, fd))
+            except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled fails its task
+                payload, status = (exc, ""), -1
+            if job is None:
+                continue
+            if status == OK:
+                value, seconds = payload
+                values.append((index, value, seconds))
+            else:
+                if values:
+                    job.on_values(values)
+                    values = []
+                exc, text = payload
+                job.on_error(index, _remote(exc, text) if text else exc)
+        if values and job is not None:
+            job.on_values(values)
+        return
+    if job is None:
+        return
+    for item in items:
+        index = item[0]
+        if kind == "lost":
+            error: BaseException = WorkerLostError(item[1], item[2], job.describe(index))
+        elif kind == "timeout":
+            error = TimeoutError(
+                f"{job.describe(index)} ran longer than the pool's timeout of {item[2]:g} s; "
+                f"its worker (pid {item[1]}) was killed"
+            )
         else:
-            exc, text = payload
-            job.on_error(index, _remote(exc, text))
-    elif kind == "lost":
-        job.on_error(index, WorkerLostError(event[3], event[4], job.describe(index)))
-    elif kind == "timeout":
-        job.on_error(
-            index,
-            TimeoutError(
-                f"{job.describe(index)} ran longer than the pool's timeout of {event[4]:g} s; "
-                f"its worker (pid {event[3]}) was killed"
-            ),
-        )
-    else:
-        job.on_error(index, PoolError(event[3]))
+            error = PoolError(item[1])
+        job.on_error(index, error)
+
+
+def _map_buffers(spans: list[tuple[int, int]], fd: int) -> list[memoryview]:
+    """Views of a result's out-of-band buffers in its memory file (closing the fd)."""
+    if fd < 0:
+        return []
+    try:
+        size = max(offset + length for offset, length in spans)
+        region = memoryview(mmap.mmap(fd, size))
+        return [region[offset : offset + length] for offset, length in spans]
+    finally:
+        os.close(fd)
