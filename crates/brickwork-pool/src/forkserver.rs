@@ -22,6 +22,8 @@ pub enum Record {
     Ready(u32),
     /// A child was forked for the oldest unanswered request.
     Started(u32),
+    /// The oldest unanswered request failed (fork failed): the errno.
+    NotStarted(i64),
     /// A child ended: its pid and return code (exit status, or minus the signal).
     Exited(u32, i32),
 }
@@ -66,7 +68,8 @@ impl ForkServer {
             let value = i64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
             records.push(match kind {
                 0 => Record::Ready(pid),
-                1 => Record::Started(pid),
+                1 if (pid as i32) > 0 => Record::Started(pid),
+                1 => Record::NotStarted(value),
                 2 => Record::Exited(pid, value as i32),
                 other => {
                     return Err(io::Error::new(

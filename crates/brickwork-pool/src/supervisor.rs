@@ -568,6 +568,19 @@ impl State {
                     }
                 }
             }
+            Record::NotStarted(errno) => {
+                if let Some(id) = self.launching.pop_front() {
+                    self.startup_failures += 1;
+                    if self.startup_failures >= STARTUP_FAILURES {
+                        self.fail(format!("the fork server cannot fork workers (errno {errno})"));
+                    } else if let Some(at) = self.workers.iter().position(|w| w.id == id) {
+                        let mut worker = self.workers.remove(at);
+                        for queued in worker.in_flight.drain(..).rev() {
+                            self.queue.push_front(queued);
+                        }
+                    }
+                }
+            }
             Record::Exited(pid, code) => {
                 self.exits.insert(pid, code);
             }
@@ -756,8 +769,9 @@ impl State {
     }
 }
 
+/// Sends SIGKILL to one process (never to a group: `pid` must be positive).
 fn kill(pid: u32) {
-    if let Some(pid) = Pid::from_raw(pid as i32) {
+    if let Some(pid) = i32::try_from(pid).ok().filter(|&p| p > 0).and_then(Pid::from_raw) {
         let _ = kill_process(pid, Signal::KILL);
     }
 }
