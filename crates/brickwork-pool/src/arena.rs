@@ -242,8 +242,26 @@ impl ArenaView {
         }
         // SAFETY: the span lies inside the read-only mapping, which lives as long as
         // `self`; the parent only writes a block before sending its offset.
-        Ok(unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(offset as usize), len as usize) })
+        let bytes = unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(offset as usize), len as usize) };
+        if bytes.len() >= POPULATE_FROM {
+            populate(bytes);
+        }
+        Ok(bytes)
     }
+}
+
+/// Spans at least this long are mapped in one call before use.
+const POPULATE_FROM: usize = 1 << 20;
+
+/// Maps the pages of `bytes` in one system call (MADV_POPULATE_READ) instead of one
+/// page fault per 4 KiB page as they are first read: several times faster for large
+/// arguments. Best effort (older kernels ignore it).
+fn populate(bytes: &[u8]) {
+    let start = (bytes.as_ptr() as usize) & !(PAGE - 1);
+    let end = bytes.as_ptr() as usize + bytes.len();
+    // SAFETY: the advice only maps pages of our own read-only mapping; it changes no
+    // memory contents.
+    let _ = unsafe { rustix::mm::madvise(start as *mut _, end - start, rustix::mm::Advice::LinuxPopulateRead) };
 }
 
 /// Maps `size` bytes of `fd` shared, reserving no swap.
