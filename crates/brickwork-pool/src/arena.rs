@@ -227,22 +227,33 @@ impl ArenaView {
     pub fn open(fd: OwnedFd) -> io::Result<ArenaView> {
         let size = usize::try_from(fstat(&fd)?.st_size).map_err(|_| io::ErrorKind::InvalidData)?;
         let base = map(fd.as_fd(), size, ProtFlags::READ)?;
-        Ok(ArenaView { base, size, _fd: fd })
+        Ok(ArenaView {
+            base,
+            size,
+            _fd: fd,
+        })
     }
 
     /// The bytes at `offset..offset + len`, or an error naming the span when it falls
     /// outside the arena.
     pub fn slice(&self, offset: u64, len: u64) -> io::Result<&[u8]> {
-        let end = offset.checked_add(len).filter(|&end| end <= self.size as u64);
+        let end = offset
+            .checked_add(len)
+            .filter(|&end| end <= self.size as u64);
         if end.is_none() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("span {offset}+{len} lies outside the {}-byte arena", self.size),
+                format!(
+                    "span {offset}+{len} lies outside the {}-byte arena",
+                    self.size
+                ),
             ));
         }
         // SAFETY: the span lies inside the read-only mapping, which lives as long as
         // `self`; the parent only writes a block before sending its offset.
-        let bytes = unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(offset as usize), len as usize) };
+        let bytes = unsafe {
+            std::slice::from_raw_parts(self.base.as_ptr().add(offset as usize), len as usize)
+        };
         if bytes.len() >= POPULATE_FROM {
             populate(bytes);
         }
@@ -261,7 +272,13 @@ fn populate(bytes: &[u8]) {
     let end = bytes.as_ptr() as usize + bytes.len();
     // SAFETY: the advice only maps pages of our own read-only mapping; it changes no
     // memory contents.
-    let _ = unsafe { rustix::mm::madvise(start as *mut _, end - start, rustix::mm::Advice::LinuxPopulateRead) };
+    let _ = unsafe {
+        rustix::mm::madvise(
+            start as *mut _,
+            end - start,
+            rustix::mm::Advice::LinuxPopulateRead,
+        )
+    };
 }
 
 /// Maps `size` bytes of `fd` shared, reserving no swap.

@@ -36,7 +36,9 @@ pub struct ForkServer {
 impl ForkServer {
     /// Takes over a connected control socket.
     pub fn new(ctl: OwnedFd) -> ForkServer {
-        ForkServer { conn: Conn::new(ctl) }
+        ForkServer {
+            conn: Conn::new(ctl),
+        }
     }
 
     /// The socket, for `poll`.
@@ -56,7 +58,12 @@ impl ForkServer {
     /// `UnexpectedEof` when the server has gone.
     pub fn read_records(&mut self) -> io::Result<Vec<Record>> {
         match self.conn.fill(true) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the fork server exited")),
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the fork server exited",
+                ))
+            }
             Ok(_) => {}
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
             Err(err) => return Err(err),

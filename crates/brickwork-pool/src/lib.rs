@@ -8,12 +8,16 @@
 //!   each result, fails only the task of a worker that dies or times out, and forks
 //!   its replacement.
 //! - [`worker`]: the loop a worker process runs.
+//! - [`pool`]: the pool for Rust programs — registered functions with serde arguments
+//!   (and [`server`], the program's own fork server).
 //!
 //! The Python pool (`brickwork.multiprocessing`) is built on these pieces: its
 //! workers are Python processes whose [`worker::Handler`] unpickles and calls.
 
 pub mod arena;
 pub mod forkserver;
+pub mod pool;
+pub mod server;
 pub mod supervisor;
 pub mod wire;
 pub mod worker;

@@ -135,7 +135,9 @@ struct Shared {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Shared {
@@ -164,7 +166,10 @@ impl Supervisor {
     /// `arena`. Workers are forked at once.
     pub fn start(ctl: OwnedFd, arena: Arc<Arena>, options: Options) -> io::Result<Supervisor> {
         if options.processes == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "a pool needs at least one process"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a pool needs at least one process",
+            ));
         }
         let shared = Arc::new(Shared {
             inbox: Mutex::new(Inbox::default()),
@@ -176,7 +181,10 @@ impl Supervisor {
         let thread = std::thread::Builder::new()
             .name("brickwork-pool".into())
             .spawn(move || state.run())?;
-        Ok(Supervisor { shared, thread: Some(thread) })
+        Ok(Supervisor {
+            shared,
+            thread: Some(thread),
+        })
     }
 
     /// Makes function `key` known to the workers (each worker receives it once,
@@ -279,7 +287,8 @@ impl Worker {
     fn capacity(&self) -> usize {
         match self.per_task {
             None => 1,
-            Some(seconds) => ((PIPELINE.as_secs_f64() / seconds.max(1e-9)).ceil() as usize).clamp(1, MAX_IN_FLIGHT),
+            Some(seconds) => ((PIPELINE.as_secs_f64() / seconds.max(1e-9)).ceil() as usize)
+                .clamp(1, MAX_IN_FLIGHT),
         }
     }
 }
@@ -379,7 +388,9 @@ impl State {
     }
 
     fn idle(&self) -> bool {
-        self.queue.is_empty() && self.losses.is_empty() && self.workers.iter().all(|w| w.in_flight.is_empty())
+        self.queue.is_empty()
+            && self.losses.is_empty()
+            && self.workers.iter().all(|w| w.in_flight.is_empty())
     }
 
     /// Applies what the pool's users asked for; true when the supervisor must stop.
@@ -390,11 +401,17 @@ impl State {
         for (key, body) in inbox.defines {
             self.defines.insert(key, body);
         }
-        self.queue.extend(inbox.tasks.into_iter().map(|task| Queued { task, attempts: 0 }));
+        self.queue.extend(
+            inbox
+                .tasks
+                .into_iter()
+                .map(|task| Queued { task, attempts: 0 }),
+        );
         if !inbox.cancels.is_empty() {
             let cancelled: HashSet<u64> = inbox.cancels.into_iter().collect();
-            let (drop, keep): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut self.queue).into_iter().partition(|q| cancelled.contains(&q.task.job));
+            let (drop, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queue)
+                .into_iter()
+                .partition(|q| cancelled.contains(&q.task.job));
             self.queue = keep.into();
             drop.into_iter().for_each(|q| self.release(q.task));
             let losses = std::mem::take(&mut self.losses);
@@ -424,10 +441,17 @@ impl State {
             if let Some(pid) = worker.pid {
                 kill(pid);
             }
-            worker.in_flight.into_iter().for_each(|q| self.release(q.task));
+            worker
+                .in_flight
+                .into_iter()
+                .for_each(|q| self.release(q.task));
         }
-        std::mem::take(&mut self.queue).into_iter().for_each(|q| self.release(q.task));
-        std::mem::take(&mut self.losses).into_iter().for_each(|l| self.release(l.queued.task));
+        std::mem::take(&mut self.queue)
+            .into_iter()
+            .for_each(|q| self.release(q.task));
+        std::mem::take(&mut self.losses)
+            .into_iter()
+            .for_each(|l| self.release(l.queued.task));
     }
 
     /// Frees a finished task's arena blocks.
@@ -439,8 +463,14 @@ impl State {
 
     fn launch_missing(&mut self) -> io::Result<()> {
         while self.workers.len() < self.options.processes {
-            let (ours, theirs) = socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
-            self.server.request_worker(theirs.as_fd(), self.arena.fd())?;
+            let (ours, theirs) = socketpair(
+                AddressFamily::UNIX,
+                SocketType::STREAM,
+                SocketFlags::CLOEXEC,
+                None,
+            )?;
+            self.server
+                .request_worker(theirs.as_fd(), self.arena.fd())?;
             let id = self.next_worker;
             self.next_worker += 1;
             self.launching.push_back(id);
@@ -466,7 +496,9 @@ impl State {
             let Some(worker) = self
                 .workers
                 .iter_mut()
-                .filter(|w| w.in_flight.len() < w.capacity() && limit.is_none_or(|n| w.dispatched < n))
+                .filter(|w| {
+                    w.in_flight.len() < w.capacity() && limit.is_none_or(|n| w.dispatched < n)
+                })
                 .min_by_key(|w| w.in_flight.len())
             else {
                 return;
@@ -475,9 +507,25 @@ impl State {
             let task = &queued.task;
             if worker.defined.insert(task.key) {
                 let body = self.defines.get(&task.key).map_or(&[][..], |b| &b[..]);
-                encode(&mut worker.conn.output, Kind::Define, 0, task.key, &[], false, body);
+                encode(
+                    &mut worker.conn.output,
+                    Kind::Define,
+                    0,
+                    task.key,
+                    &[],
+                    false,
+                    body,
+                );
             }
-            encode(&mut worker.conn.output, Kind::Task, self.next_id, task.key, &task.spans, false, &task.body);
+            encode(
+                &mut worker.conn.output,
+                Kind::Task,
+                self.next_id,
+                task.key,
+                &task.spans,
+                false,
+                &task.body,
+            );
             self.next_id += 1;
             if worker.in_flight.is_empty() {
                 worker.head_since = Instant::now();
@@ -519,7 +567,12 @@ impl State {
                 }
                 fds.push(PollFd::from_borrowed_fd(worker.conn.fd(), flags));
             }
-            let timespec = timeout.map(|t| Timespec::try_from(t).unwrap_or(Timespec { tv_sec: 1, tv_nsec: 0 }));
+            let timespec = timeout.map(|t| {
+                Timespec::try_from(t).unwrap_or(Timespec {
+                    tv_sec: 1,
+                    tv_nsec: 0,
+                })
+            });
             match poll(&mut fds, timespec.as_ref()) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(err) => return Err(err.into()),
@@ -546,7 +599,9 @@ impl State {
         let mut timeout = Duration::from_secs(1);
         if let Some(limit) = self.options.timeout {
             for worker in self.workers.iter().filter(|w| !w.in_flight.is_empty()) {
-                timeout = timeout.min(limit.saturating_sub(worker.head_since.elapsed()) + Duration::from_millis(1));
+                timeout = timeout.min(
+                    limit.saturating_sub(worker.head_since.elapsed()) + Duration::from_millis(1),
+                );
             }
         }
         if !self.losses.is_empty() || self.closing {
@@ -572,7 +627,9 @@ impl State {
                 if let Some(id) = self.launching.pop_front() {
                     self.startup_failures += 1;
                     if self.startup_failures >= STARTUP_FAILURES {
-                        self.fail(format!("the fork server cannot fork workers (errno {errno})"));
+                        self.fail(format!(
+                            "the fork server cannot fork workers (errno {errno})"
+                        ));
                     } else if let Some(at) = self.workers.iter().position(|w| w.id == id) {
                         let mut worker = self.workers.remove(at);
                         for queued in worker.in_flight.drain(..).rev() {
@@ -626,7 +683,11 @@ impl State {
         }
         self.shared.emit(events);
         let worker = &self.workers[at];
-        let retire = self.options.max_tasks_per_child.is_some_and(|n| worker.dispatched >= n) && worker.in_flight.is_empty();
+        let retire = self
+            .options
+            .max_tasks_per_child
+            .is_some_and(|n| worker.dispatched >= n)
+            && worker.in_flight.is_empty();
         if !alive {
             self.worker_died(id);
         } else if retire {
@@ -649,12 +710,21 @@ impl State {
                 let queued = worker.in_flight.pop_front()?;
                 let now = Instant::now();
                 let seconds = now.duration_since(worker.head_since).as_secs_f64();
-                worker.per_task = Some(worker.per_task.map_or(seconds, |old| 0.8 * old + 0.2 * seconds));
+                worker.per_task = Some(
+                    worker
+                        .per_task
+                        .map_or(seconds, |old| 0.8 * old + 0.2 * seconds),
+                );
                 worker.head_since = now;
                 let event = Event {
                     job: queued.task.job,
                     index: queued.task.index,
-                    outcome: Outcome::Done { status: frame.key, body: frame.body, spans: frame.spans, file: frame.fd },
+                    outcome: Outcome::Done {
+                        status: frame.key,
+                        body: frame.body,
+                        spans: frame.spans,
+                        file: frame.fd,
+                    },
                 };
                 self.release(queued.task);
                 Some(event)
@@ -685,11 +755,19 @@ impl State {
                 queued.attempts += 1;
                 self.queue.push_front(queued);
             } else {
-                self.losses.push(Loss { queued, worker: id, pid: worker.pid, since: Instant::now() });
+                self.losses.push(Loss {
+                    queued,
+                    worker: id,
+                    pid: worker.pid,
+                    since: Instant::now(),
+                });
             }
         }
         if self.startup_failures >= STARTUP_FAILURES {
-            let code = worker.pid.and_then(|pid| self.exits.get(&pid)).map_or("unknown".into(), |c| c.to_string());
+            let code = worker
+                .pid
+                .and_then(|pid| self.exits.get(&pid))
+                .map_or("unknown".into(), |c| c.to_string());
             self.fail(format!(
                 "worker processes exit as they start ({STARTUP_FAILURES} in a row, last return code {code}); \
                  see their output above"
@@ -707,7 +785,10 @@ impl State {
                 events.push(Event {
                     job: loss.queued.task.job,
                     index: loss.queued.task.index,
-                    outcome: Outcome::Lost { pid: loss.pid.unwrap_or(0), returncode: code },
+                    outcome: Outcome::Lost {
+                        pid: loss.pid.unwrap_or(0),
+                        returncode: code,
+                    },
                 });
                 self.release(loss.queued.task);
             } else {
@@ -729,7 +810,11 @@ impl State {
             .map(|w| w.id)
             .collect();
         for id in overdue {
-            let at = self.workers.iter().position(|w| w.id == id).expect("worker exists");
+            let at = self
+                .workers
+                .iter()
+                .position(|w| w.id == id)
+                .expect("worker exists");
             let mut worker = self.workers.remove(at);
             if let Some(pid) = worker.pid {
                 kill(pid);
@@ -741,7 +826,10 @@ impl State {
             let event = Event {
                 job: head.task.job,
                 index: head.task.index,
-                outcome: Outcome::TimedOut { pid: worker.pid.unwrap_or(0), timeout: limit },
+                outcome: Outcome::TimedOut {
+                    pid: worker.pid.unwrap_or(0),
+                    timeout: limit,
+                },
             };
             self.release(head.task);
             self.shared.emit([event]);
@@ -751,19 +839,34 @@ impl State {
     /// Fails every queued and running task with `message` and stops forking workers.
     fn fail(&mut self, message: String) {
         let mut events = Vec::new();
-        let mut tasks: Vec<Task> = std::mem::take(&mut self.queue).into_iter().map(|q| q.task).collect();
+        let mut tasks: Vec<Task> = std::mem::take(&mut self.queue)
+            .into_iter()
+            .map(|q| q.task)
+            .collect();
         for worker in std::mem::take(&mut self.workers) {
             if let Some(pid) = worker.pid {
                 kill(pid);
             }
             tasks.extend(worker.in_flight.into_iter().map(|q| q.task));
         }
-        tasks.extend(std::mem::take(&mut self.losses).into_iter().map(|l| l.queued.task));
+        tasks.extend(
+            std::mem::take(&mut self.losses)
+                .into_iter()
+                .map(|l| l.queued.task),
+        );
         for task in tasks {
-            events.push(Event { job: task.job, index: task.index, outcome: Outcome::Failed(message.clone()) });
+            events.push(Event {
+                job: task.job,
+                index: task.index,
+                outcome: Outcome::Failed(message.clone()),
+            });
             self.release(task);
         }
-        events.push(Event { job: u64::MAX, index: 0, outcome: Outcome::Failed(message) });
+        events.push(Event {
+            job: u64::MAX,
+            index: 0,
+            outcome: Outcome::Failed(message),
+        });
         self.shared.emit(events);
         self.failed = true;
     }
@@ -771,7 +874,11 @@ impl State {
 
 /// Sends SIGKILL to one process (never to a group: `pid` must be positive).
 fn kill(pid: u32) {
-    if let Some(pid) = i32::try_from(pid).ok().filter(|&p| p > 0).and_then(Pid::from_raw) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .filter(|&p| p > 0)
+        .and_then(Pid::from_raw)
+    {
         let _ = kill_process(pid, Signal::KILL);
     }
 }

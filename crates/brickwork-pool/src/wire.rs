@@ -80,7 +80,15 @@ pub struct Frame {
 }
 
 /// Appends the encoding of a frame to `out`.
-pub fn encode(out: &mut Vec<u8>, kind: Kind, id: u64, key: u64, spans: &[Span], has_fd: bool, body: &[u8]) {
+pub fn encode(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    id: u64,
+    key: u64,
+    spans: &[Span],
+    has_fd: bool,
+    body: &[u8],
+) {
     let body_len = u32::try_from(body.len()).expect("frame bodies are limited to 4 GiB");
     let spans_len = u16::try_from(spans.len()).expect("frames carry at most 65535 spans");
     out.reserve(HEADER + SPAN * spans.len() + body.len());
@@ -119,7 +127,13 @@ pub struct Conn {
 impl Conn {
     /// Wraps a connected stream socket.
     pub fn new(sock: OwnedFd) -> Conn {
-        Conn { sock, input: Vec::with_capacity(1 << 16), start: 0, fds: VecDeque::new(), output: Vec::new() }
+        Conn {
+            sock,
+            input: Vec::with_capacity(1 << 16),
+            start: 0,
+            fds: VecDeque::new(),
+            output: Vec::new(),
+        }
     }
 
     /// The socket, for `poll`.
@@ -183,10 +197,15 @@ impl Conn {
             return Ok(None);
         }
         let spans = (0..n_spans)
-            .map(|i| Span { offset: u64_at(bytes, HEADER + SPAN * i), len: u64_at(bytes, HEADER + SPAN * i + 8) })
+            .map(|i| Span {
+                offset: u64_at(bytes, HEADER + SPAN * i),
+                len: u64_at(bytes, HEADER + SPAN * i + 8),
+            })
             .collect();
         let fd = if has_fd {
-            Some(self.fds.pop_front().ok_or_else(|| protocol("a frame announced a descriptor that did not arrive".into()))?)
+            Some(self.fds.pop_front().ok_or_else(|| {
+                protocol("a frame announced a descriptor that did not arrive".into())
+            })?)
         } else {
             None
         };
@@ -206,7 +225,11 @@ impl Conn {
     /// everything was written.
     pub fn flush_nonblocking(&mut self) -> io::Result<bool> {
         while !self.output.is_empty() {
-            match rustix::net::send(&self.sock, &self.output, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+            match rustix::net::send(
+                &self.sock,
+                &self.output,
+                SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+            ) {
                 Ok(n) => {
                     self.output.drain(..n);
                 }
@@ -227,6 +250,11 @@ impl Conn {
         })
     }
 
+    /// The oldest received descriptor not yet claimed by a frame.
+    pub fn take_fd(&mut self) -> Option<OwnedFd> {
+        self.fds.pop_front()
+    }
+
     /// Writes `bytes` completely, blocking, with `fds` (at most two) attached to the
     /// first byte.
     pub fn send_all(&self, mut bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
@@ -237,7 +265,12 @@ impl Conn {
             if first && !fds.is_empty() {
                 control.push(SendAncillaryMessage::ScmRights(fds));
             }
-            match sendmsg(&self.sock, &[IoSlice::new(bytes)], &mut control, SendFlags::NOSIGNAL) {
+            match sendmsg(
+                &self.sock,
+                &[IoSlice::new(bytes)],
+                &mut control,
+                SendFlags::NOSIGNAL,
+            ) {
                 Ok(n) => {
                     bytes = &bytes[n..];
                     first = false;
@@ -257,14 +290,23 @@ mod tests {
     use rustix::net::{socketpair, AddressFamily, SocketFlags, SocketType};
 
     fn pair() -> (Conn, Conn) {
-        let (a, b) = socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None).unwrap();
+        let (a, b) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
         (Conn::new(a), Conn::new(b))
     }
 
     #[test]
     fn frames_round_trip_with_descriptors_in_order() {
         let (a, mut b) = pair();
-        let spans = [Span { offset: 4096, len: 10 }];
+        let spans = [Span {
+            offset: 4096,
+            len: 10,
+        }];
         let mut bytes = Vec::new();
         encode(&mut bytes, Kind::Task, 7, 3, &spans, false, b"hello");
         encode(&mut bytes, Kind::Define, 0, 3, &[], false, b"f");
@@ -284,8 +326,14 @@ mod tests {
             }
         }
         assert_eq!(frames.len(), 3);
-        assert_eq!((frames[0].kind, frames[0].id, frames[0].key), (Kind::Task, 7, 3));
-        assert_eq!((frames[0].spans.as_slice(), frames[0].body.as_slice()), (&spans[..], &b"hello"[..]));
+        assert_eq!(
+            (frames[0].kind, frames[0].id, frames[0].key),
+            (Kind::Task, 7, 3)
+        );
+        assert_eq!(
+            (frames[0].spans.as_slice(), frames[0].body.as_slice()),
+            (&spans[..], &b"hello"[..])
+        );
         assert_eq!(frames[1].kind, Kind::Define);
         assert!(frames[1].fd.is_none());
         assert_eq!(frames[2].body.len(), 100_000);
@@ -299,6 +347,9 @@ mod tests {
         bytes[4] = 99;
         a.send_all(&bytes, &[]).unwrap();
         b.fill(false).unwrap();
-        assert_eq!(b.next_frame().unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            b.next_frame().unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
     }
 }

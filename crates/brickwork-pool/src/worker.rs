@@ -43,14 +43,19 @@ impl Reply {
     pub fn push_buffer(&mut self, bytes: &[u8]) -> io::Result<()> {
         let file = match &self.file {
             Some(file) => file,
-            None => self.file.insert(memfd_create("brickwork-result", MemfdFlags::CLOEXEC)?),
+            None => self
+                .file
+                .insert(memfd_create("brickwork-result", MemfdFlags::CLOEXEC)?),
         };
         let offset = self.end.next_multiple_of(ALIGN);
         let mut written = 0;
         while written < bytes.len() {
             written += rustix::io::pwrite(file, &bytes[written..], offset + written as u64)?;
         }
-        self.spans.push(Span { offset, len: bytes.len() as u64 });
+        self.spans.push(Span {
+            offset,
+            len: bytes.len() as u64,
+        });
         self.end = offset + bytes.len() as u64;
         Ok(())
     }
@@ -75,17 +80,31 @@ pub fn serve(sock: OwnedFd, arena: &ArenaView, handler: &mut impl Handler) -> io
         match frame.kind {
             Kind::Define => handler.define(frame.key, &frame.body),
             Kind::Task => {
-                let buffers =
-                    frame.spans.iter().map(|s| arena.slice(s.offset, s.len)).collect::<io::Result<Vec<_>>>()?;
+                let buffers = frame
+                    .spans
+                    .iter()
+                    .map(|s| arena.slice(s.offset, s.len))
+                    .collect::<io::Result<Vec<_>>>()?;
                 let mut reply = Reply::default();
                 handler.call(frame.key, &frame.body, &buffers, &mut reply);
                 out.clear();
-                encode(&mut out, Kind::Result, frame.id, reply.status, &reply.spans, reply.file.is_some(), &reply.body);
+                encode(
+                    &mut out,
+                    Kind::Result,
+                    frame.id,
+                    reply.status,
+                    &reply.spans,
+                    reply.file.is_some(),
+                    &reply.body,
+                );
                 let fds: Vec<_> = reply.file.iter().map(|f| f.as_fd()).collect();
                 conn.send_all(&out, &fds)?;
             }
             Kind::Hello | Kind::Result => {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "a worker received a frame meant for the supervisor"))
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a worker received a frame meant for the supervisor",
+                ))
             }
         }
     }

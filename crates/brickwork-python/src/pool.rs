@@ -29,7 +29,9 @@ fn arena() -> PyResult<&'static Arc<Arena>> {
 
 fn owned_fd(fd: i32) -> PyResult<OwnedFd> {
     if fd < 0 {
-        return Err(PyValueError::new_err(format!("expected a file descriptor, got {fd}")));
+        return Err(PyValueError::new_err(format!(
+            "expected a file descriptor, got {fd}"
+        )));
     }
     // SAFETY: the caller hands over ownership of an open descriptor (documented on
     // every function taking one).
@@ -57,11 +59,19 @@ impl PySupervisor {
     ) -> PyResult<Self> {
         let timeout = timeout
             .map(|t| {
-                Duration::try_from_secs_f64(t)
-                    .map_err(|_| PyValueError::new_err(format!("timeout must be a positive number of seconds, got {t}")))
+                Duration::try_from_secs_f64(t).map_err(|_| {
+                    PyValueError::new_err(format!(
+                        "timeout must be a positive number of seconds, got {t}"
+                    ))
+                })
             })
             .transpose()?;
-        let options = Options { processes, timeout, max_retries, max_tasks_per_child };
+        let options = Options {
+            processes,
+            timeout,
+            max_retries,
+            max_tasks_per_child,
+        };
         let inner = Supervisor::start(owned_fd(ctl_fd)?, arena()?.clone(), options)
             .map_err(|e| PyOSError::new_err(format!("cannot start the pool: {e}")))?;
         Ok(PySupervisor { inner })
@@ -74,11 +84,24 @@ impl PySupervisor {
 
     /// Queues the tasks `(index, body, buffers)` of `job` for function `key`. A buffer
     /// that lies in the arena is passed by offset; any other is copied into the arena.
-    fn submit(&self, py: Python<'_>, job: u64, key: u64, items: Vec<(u64, Vec<u8>, Vec<Bound<'_, PyAny>>)>) -> PyResult<()> {
+    fn submit(
+        &self,
+        py: Python<'_>,
+        job: u64,
+        key: u64,
+        items: Vec<(u64, Vec<u8>, Vec<Bound<'_, PyAny>>)>,
+    ) -> PyResult<()> {
         let arena = arena()?;
         let mut tasks = Vec::with_capacity(items.len());
         for (index, body, buffers) in items {
-            let mut task = Task { job, index, key, body, spans: Vec::new(), owned: Vec::new() };
+            let mut task = Task {
+                job,
+                index,
+                key,
+                body,
+                spans: Vec::new(),
+                owned: Vec::new(),
+            };
             for buffer in buffers {
                 match place(py, arena, &buffer) {
                     Ok((span, owned)) => {
@@ -121,7 +144,10 @@ impl PySupervisor {
                 _ => groups.push((event.job, kind, vec![item])),
             }
         }
-        groups.into_iter().map(|group| group.into_pyobject(py)).collect()
+        groups
+            .into_iter()
+            .map(|group| group.into_pyobject(py))
+            .collect()
     }
 
     /// Whether the supervisor has stopped (closed, terminated or failed).
@@ -160,20 +186,37 @@ impl PySupervisor {
 
 /// Where a buffer goes: its span in the arena, and the block to free afterwards when
 /// it had to be copied in.
-fn place(py: Python<'_>, arena: &Arena, buffer: &Bound<'_, PyAny>) -> PyResult<(Span, Option<u64>)> {
+fn place(
+    py: Python<'_>,
+    arena: &Arena,
+    buffer: &Bound<'_, PyAny>,
+) -> PyResult<(Span, Option<u64>)> {
     let view = PyBuffer::<u8>::get(buffer)?;
     if !view.is_c_contiguous() {
-        return Err(PyValueError::new_err("out-of-band buffers must be C-contiguous"));
+        return Err(PyValueError::new_err(
+            "out-of-band buffers must be C-contiguous",
+        ));
     }
     let (ptr, len) = (view.buf_ptr() as *const u8, view.len_bytes());
     if let Some(offset) = arena.offset_of(ptr) {
-        if arena.offset_of(ptr.wrapping_add(len.saturating_sub(1))).is_some() {
-            return Ok((Span { offset: offset as u64, len: len as u64 }, None));
+        if arena
+            .offset_of(ptr.wrapping_add(len.saturating_sub(1)))
+            .is_some()
+        {
+            return Ok((
+                Span {
+                    offset: offset as u64,
+                    len: len as u64,
+                },
+                None,
+            ));
         }
     }
-    let block = arena
-        .alloc(len)
-        .ok_or_else(|| PyMemoryError::new_err(format!("the shared-memory arena has no room for a {len}-byte buffer")))?;
+    let block = arena.alloc(len).ok_or_else(|| {
+        PyMemoryError::new_err(format!(
+            "the shared-memory arena has no room for a {len}-byte buffer"
+        ))
+    })?;
     let dst = block.as_ptr() as usize;
     let src = ptr as usize;
     py.detach(|| {
@@ -182,18 +225,39 @@ fn place(py: Python<'_>, arena: &Arena, buffer: &Bound<'_, PyAny>) -> PyResult<(
         unsafe { std::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, len) }
     });
     let offset = arena.offset_of(block.as_ptr()).expect("an arena block") as u64;
-    Ok((Span { offset, len: len as u64 }, Some(offset)))
+    Ok((
+        Span {
+            offset,
+            len: len as u64,
+        },
+        Some(offset),
+    ))
 }
 
-fn event_item<'py>(py: Python<'py>, index: u64, outcome: Outcome) -> PyResult<(&'static str, Bound<'py, PyTuple>)> {
+fn event_item<'py>(
+    py: Python<'py>,
+    index: u64,
+    outcome: Outcome,
+) -> PyResult<(&'static str, Bound<'py, PyTuple>)> {
     Ok(match outcome {
-        Outcome::Done { status, body, spans, file } => {
+        Outcome::Done {
+            status,
+            body,
+            spans,
+            file,
+        } => {
             let spans: Vec<(u64, u64)> = spans.iter().map(|s| (s.offset, s.len)).collect();
             let fd = file.map_or(-1, |f| f.into_raw_fd());
-            ("done", (index, status, PyBytes::new(py, &body), spans, fd).into_pyobject(py)?)
+            (
+                "done",
+                (index, status, PyBytes::new(py, &body), spans, fd).into_pyobject(py)?,
+            )
         }
         Outcome::Lost { pid, returncode } => ("lost", (index, pid, returncode).into_pyobject(py)?),
-        Outcome::TimedOut { pid, timeout } => ("timeout", (index, pid, timeout.as_secs_f64()).into_pyobject(py)?),
+        Outcome::TimedOut { pid, timeout } => (
+            "timeout",
+            (index, pid, timeout.as_secs_f64()).into_pyobject(py)?,
+        ),
         Outcome::Failed(message) => ("failed", (index, message).into_pyobject(py)?),
     })
 }
@@ -216,20 +280,34 @@ impl Handler for PyHandler<'_> {
 
     fn call(&mut self, key: u64, body: &[u8], buffers: &[&[u8]], reply: &mut Reply) {
         let result = (|| -> PyResult<()> {
-            let views = buffers.iter().map(|b| readonly_view(self.py, b)).collect::<PyResult<Vec<_>>>()?;
-            let out = self.call.call1((key, PyBytes::new(self.py, body), PyList::new(self.py, views)?))?;
-            let (status, answer, out_buffers): (u64, Vec<u8>, Vec<Bound<'_, PyAny>>) = out.extract()?;
+            let views = buffers
+                .iter()
+                .map(|b| readonly_view(self.py, b))
+                .collect::<PyResult<Vec<_>>>()?;
+            let out = self.call.call1((
+                key,
+                PyBytes::new(self.py, body),
+                PyList::new(self.py, views)?,
+            ))?;
+            let (status, answer, out_buffers): (u64, Vec<u8>, Vec<Bound<'_, PyAny>>) =
+                out.extract()?;
             reply.status = status;
             reply.body = answer;
             for buffer in out_buffers {
                 let view = PyBuffer::<u8>::get(&buffer)?;
                 if !view.is_c_contiguous() {
-                    return Err(PyValueError::new_err("out-of-band buffers must be C-contiguous"));
+                    return Err(PyValueError::new_err(
+                        "out-of-band buffers must be C-contiguous",
+                    ));
                 }
                 // SAFETY: the buffer is C-contiguous, `len_bytes` long and kept alive
                 // (and unmodified: nothing else runs in this thread) by `view`.
-                let bytes = unsafe { std::slice::from_raw_parts(view.buf_ptr() as *const u8, view.len_bytes()) };
-                reply.push_buffer(bytes).map_err(|e| PyOSError::new_err(e.to_string()))?;
+                let bytes = unsafe {
+                    std::slice::from_raw_parts(view.buf_ptr() as *const u8, view.len_bytes())
+                };
+                reply
+                    .push_buffer(bytes)
+                    .map_err(|e| PyOSError::new_err(e.to_string()))?;
             }
             Ok(())
         })();
@@ -245,7 +323,11 @@ fn readonly_view<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAn
     // SAFETY: the memory lies in the worker's read-only mapping of the arena, which
     // lives until the process exits; the view is read-only.
     unsafe {
-        let ptr = pyo3::ffi::PyMemoryView_FromMemory(bytes.as_ptr() as *mut c_char, bytes.len() as isize, PYBUF_READ);
+        let ptr = pyo3::ffi::PyMemoryView_FromMemory(
+            bytes.as_ptr() as *mut c_char,
+            bytes.len() as isize,
+            PYBUF_READ,
+        );
         Bound::from_owned_ptr_or_err(py, ptr)
     }
 }
@@ -255,10 +337,22 @@ fn readonly_view<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAn
 /// learns a function; `call(key, body, buffers)` returns `(status, body, buffers)`.
 /// An error raised by either stops the worker.
 #[pyfunction]
-fn pool_worker_serve(py: Python<'_>, sock_fd: i32, arena_fd: i32, define: Bound<'_, PyAny>, call: Bound<'_, PyAny>) -> PyResult<()> {
+fn pool_worker_serve(
+    py: Python<'_>,
+    sock_fd: i32,
+    arena_fd: i32,
+    define: Bound<'_, PyAny>,
+    call: Bound<'_, PyAny>,
+) -> PyResult<()> {
     let sock = owned_fd(sock_fd)?;
-    let view = ArenaView::open(owned_fd(arena_fd)?).map_err(|e| PyOSError::new_err(format!("cannot map the arena: {e}")))?;
-    let mut handler = PyHandler { py, define, call, error: None };
+    let view = ArenaView::open(owned_fd(arena_fd)?)
+        .map_err(|e| PyOSError::new_err(format!("cannot map the arena: {e}")))?;
+    let mut handler = PyHandler {
+        py,
+        define,
+        call,
+        error: None,
+    };
     let served = brickwork::layers::pool::worker::serve(sock, &view, &mut handler);
     // The arena mapping must outlive every array built on it: leak it with the process.
     std::mem::forget(view);
@@ -271,14 +365,20 @@ fn pool_worker_serve(py: Python<'_>, sock_fd: i32, arena_fd: i32, define: Bound<
 /// Bytes held by live blocks of this process's arena (0 before it exists).
 #[pyfunction]
 fn arena_used() -> usize {
-    ARENA.get().and_then(|a| a.as_ref().ok()).map_or(0, |a| a.used())
+    ARENA
+        .get()
+        .and_then(|a| a.as_ref().ok())
+        .map_or(0, |a| a.used())
 }
 
 /// Whether the buffer's memory lies in this process's shared arena.
 #[pyfunction]
 fn arena_contains(buffer: &Bound<'_, PyAny>) -> PyResult<bool> {
     let view = pyo3::buffer::PyUntypedBuffer::get(buffer)?;
-    Ok(ARENA.get().and_then(|a| a.as_ref().ok()).is_some_and(|a| a.offset_of(view.buf_ptr() as *const u8).is_some()))
+    Ok(ARENA
+        .get()
+        .and_then(|a| a.as_ref().ok())
+        .is_some_and(|a| a.offset_of(view.buf_ptr() as *const u8).is_some()))
 }
 
 /// Called in a child right after `os.fork()`: the arena becomes a private copy.
@@ -335,7 +435,13 @@ mod numpy_allocator {
     pub static HANDLER: DataMemHandler = DataMemHandler {
         name: name(),
         version: 1,
-        allocator: Allocator { ctx: std::ptr::null_mut(), malloc, calloc, realloc, free },
+        allocator: Allocator {
+            ctx: std::ptr::null_mut(),
+            malloc,
+            calloc,
+            realloc,
+            free,
+        },
     };
 
     fn shared(size: usize) -> Option<NonNull<u8>> {
@@ -372,7 +478,11 @@ mod numpy_allocator {
                 unsafe {
                     let new = malloc(std::ptr::null_mut(), size);
                     if !new.is_null() {
-                        std::ptr::copy_nonoverlapping(ptr as *const u8, new as *mut u8, old_len.min(size));
+                        std::ptr::copy_nonoverlapping(
+                            ptr as *const u8,
+                            new as *mut u8,
+                            old_len.min(size),
+                        );
                         arena.free(NonNull::new_unchecked(ptr.cast()));
                     }
                     new
@@ -411,7 +521,8 @@ mod numpy_allocator {
 fn install_numpy_allocator<'py>(py: Python<'py>, threshold: usize) -> PyResult<Bound<'py, PyAny>> {
     arena()?;
     numpy_allocator::THRESHOLD.store(threshold.max(1), std::sync::atomic::Ordering::Relaxed);
-    let handler = &numpy_allocator::HANDLER as *const numpy_allocator::DataMemHandler as *mut c_void;
+    let handler =
+        &numpy_allocator::HANDLER as *const numpy_allocator::DataMemHandler as *mut c_void;
     let name = c"mem_handler";
     // SAFETY: NumPy keeps the capsule and reads the handler through it; the handler
     // is a static that lives as long as the process.
@@ -423,11 +534,17 @@ fn install_numpy_allocator<'py>(py: Python<'py>, threshold: usize) -> PyResult<B
 
 /// Restores a NumPy data allocator (the capsule `install_numpy_allocator` returned).
 #[pyfunction]
-fn restore_numpy_allocator<'py>(py: Python<'py>, capsule: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn restore_numpy_allocator<'py>(
+    py: Python<'py>,
+    capsule: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     set_numpy_handler(py, &capsule)
 }
 
-fn set_numpy_handler<'py>(py: Python<'py>, capsule: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn set_numpy_handler<'py>(
+    py: Python<'py>,
+    capsule: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     /// `PyDataMem_SetHandler`'s slot in NumPy's C API table (since NumPy 1.22).
     const SET_HANDLER: usize = 304;
     let module = PyModule::import(py, "numpy._core._multiarray_umath")?;

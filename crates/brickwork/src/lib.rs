@@ -30,6 +30,14 @@ pub use brickwork_kernels::reduce::Reducer;
 pub use brickwork_kernels::{BinaryOp, UnaryOp};
 pub use brickwork_store::ZarrArray;
 
+/// Worker processes for Rust programs: run registered functions with serde arguments
+/// in child processes; a crashed or stuck worker fails only its task. See
+/// `examples/process_pool.rs`.
+pub mod pool {
+    pub use brickwork_pool::pool::{serve_if_worker, Pool, Registry, TaskError};
+    pub use brickwork_pool::Options;
+}
+
 /// The layers below the user API, for integrations (the Python binding among them).
 pub mod layers {
     pub use brickwork_core as core;
