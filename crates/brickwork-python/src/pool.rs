@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use brickwork::layers::pool::worker::{Handler, Reply};
-use brickwork::layers::pool::{Arena, ArenaView, Event, Options, Outcome, Span, Supervisor, Task};
+use brickwork::layers::pool::{Arena, ArenaView, Options, Outcome, Span, Supervisor, Task};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyMemoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
