@@ -289,10 +289,10 @@ impl Handler for PyHandler<'_> {
                 PyBytes::new(self.py, body),
                 PyList::new(self.py, views)?,
             ))?;
-            let (status, answer, out_buffers): (u64, Vec<u8>, Vec<Bound<'_, PyAny>>) =
+            let (status, answer, out_buffers): (u64, Bound<'_, PyBytes>, Vec<Bound<'_, PyAny>>) =
                 out.extract()?;
             reply.status = status;
-            reply.body = answer;
+            reply.body = answer.as_bytes().to_vec();
             for buffer in out_buffers {
                 let view = PyBuffer::<u8>::get(&buffer)?;
                 if !view.is_c_contiguous() {

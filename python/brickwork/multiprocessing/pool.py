@@ -305,9 +305,11 @@ class MapResult(AsyncResult):
         """Book finished chunks: sizes, buffers to release, timing, progress."""
         items = 0
         seconds = 0.0
+        keepalive = self._keepalive
         for index, _, spent in values:
             items += self._sizes.pop(index)
-            self._keepalive.pop(index, None)
+            if keepalive:
+                keepalive.pop(index, None)
             seconds += spent
         self._done_chunks += len(values)
         self._done_items += items
@@ -734,7 +736,7 @@ def _dispatch(pool: Pool, event: tuple[Any, ...]) -> None:
         values = []
         for index, status, body, spans, fd in items:
             try:
-                payload = pickle.loads(body, buffers=_map_buffers(spans, fd))
+                payload = pickle.loads(body, buffers=_map_buffers(spans, fd) if fd >= 0 else None)
             except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled fails its task
                 payload, status = (exc, ""), -1
             if job is None:
@@ -769,8 +771,6 @@ def _dispatch(pool: Pool, event: tuple[Any, ...]) -> None:
 
 def _map_buffers(spans: list[tuple[int, int]], fd: int) -> list[memoryview]:
     """Views of a result's out-of-band buffers in its memory file (closing the fd)."""
-    if fd < 0:
-        return []
     try:
         size = max(offset + length for offset, length in spans)
         region = memoryview(mmap.mmap(fd, size))
