@@ -11,7 +11,8 @@ __all__ = ["ProgressBar"]
 
 
 class ProgressBar:
-    """Draw ``[#####.....] 512/1000 tasks | 1.2s elapsed | 420 tasks/s`` on a terminal.
+    """Draw ``[#####.....] 512/1000 tasks | 1.2s elapsed | 420 tasks/s | ETA 1.2s`` on a
+    terminal (the estimate of the time left while the work is unfinished).
 
     An instance is a callable ``progress(done, total)``, as ``brickwork._core.compute``
     expects; each call redraws the line in place with a carriage return. ``close()``
@@ -74,7 +75,12 @@ class ProgressBar:
         filled = int(fraction * self._width)
         bar = "#" * filled + "." * (self._width - filled)
         rate = done / elapsed if elapsed > 0 else 0.0
-        return f"[{bar}] {done}/{total} tasks | {elapsed:.1f}s elapsed | {rate:.0f} tasks/s"
+        if total < 0:  # unknown total (an iterator of unknown length)
+            return f"{done} tasks | {elapsed:.1f}s elapsed | {rate:.0f} tasks/s"
+        line = f"[{bar}] {done}/{total} tasks | {elapsed:.1f}s elapsed | {rate:.0f} tasks/s"
+        if 0 < done < total and rate > 0:
+            line += f" | ETA {(total - done) / rate:.1f}s"
+        return line
 
     def _draw(self, done: int, total: int, end: str) -> None:
         line = self.format(done, total, time.perf_counter() - self._start)
