@@ -158,7 +158,7 @@ impl Shared {
 /// A pool of worker processes run by a supervisor thread.
 pub struct Supervisor {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Supervisor {
@@ -183,7 +183,7 @@ impl Supervisor {
             .spawn(move || state.run())?;
         Ok(Supervisor {
             shared,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -250,8 +250,9 @@ impl Supervisor {
     }
 
     /// Waits for the supervisor thread to end (call `close` or `terminate` first).
-    pub fn join(&mut self) {
-        if let Some(thread) = self.thread.take() {
+    pub fn join(&self) {
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
     }

@@ -178,9 +178,8 @@ impl PySupervisor {
     }
 
     /// Waits (without the GIL) for the supervisor to stop.
-    fn join(&mut self, py: Python<'_>) {
-        let inner = &mut self.inner;
-        py.detach(|| inner.join());
+    fn join(&self, py: Python<'_>) {
+        py.detach(|| self.inner.join());
     }
 }
 

@@ -23,7 +23,9 @@ import os
 from typing import Any
 
 from brickwork import _core
+from brickwork.multiprocessing import joblib_backend as _joblib_backend
 from brickwork.multiprocessing._serialize import SHARED_THRESHOLD
+from brickwork.multiprocessing.futures import ProcessPoolExecutor
 from brickwork.multiprocessing.pool import (
     AsyncResult,
     IMapIterator,
@@ -49,6 +51,7 @@ __all__ = [
     "Pool",
     "PoolError",
     "Process",
+    "ProcessPoolExecutor",
     "RemoteTraceback",
     "TimeoutError",
     "WorkerLostError",
@@ -80,5 +83,7 @@ def use_shared_memory(enabled: bool = True) -> None:
 
 
 os.register_at_fork(after_in_child=_core.arena_after_fork_in_child)
+# The joblib backend "brickwork": registered now if joblib is imported, else when it is.
+_joblib_backend.register_on_import()
 if os.environ.get("BRICKWORK_SHARED_ARRAYS", "1") != "0":
     use_shared_memory(True)

@@ -33,10 +33,14 @@ def dumps(value: Any) -> tuple[bytes, list[memoryview]]:
 
     try:
         data = pickle.dumps(value, protocol=5, buffer_callback=out_of_band)
+        if b"__main__" not in data:
+            return data, buffers
     except (pickle.PicklingError, TypeError, AttributeError):
-        # Lambdas, closures and objects of __main__: pickle them by value.
-        buffers.clear()
-        data = cloudpickle.dumps(value, protocol=5, buffer_callback=out_of_band)
+        pass
+    # Lambdas, closures, and classes or functions of a script or notebook (__main__,
+    # which workers cannot import by name): pickle them by value.
+    buffers.clear()
+    data = cloudpickle.dumps(value, protocol=5, buffer_callback=out_of_band)
     return data, buffers
 
 

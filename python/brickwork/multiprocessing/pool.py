@@ -277,23 +277,30 @@ class MapResult(AsyncResult):
         ahead = _AHEAD_PER_PROCESS * self._pool._processes
         if not self._feeder.exhausted and self._next_index - self._done_chunks > ahead // 2:
             return
+        error: BaseException | None = None
         with self._lock:
             batch = []
             while not self._feeder.exhausted and self._next_index - self._done_chunks < ahead:
-                chunk = self._feeder.next_chunk()
-                if not chunk:
-                    break
                 index = self._next_index
+                try:
+                    chunk = self._feeder.next_chunk()
+                    if not chunk:
+                        break
+                    body, buffers = dumps((self._mode, chunk))
+                except Exception as exc:  # noqa: BLE001 - an item that cannot be read or sent fails the job
+                    error = exc
+                    break
                 self._next_index += 1
                 self._sizes[index] = len(chunk)
-                body, buffers = dumps((self._mode, chunk))
                 if buffers:
                     self._keepalive[index] = buffers
                 batch.append((index, body, buffers))
             if batch:
                 self._pool._submit(self, self._key, batch)
-            if self._feeder.exhausted and self._done_chunks == self._next_index:
+            if error is None and self._feeder.exhausted and self._done_chunks == self._next_index:
                 self._complete()
+        if error is not None:
+            self.on_error(self._next_index, error)
 
     def _complete(self) -> None:
         values = [v for i in range(self._next_index) for v in self._chunks.pop(i)]
@@ -490,6 +497,9 @@ class Pool:
         self._job_ids = itertools.count()
         self._functions: dict[int, tuple[Any, int]] = {}
         self._function_keys = itertools.count()
+        # Functions pickled to the same bytes (a lambda made again in a loop) share a key,
+        # so the workers hold each distinct function once.
+        self._keys_by_body: dict[bytes, int] = {}
         self._broken: str | None = None
         self._server = _forkserver.start_server(preload=_PRELOAD)
         self._supervisor = _core.PoolSupervisor(
@@ -589,7 +599,8 @@ class Pool:
         if self._state == "running":
             raise ValueError("Pool is still running")
         self._supervisor.join()
-        self._handler.join()
+        if self._handler is not threading.current_thread():  # join from a callback
+            self._handler.join()
         self._server.popen.wait()
 
     def __enter__(self) -> Pool:
@@ -624,8 +635,12 @@ class Pool:
         entry = self._functions.get(id(func))
         if entry is not None and entry[0] is func:
             return entry[1]
-        key = next(self._function_keys)
-        self._supervisor.define(key, dumps_function((self._initializer, self._initargs, func)))
+        body = dumps_function((self._initializer, self._initargs, func))
+        key = self._keys_by_body.get(body)
+        if key is None:
+            key = next(self._function_keys)
+            self._supervisor.define(key, body)
+            self._keys_by_body[body] = key
         self._functions[id(func)] = (func, key)
         if len(self._functions) > 256:
             self._functions.pop(next(iter(self._functions)))
@@ -715,7 +730,12 @@ def _handle_events(pool_ref: weakref.ref[Pool], supervisor: Any) -> None:
         if pool is None:
             return
         for event in events:
-            _dispatch(pool, event)
+            try:
+                _dispatch(pool, event)
+            except Exception:  # noqa: BLE001 - the handler thread must outlive any failure
+                import traceback
+
+                traceback.print_exc()
         if not events and supervisor.finished:
             if pool._state == "running" and pool._broken is None:
                 pool._broken = "the pool's supervisor stopped"
