@@ -18,6 +18,7 @@ pub mod arena;
 pub mod forkserver;
 pub mod pool;
 pub mod server;
+pub mod shared;
 pub mod supervisor;
 pub mod wire;
 pub mod worker;

@@ -1,6 +1,6 @@
 //! The process pool for Rust programs: run registered functions with serde
 //! arguments in worker processes, with the crash isolation and timeouts of the
-//! [`Supervisor`].
+//! [`Supervisor`], and byte buffers through shared memory.
 //!
 //! ```no_run
 //! use brickwork_pool::pool::{serve_if_worker, Pool, Registry};
@@ -21,12 +21,15 @@
 //! Workers are forked by a fork server, which is the program itself started again
 //! with an environment variable set; [`serve_if_worker`] turns that process into the
 //! server, so it must run first in `main`, before any thread is started. Arguments and
-//! results travel as JSON (serde_json).
+//! results travel as JSON (serde_json); byte buffers travel through shared memory
+//! ([`Pool::map_with_buffers`]): a [`SharedBuf`] is read by the worker in place, other
+//! input bytes are copied into shared memory once, and output buffers come back as
+//! [`ResultBuf`]s mapped from the file the worker wrote.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Child, Command};
@@ -41,10 +44,14 @@ use serde::Serialize;
 
 use crate::arena::Arena;
 use crate::server::{self, SERVER_ENV};
+pub use crate::shared::{ResultBuf, SharedBuf};
 use crate::supervisor::{Options, Outcome, Supervisor, Task};
+use crate::wire::Span;
 use crate::worker::{Handler, Reply};
 
-type Function = Box<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
+/// A registered function: argument bytes and input buffers in, result bytes out (its
+/// output buffers pushed onto the reply).
+type Function = Box<dyn Fn(&[u8], &[&[u8]], &mut Reply) -> Result<Vec<u8>, String> + Send + Sync>;
 
 /// The functions a program's workers can run, by name.
 #[derive(Default)]
@@ -59,17 +66,36 @@ impl Registry {
     }
 
     /// Registers `function` under `name`: its argument and result are serde types.
-    pub fn register<A, R, F>(mut self, name: &str, function: F) -> Registry
+    pub fn register<A, R, F>(self, name: &str, function: F) -> Registry
     where
         A: DeserializeOwned,
         R: Serialize,
         F: Fn(A) -> R + Send + Sync + 'static,
     {
-        let wrapped = move |body: &[u8]| -> Result<Vec<u8>, String> {
-            let arg: A = serde_json::from_slice(body)
-                .map_err(|e| format!("cannot decode the argument: {e}"))?;
-            serde_json::to_vec(&function(arg)).map_err(|e| format!("cannot encode the result: {e}"))
-        };
+        self.register_with_buffers(name, move |arg: A, _: &[&[u8]]| (function(arg), Vec::new()))
+    }
+
+    /// Registers a function that also reads byte buffers and returns some: the inputs
+    /// are read in place from shared memory, the outputs travel back through a shared
+    /// memory file (see [`Pool::map_with_buffers`]).
+    pub fn register_with_buffers<A, R, F>(mut self, name: &str, function: F) -> Registry
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+        F: Fn(A, &[&[u8]]) -> (R, Vec<Vec<u8>>) + Send + Sync + 'static,
+    {
+        let wrapped =
+            move |body: &[u8], inputs: &[&[u8]], reply: &mut Reply| -> Result<Vec<u8>, String> {
+                let arg: A = serde_json::from_slice(body)
+                    .map_err(|e| format!("cannot decode the argument: {e}"))?;
+                let (result, outputs) = function(arg, inputs);
+                for output in &outputs {
+                    reply
+                        .push_buffer(output)
+                        .map_err(|e| format!("cannot write an output buffer: {e}"))?;
+                }
+                serde_json::to_vec(&result).map_err(|e| format!("cannot encode the result: {e}"))
+            };
         self.functions.insert(name.to_owned(), Box::new(wrapped));
         self
     }
@@ -94,22 +120,21 @@ impl Handler for RegistryHandler<'_> {
             .insert(key, String::from_utf8_lossy(body).into_owned());
     }
 
-    fn call(&mut self, key: u64, body: &[u8], _buffers: &[&[u8]], reply: &mut Reply) {
+    fn call(&mut self, key: u64, body: &[u8], buffers: &[&[u8]], reply: &mut Reply) {
         let name = self.names.get(&key).map_or("", String::as_str);
         let result = match self.registry.functions.get(name) {
             None => Err(format!(
                 "no function named {name:?} is registered in the worker"
             )),
-            Some(function) => {
-                catch_unwind(AssertUnwindSafe(|| function(body))).unwrap_or_else(|panic| {
+            Some(function) => catch_unwind(AssertUnwindSafe(|| function(body, buffers, reply)))
+                .unwrap_or_else(|panic| {
                     let message = panic
                         .downcast_ref::<&str>()
                         .map(|s| s.to_string())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "a panic".into());
                     Err(format!("the task panicked: {message}"))
-                })
-            }
+                }),
         };
         match result {
             Ok(bytes) => reply.body = bytes,
@@ -182,9 +207,33 @@ impl fmt::Display for TaskError {
 
 impl std::error::Error for TaskError {}
 
+/// A task's outcome in [`Pool::map_with_buffers`]: the value and its output buffers.
+pub type BufferResult<R> = Result<(R, Vec<ResultBuf>), TaskError>;
+
+/// An input buffer of [`Pool::map_with_buffers`].
+pub enum Input<'a> {
+    /// A block of the pool's arena: the worker reads it in place.
+    Shared(&'a SharedBuf),
+    /// Any bytes: copied into the arena once.
+    Bytes(&'a [u8]),
+}
+
+impl<'a> From<&'a SharedBuf> for Input<'a> {
+    fn from(buf: &'a SharedBuf) -> Input<'a> {
+        Input::Shared(buf)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Input<'a> {
+    fn from(bytes: &'a [u8]) -> Input<'a> {
+        Input::Bytes(bytes)
+    }
+}
+
 /// A pool of worker processes running the functions of a [`Registry`].
 pub struct Pool {
     supervisor: Supervisor,
+    arena: Arc<Arena>,
     server: Mutex<Child>,
     keys: Mutex<HashMap<String, u64>>,
     next_job: AtomicU64,
@@ -226,16 +275,21 @@ impl Pool {
         let server = command.spawn()?;
         drop(theirs);
         let arena = Arc::new(Arena::create()?);
-        // SAFETY: `ours` is an open socket whose ownership moves to the supervisor.
-        let ctl = unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(ours)) };
-        let supervisor = Supervisor::start(ctl, arena, options)?;
+        let supervisor = Supervisor::start(ours, arena.clone(), options)?;
         Ok(Pool {
             supervisor,
+            arena,
             server: Mutex::new(server),
             keys: Mutex::new(HashMap::new()),
             next_job: AtomicU64::new(0),
             running: Mutex::new(()),
         })
+    }
+
+    /// A zeroed buffer of `len` bytes in shared memory, to fill and pass to
+    /// [`Pool::map_with_buffers`] without a copy.
+    pub fn shared(&self, len: usize) -> io::Result<SharedBuf> {
+        SharedBuf::new(self.arena.clone(), len)
     }
 
     fn key(&self, name: &str) -> u64 {
@@ -254,56 +308,54 @@ impl Pool {
         name: &str,
         args: impl IntoIterator<Item = A>,
     ) -> Vec<Result<R, TaskError>> {
+        let items = args.into_iter().map(|arg| (arg, Vec::<Input<'_>>::new()));
+        self.map_with_buffers(name, items)
+            .into_iter()
+            .map(|r| r.map(|(value, _)| value))
+            .collect()
+    }
+
+    /// Like [`Pool::map`] for functions registered with
+    /// [`Registry::register_with_buffers`]: each item is an argument and its input
+    /// buffers; each result is the value and the output buffers.
+    pub fn map_with_buffers<'a, A: Serialize, R: DeserializeOwned>(
+        &self,
+        name: &str,
+        items: impl IntoIterator<Item = (A, Vec<Input<'a>>)>,
+    ) -> Vec<BufferResult<R>> {
         let _running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let key = self.key(name);
         let job = self.next_job.fetch_add(1, Ordering::Relaxed);
-        let mut results: Vec<Option<Result<R, TaskError>>> = Vec::new();
+        let mut results: Vec<Option<BufferResult<R>>> = Vec::new();
         let mut tasks = Vec::new();
-        for (index, arg) in args.into_iter().enumerate() {
-            match serde_json::to_vec(&arg) {
-                Ok(body) => tasks.push(Task {
-                    job,
-                    index: index as u64,
-                    key,
-                    body,
-                    spans: Vec::new(),
-                    owned: Vec::new(),
-                }),
-                Err(err) => {
-                    results.resize_with(index + 1, || None);
-                    results[index] = Some(Err(TaskError::Failed(format!(
-                        "cannot encode the argument: {err}"
-                    ))));
-                }
+        for (index, (arg, inputs)) in items.into_iter().enumerate() {
+            results.push(None);
+            match self.task(job, index as u64, key, &arg, &inputs) {
+                Ok(task) => tasks.push(task),
+                Err(err) => results[index] = Some(Err(err)),
             }
         }
-        let total = tasks.len() + results.iter().filter(|r| r.is_some()).count();
-        results.resize_with(total, || None);
         let mut pending = tasks.len();
         self.supervisor.submit(tasks);
         while pending > 0 {
             for event in self.supervisor.wait_events(Duration::from_millis(100)) {
-                let slot = match results.get_mut(event.index as usize) {
-                    Some(slot) if event.job == job && slot.is_none() => slot,
-                    _ if matches!(event.outcome, Outcome::Failed(_)) && event.job == u64::MAX => {
-                        let Outcome::Failed(message) = event.outcome else {
-                            unreachable!()
-                        };
-                        for slot in results.iter_mut().filter(|s| s.is_none()) {
-                            *slot = Some(Err(TaskError::Pool(message.clone())));
-                        }
+                if event.job == u64::MAX {
+                    if let Outcome::Failed(message) = event.outcome {
+                        fail_pending(&mut results, &message);
                         pending = 0;
-                        continue;
                     }
-                    _ => continue,
-                };
-                *slot = Some(decode(event.outcome));
-                pending -= 1;
+                    continue;
+                }
+                if let Some(slot) = results
+                    .get_mut(event.index as usize)
+                    .filter(|s| event.job == job && s.is_none())
+                {
+                    *slot = Some(decode(event.outcome));
+                    pending -= 1;
+                }
             }
             if pending > 0 && self.supervisor.finished() {
-                for slot in results.iter_mut().filter(|s| s.is_none()) {
-                    *slot = Some(Err(TaskError::Pool("the pool stopped".into())));
-                }
+                fail_pending(&mut results, "the pool stopped");
                 pending = 0;
             }
         }
@@ -311,6 +363,58 @@ impl Pool {
             .into_iter()
             .map(|r| r.expect("every task answered"))
             .collect()
+    }
+
+    /// Encodes one task, placing its input buffers in the arena.
+    fn task<A: Serialize>(
+        &self,
+        job: u64,
+        index: u64,
+        key: u64,
+        arg: &A,
+        inputs: &[Input<'_>],
+    ) -> Result<Task, TaskError> {
+        let body = serde_json::to_vec(arg)
+            .map_err(|e| TaskError::Failed(format!("cannot encode the argument: {e}")))?;
+        let mut task = Task {
+            job,
+            index,
+            key,
+            body,
+            spans: Vec::new(),
+            owned: Vec::new(),
+        };
+        for input in inputs {
+            match input {
+                Input::Shared(buf) => task.spans.push(buf.span()),
+                Input::Bytes(bytes) => {
+                    let Some(block) = self.arena.alloc(bytes.len()) else {
+                        task.owned
+                            .iter()
+                            .for_each(|&o| self.arena.free_at(o as usize));
+                        return Err(TaskError::Failed(format!(
+                            "the arena has no room for {} bytes",
+                            bytes.len()
+                        )));
+                    };
+                    // SAFETY: a fresh block of at least `bytes.len()` bytes that nothing
+                    // else references.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(bytes.as_ptr(), block.as_ptr(), bytes.len())
+                    };
+                    let offset = self
+                        .arena
+                        .offset_of(block.as_ptr())
+                        .expect("an arena block") as u64;
+                    task.spans.push(Span {
+                        offset,
+                        len: bytes.len() as u64,
+                    });
+                    task.owned.push(offset);
+                }
+            }
+        }
+        Ok(task)
     }
 
     /// Runs the function `name` on one argument in a worker.
@@ -328,12 +432,30 @@ impl Pool {
     }
 }
 
-fn decode<R: DeserializeOwned>(outcome: Outcome) -> Result<R, TaskError> {
+fn fail_pending<T>(results: &mut [Option<Result<T, TaskError>>], message: &str) {
+    for slot in results.iter_mut().filter(|s| s.is_none()) {
+        *slot = Some(Err(TaskError::Pool(message.to_owned())));
+    }
+}
+
+fn decode<R: DeserializeOwned>(outcome: Outcome) -> BufferResult<R> {
     match outcome {
         Outcome::Done {
-            status: 0, body, ..
-        } => serde_json::from_slice(&body)
-            .map_err(|e| TaskError::Failed(format!("cannot decode the result: {e}"))),
+            status: 0,
+            body,
+            spans,
+            file,
+        } => {
+            let value = serde_json::from_slice(&body)
+                .map_err(|e| TaskError::Failed(format!("cannot decode the result: {e}")))?;
+            let buffers = match file {
+                Some(file) => ResultBuf::map(file, &spans).map_err(|e| {
+                    TaskError::Failed(format!("cannot map the output buffers: {e}"))
+                })?,
+                None => Vec::new(),
+            };
+            Ok((value, buffers))
+        }
         Outcome::Done { body, .. } => Err(TaskError::Failed(
             String::from_utf8_lossy(&body).into_owned(),
         )),

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use brickwork_pool::pool::{serve_if_worker, Pool, Registry, TaskError};
+use brickwork_pool::pool::{serve_if_worker, Input, Pool, Registry, TaskError};
 use brickwork_pool::Options;
 
 fn registry() -> Registry {
@@ -20,6 +20,20 @@ fn registry() -> Registry {
                 std::process::abort();
             }
             x
+        })
+        .register_with_buffers("sum_and_double", |scale: f64, inputs: &[&[u8]]| {
+            let values = |bytes: &[u8]| -> Vec<f64> {
+                bytes
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                    .collect()
+            };
+            let sums: Vec<f64> = inputs.iter().map(|b| values(b).iter().sum()).collect();
+            let doubled = values(inputs[0])
+                .iter()
+                .flat_map(|v| (v * scale).to_le_bytes())
+                .collect();
+            (sums, vec![doubled])
         })
         .register("sleep_ms", |ms: u64| {
             std::thread::sleep(Duration::from_millis(ms));
@@ -84,6 +98,28 @@ fn main() {
     );
     let after: Result<u64, _> = pool.call("square", 5u64);
     check("the pool is usable after a crash", after == Ok(25));
+
+    let n = 1_000_000;
+    let mut shared = pool.shared(8 * n).expect("shared memory");
+    for (i, chunk) in shared.chunks_exact_mut(8).enumerate() {
+        chunk.copy_from_slice(&(i as f64).to_le_bytes());
+    }
+    let plain: Vec<u8> = [1.5f64, 2.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let out = pool.map_with_buffers::<f64, Vec<f64>>(
+        "sum_and_double",
+        [(2.0, vec![Input::from(&shared), Input::from(&plain[..])])],
+    );
+    let (sums, buffers) = out.into_iter().next().unwrap().expect("a result");
+    let expected = (n * (n - 1) / 2) as f64;
+    check(
+        "shared and copied input buffers reach the worker",
+        sums == vec![expected, 4.0],
+    );
+    let doubled = &buffers[0];
+    check(
+        "output buffers come back through shared memory",
+        doubled.len() == 8 * n && doubled[8 * 7..8 * 8] == 14.0f64.to_le_bytes(),
+    );
 
     let missing: Result<u64, _> = pool.call("nope", 1u64);
     check(

@@ -31,10 +31,12 @@ pub use brickwork_kernels::{BinaryOp, UnaryOp};
 pub use brickwork_store::ZarrArray;
 
 /// Worker processes for Rust programs: run registered functions with serde arguments
-/// in child processes; a crashed or stuck worker fails only its task. See
-/// `examples/process_pool.rs`.
+/// and byte buffers (through shared memory) in child processes; a crashed or stuck
+/// worker fails only its task. See `examples/process_pool.rs`.
 pub mod pool {
-    pub use brickwork_pool::pool::{serve_if_worker, Pool, Registry, TaskError};
+    pub use brickwork_pool::pool::{
+        serve_if_worker, BufferResult, Input, Pool, Registry, ResultBuf, SharedBuf, TaskError,
+    };
     pub use brickwork_pool::Options;
 }
 
