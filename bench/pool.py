@@ -100,6 +100,10 @@ def total(a):
     return float(a.sum())
 
 
+def noop():
+    """A process target that does nothing: what remains is the cost of a process."""
+
+
 def crash_task(i):
     """Sleep 10 ms and leave a mark; the task numbered $BENCH_POOL_CRASH SIGKILLs its worker."""
     if i == int(os.environ.get(CRASH_ENV, -1)):
@@ -375,6 +379,40 @@ class CrashRow:
     note: str = ""
 
 
+def startup(args, peers: list[str]) -> tuple[list[Row], str]:
+    """Start and join one Process that does nothing; best of 20 after a warm-up."""
+    import multiprocessing
+
+    candidates = [("brickwork.multiprocessing.Process (fork server)", None)]
+    candidates += [(f"multiprocessing.Process ({m})", m) for m in ("fork", "forkserver", "spawn")]
+    rows = []
+    for label, method in candidates:
+        if method is None:
+            if BRICKWORK_ERROR:
+                rows.append(Row(label, note=f"not available ({BRICKWORK_ERROR})"))
+                continue
+            from brickwork.multiprocessing import Process
+        else:
+            Process = multiprocessing.get_context(method).Process
+
+        def once(Process=Process):
+            p = Process(target=noop)
+            p.start()
+            p.join()
+            return p.exitcode
+
+        def check(code):
+            if code != 0:
+                raise AssertionError(f"exit code {code}")
+
+        once()  # warm: the fork server, imports
+        seconds = best_of(once, 20 if method != "spawn" else 5, check)
+        rows.append(Row(label, seconds, 1, seconds * 1e3))
+    ours = rows[0].rate
+    goal = "not measured" if ours is None else f"{'met' if ours <= 10 else 'NOT met'} ({ours:.1f} ms)"
+    return rows, f"Goal: a new brickwork process starts (and ends) in <= 10 ms: {goal}"
+
+
 def crash_child(spec: str, n: int) -> int:
     """In a subprocess of its own: run one peer's crash workload, print events as JSON lines."""
     peer, api = spec.split(":")
@@ -638,6 +676,9 @@ def print_workload(name: str, rows, goal: str) -> None:
             + [fmt_ratio(r.ratio), r.note]
             for r in rows
         ]
+    elif name == "startup":
+        header = ["how", "start + join", "note"]
+        body = [[r.peer, fmt_time(r.seconds), r.note] for r in rows]
     elif name == "arrays":
         header = ["peer", "time", "GB/s", "time / serial", "note"]
         body = [
@@ -735,7 +776,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-WORKLOADS = {"tiny": tiny, "arrays": arrays, "crash": crash}
+WORKLOADS = {"tiny": tiny, "arrays": arrays, "crash": crash, "startup": startup}
 
 if __name__ == "__main__":
     sys.exit(main())
