@@ -62,6 +62,31 @@ fn ranges(start: &[usize], shape: &[usize]) -> Vec<Range<u64>> {
 }
 
 impl ZarrArray {
+    /// The store keys of the chunks a region touches (the first few), for error
+    /// messages: ` (chunk c/0/1)`.
+    fn chunk_keys(&self, subset: &[Range<u64>]) -> String {
+        let Ok(Some(chunks)) = self.array.chunks_in_array_subset(&subset.to_vec()) else {
+            return String::new();
+        };
+        let total = chunks.num_elements_usize();
+        let keys: Vec<String> = chunks
+            .indices()
+            .into_iter()
+            .take(3)
+            .map(|index| self.array.chunk_key(&index).to_string())
+            .collect();
+        let more = if total > keys.len() {
+            format!(" and {} more", total - keys.len())
+        } else {
+            String::new()
+        };
+        match keys.len() {
+            0 => String::new(),
+            1 => format!(" (chunk {}{more})", keys[0]),
+            _ => format!(" (chunks {}{more})", keys.join(", ")),
+        }
+    }
+
     fn describe(store: &Path, component: &str) -> String {
         format!(
             "{}{}",
@@ -229,10 +254,11 @@ impl BlockSource for ZarrArray {
         let subset = ranges(start, shape);
         let fail = |e: zarrs::array::ArrayError| {
             Error::Io(format!(
-                "cannot read the region at {} of shape {} of the Zarr array {}: {e}",
+                "cannot read the region at {} of shape {} of the Zarr array {}{}: {e}",
                 fmt_shape(start),
                 fmt_shape(shape),
-                ZarrArray::describe(&self.store, &self.component)
+                ZarrArray::describe(&self.store, &self.component),
+                self.chunk_keys(&subset)
             ))
         };
         let opts = serial();
@@ -267,10 +293,11 @@ impl BlockSink for ZarrArray {
         let result = with_tile!(block, v => self.array.store_array_subset_opt(&subset, v.as_slice(), &serial()));
         result.map_err(|e| {
             Error::Io(format!(
-                "cannot write the block at {} of shape {} to the Zarr array {}: {e}",
+                "cannot write the block at {} of shape {} to the Zarr array {}{}: {e}",
                 fmt_shape(start),
                 fmt_shape(shape),
-                ZarrArray::describe(&self.store, &self.component)
+                ZarrArray::describe(&self.store, &self.component),
+                self.chunk_keys(&subset)
             ))
         })
     }

@@ -56,10 +56,16 @@ def to_npy(arr: Array, path: str | os.PathLike[str], progress: ProgressArg = Non
     """Compute ``arr`` into a ``.npy`` file, streaming the result through a memory map
     (the whole result never needs to fit in memory).
 
-    If the computation fails or is interrupted, the file is removed.
+    The file's blocks are reserved before anything runs, so a disk without room raises
+    OSError (ENOSPC) at once rather than failing inside the memory map. If the
+    computation fails or is interrupted, the file is removed.
     """
     out = np.lib.format.open_memmap(os.fspath(path), mode="w+", dtype=arr.dtype, shape=arr.shape)
     try:
+        with open(path, "r+b") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size:
+                os.posix_fallocate(file.fileno(), 0, size)
         store(arr, out, progress=progress)
         out.flush()
     except BaseException:
@@ -121,16 +127,21 @@ def to_zarr(
     streaming: the result never needs to fit in memory. As ``dask.array.to_zarr``.
 
     Irregular chunks are first made regular (a free rechunk). Refuses to replace an
-    existing array unless ``overwrite``. If the computation fails, the blocks already
-    written stay, and the array's metadata is complete: its unwritten chunks read as the
-    fill value 0.
+    existing array unless ``overwrite``.
+
+    If a write fails (a full disk, a read-only directory, an error in the computation),
+    other arrays of the store, written before, are untouched. The failed array is left
+    as follows: its metadata is complete; the chunks written before the failure hold
+    their data; the chunk whose write failed may be incomplete, and reading it raises an
+    OSError naming it; the chunks not yet written read as the fill value 0. Write it
+    again with ``overwrite=True``.
 
     Raises
     ------
     ValueError
         If an array exists at the path and ``overwrite`` is False.
     OSError
-        If the store cannot be written.
+        If the store cannot be written; the message names the store and the chunk.
     """
     if not isinstance(arr, Array):
         raise TypeError(f"to_zarr needs a brickwork array, got {type(arr).__name__}")
