@@ -46,8 +46,8 @@ pub struct PySupervisor {
 
 #[pymethods]
 impl PySupervisor {
-    /// Starts a supervisor over the fork server's control socket `ctl_fd` (ownership
-    /// passes to the supervisor).
+    /// Starts a supervisor over the fork server's control socket `ctl_fd`; ownership
+    /// passes here even when this raises (the socket is then closed).
     #[new]
     #[pyo3(signature = (ctl_fd, processes, timeout=None, max_retries=0, max_tasks_per_child=None))]
     fn new(
@@ -57,6 +57,8 @@ impl PySupervisor {
         max_retries: u32,
         max_tasks_per_child: Option<u64>,
     ) -> PyResult<Self> {
+        // Owned from the start: on any error below the socket is closed here, once.
+        let ctl = owned_fd(ctl_fd)?;
         let timeout = timeout
             .map(|t| {
                 Duration::try_from_secs_f64(t).map_err(|_| {
@@ -72,7 +74,7 @@ impl PySupervisor {
             max_retries,
             max_tasks_per_child,
         };
-        let inner = Supervisor::start(owned_fd(ctl_fd)?, arena()?.clone(), options)
+        let inner = Supervisor::start(ctl, arena()?.clone(), options)
             .map_err(|e| PyOSError::new_err(format!("cannot start the pool: {e}")))?;
         Ok(PySupervisor { inner })
     }

@@ -502,9 +502,12 @@ class Pool:
         self._keys_by_body: dict[bytes, int] = {}
         self._broken: str | None = None
         self._server = _forkserver.start_server(preload=_PRELOAD)
-        self._supervisor = _core.PoolSupervisor(
-            self._server.detach(), processes, timeout, max_retries, maxtasksperchild
-        )
+        ctl = self._server.detach()
+        try:
+            self._supervisor = _core.PoolSupervisor(ctl, processes, timeout, max_retries, maxtasksperchild)
+        except BaseException:
+            self._server.popen.wait()  # the socket was closed: the server exits
+            raise
         self._handler = threading.Thread(
             target=_handle_events, args=(weakref.ref(self), self._supervisor), name="brickwork-pool-results", daemon=True
         )
