@@ -23,7 +23,7 @@ use rustix::process::{kill_process, Pid, Signal};
 
 use crate::arena::Arena;
 use crate::forkserver::{ForkServer, Record};
-use crate::wire::{encode, Conn, Frame, Kind, Span};
+use crate::wire::{encode, Conn, Frame, Kind, Span, SKIPPED};
 
 /// How much work a worker's pipeline holds.
 pub const PIPELINE: Duration = Duration::from_millis(2);
@@ -113,6 +113,8 @@ pub struct Event {
 #[derive(Default)]
 struct Inbox {
     tasks: Vec<Task>,
+    /// Tasks submitted before a reset or terminate: dropped, not run.
+    dropped: Vec<Task>,
     defines: Vec<(u64, Arc<[u8]>)>,
     cancels: Vec<u64>,
     close: bool,
@@ -238,14 +240,23 @@ impl Supervisor {
 
     /// Kills every worker now and drops every task; the supervisor ends.
     pub fn terminate(&self) {
-        lock(&self.shared.inbox).terminate = true;
+        let mut inbox = lock(&self.shared.inbox);
+        let tasks = std::mem::take(&mut inbox.tasks);
+        inbox.dropped.extend(tasks);
+        inbox.terminate = true;
+        drop(inbox);
         self.shared.notify();
     }
 
     /// Kills every worker now and drops every task, then forks fresh workers: the pool
     /// stays usable (this is what an interrupted `map` does).
     pub fn reset(&self) {
-        lock(&self.shared.inbox).reset = true;
+        // Tasks submitted before the reset are dropped; those submitted after it run.
+        let mut inbox = lock(&self.shared.inbox);
+        let tasks = std::mem::take(&mut inbox.tasks);
+        inbox.dropped.extend(tasks);
+        inbox.reset = true;
+        drop(inbox);
         self.shared.notify();
     }
 
@@ -268,6 +279,8 @@ impl Drop for Supervisor {
 struct Queued {
     task: Task,
     attempts: u32,
+    /// The id it was sent to a worker with.
+    id: u64,
 }
 
 struct Worker {
@@ -279,14 +292,16 @@ struct Worker {
     head_since: Instant,
     defined: HashSet<u64>,
     dispatched: u64,
-    /// Smoothed seconds per task.
-    per_task: Option<f64>,
+    /// Smoothed seconds per task, for each function.
+    per_task: HashMap<u64, f64>,
     said_hello: bool,
 }
 
 impl Worker {
-    fn capacity(&self) -> usize {
-        match self.per_task {
+    /// How many tasks of function `key` this worker's pipeline may hold: one until the
+    /// function has been timed on it.
+    fn capacity(&self, key: u64) -> usize {
+        match self.per_task.get(&key).copied() {
             None => 1,
             Some(seconds) => ((PIPELINE.as_secs_f64() / seconds.max(1e-9)).ceil() as usize)
                 .clamp(1, MAX_IN_FLIGHT),
@@ -402,12 +417,23 @@ impl State {
         for (key, body) in inbox.defines {
             self.defines.insert(key, body);
         }
-        self.queue.extend(
-            inbox
-                .tasks
-                .into_iter()
-                .map(|task| Queued { task, attempts: 0 }),
-        );
+        inbox
+            .dropped
+            .into_iter()
+            .for_each(|task| self.release(task));
+        if inbox.terminate || inbox.reset {
+            self.kill_everything();
+            if inbox.terminate {
+                inbox.tasks.into_iter().for_each(|task| self.release(task));
+                return true;
+            }
+        }
+        self.queue
+            .extend(inbox.tasks.into_iter().map(|task| Queued {
+                task,
+                attempts: 0,
+                id: 0,
+            }));
         if !inbox.cancels.is_empty() {
             let cancelled: HashSet<u64> = inbox.cancels.into_iter().collect();
             let (drop, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queue)
@@ -423,11 +449,25 @@ impl State {
                     self.losses.push(loss);
                 }
             }
-        }
-        if inbox.terminate || inbox.reset {
-            self.kill_everything();
-            if inbox.terminate {
-                return true;
+            // Tasks already sent: the worker skips those it has not started.
+            for worker in &mut self.workers {
+                let ids: Vec<u8> = worker
+                    .in_flight
+                    .iter()
+                    .filter(|q| cancelled.contains(&q.task.job))
+                    .flat_map(|q| q.id.to_le_bytes())
+                    .collect();
+                if !ids.is_empty() {
+                    encode(
+                        &mut worker.conn.output,
+                        Kind::Cancel,
+                        0,
+                        0,
+                        &[],
+                        false,
+                        &ids,
+                    );
+                }
             }
         }
         if inbox.close {
@@ -483,7 +523,7 @@ impl State {
                 head_since: Instant::now(),
                 defined: HashSet::new(),
                 dispatched: 0,
-                per_task: None,
+                per_task: HashMap::new(),
                 said_hello: false,
             });
         }
@@ -492,19 +532,20 @@ impl State {
 
     /// Moves queued tasks into the pipelines of the least loaded workers.
     fn dispatch(&mut self) {
-        while !self.queue.is_empty() {
+        while let Some(key) = self.queue.front().map(|q| q.task.key) {
             let limit = self.options.max_tasks_per_child;
             let Some(worker) = self
                 .workers
                 .iter_mut()
                 .filter(|w| {
-                    w.in_flight.len() < w.capacity() && limit.is_none_or(|n| w.dispatched < n)
+                    w.in_flight.len() < w.capacity(key) && limit.is_none_or(|n| w.dispatched < n)
                 })
                 .min_by_key(|w| w.in_flight.len())
             else {
                 return;
             };
-            let queued = self.queue.pop_front().expect("queue is not empty");
+            let mut queued = self.queue.pop_front().expect("queue is not empty");
+            queued.id = self.next_id;
             let task = &queued.task;
             if worker.defined.insert(task.key) {
                 let body = self.defines.get(&task.key).map_or(&[][..], |b| &b[..]);
@@ -711,12 +752,13 @@ impl State {
                 let queued = worker.in_flight.pop_front()?;
                 let now = Instant::now();
                 let seconds = now.duration_since(worker.head_since).as_secs_f64();
-                worker.per_task = Some(
-                    worker
-                        .per_task
-                        .map_or(seconds, |old| 0.8 * old + 0.2 * seconds),
-                );
                 worker.head_since = now;
+                if frame.key == SKIPPED {
+                    self.release(queued.task);
+                    return None;
+                }
+                let estimate = worker.per_task.entry(queued.task.key).or_insert(seconds);
+                *estimate = 0.8 * *estimate + 0.2 * seconds;
                 let event = Event {
                     job: queued.task.job,
                     index: queued.task.index,
@@ -730,7 +772,7 @@ impl State {
                 self.release(queued.task);
                 Some(event)
             }
-            Kind::Define | Kind::Task => None,
+            Kind::Define | Kind::Task | Kind::Cancel => None,
         }
     }
 

@@ -39,7 +39,13 @@ pub enum Kind {
     /// Worker → supervisor: task `id` finished with status `key`; its spans lie in the
     /// attached memory file, if any.
     Result = 4,
+    /// Supervisor → worker: skip the tasks whose ids the body lists (u64 each) if they
+    /// have not started; each is answered with status [`SKIPPED`].
+    Cancel = 5,
 }
+
+/// The status of a task a worker skipped because it was cancelled.
+pub const SKIPPED: u64 = u64::MAX;
 
 impl Kind {
     fn from_u8(byte: u8) -> io::Result<Kind> {
@@ -48,6 +54,7 @@ impl Kind {
             2 => Kind::Define,
             3 => Kind::Task,
             4 => Kind::Result,
+            5 => Kind::Cancel,
             other => return Err(protocol(format!("unknown frame kind {other}"))),
         })
     }

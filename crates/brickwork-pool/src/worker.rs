@@ -1,18 +1,21 @@
 //! The worker's side: read tasks, run them with a [`Handler`], answer.
 //!
 //! A worker runs its tasks one at a time in the order they arrive and answers each
-//! at once (a result is never held back behind a later task). Arguments' buffers are
+//! at once (a result is never held back behind a later task). A task cancelled before
+//! it starts is answered as skipped without running. Arguments' buffers are
 //! read in place from the parent's arena; a result's buffers are written into one
 //! fresh memory file that travels back with the answer, so the parent maps them
 //! without another copy.
 
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use rustix::fs::{memfd_create, MemfdFlags};
 
 use crate::arena::ArenaView;
-use crate::wire::{encode, Conn, Kind, Span};
+use crate::wire::{encode, Conn, Frame, Kind, Span, SKIPPED};
 
 /// Buffers in a result's memory file start on multiples of this many bytes.
 const ALIGN: u64 = 64;
@@ -61,6 +64,10 @@ impl Reply {
     }
 }
 
+/// How often a busy worker looks for frames that arrived (cancellations) while it works
+/// through tasks it has already received.
+const LOOK_EVERY: Duration = Duration::from_micros(100);
+
 /// Serves tasks from the supervisor on `sock` until it closes the connection.
 pub fn serve(sock: OwnedFd, arena: &ArenaView, handler: &mut impl Handler) -> io::Result<()> {
     let mut conn = Conn::new(sock);
@@ -68,44 +75,67 @@ pub fn serve(sock: OwnedFd, arena: &ArenaView, handler: &mut impl Handler) -> io
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u64;
     encode(&mut out, Kind::Hello, pid, 0, &[], false, &[]);
     conn.send_all(&out, &[])?;
+    let mut queue: VecDeque<Frame> = VecDeque::new();
+    let mut cancelled: HashSet<u64> = HashSet::new();
+    let mut last_look = Instant::now();
     loop {
-        let frame = loop {
-            if let Some(frame) = conn.next_frame()? {
-                break frame;
+        // Wait for a frame when there is nothing to do; otherwise take a cheap look now
+        // and then, so that a cancellation overtakes the tasks queued before it.
+        if queue.is_empty() || last_look.elapsed() > LOOK_EVERY {
+            last_look = Instant::now();
+            match conn.fill(!queue.is_empty()) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) => return Err(err),
             }
-            if conn.fill(false)? == 0 {
-                return Ok(());
-            }
-        };
-        match frame.kind {
-            Kind::Define => handler.define(frame.key, &frame.body),
-            Kind::Task => {
-                let buffers = frame
-                    .spans
-                    .iter()
-                    .map(|s| arena.slice(s.offset, s.len))
-                    .collect::<io::Result<Vec<_>>>()?;
-                let mut reply = Reply::default();
-                handler.call(frame.key, &frame.body, &buffers, &mut reply);
-                out.clear();
-                encode(
-                    &mut out,
-                    Kind::Result,
-                    frame.id,
-                    reply.status,
-                    &reply.spans,
-                    reply.file.is_some(),
-                    &reply.body,
-                );
-                let fds: Vec<_> = reply.file.iter().map(|f| f.as_fd()).collect();
-                conn.send_all(&out, &fds)?;
-            }
-            Kind::Hello | Kind::Result => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "a worker received a frame meant for the supervisor",
-                ))
+            while let Some(frame) = conn.next_frame()? {
+                match frame.kind {
+                    Kind::Cancel => cancelled.extend(
+                        frame
+                            .body
+                            .chunks_exact(8)
+                            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))),
+                    ),
+                    Kind::Define | Kind::Task => queue.push_back(frame),
+                    Kind::Hello | Kind::Result => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "a worker received a frame meant for the supervisor",
+                        ))
+                    }
+                }
             }
         }
+        let Some(frame) = queue.pop_front() else {
+            continue;
+        };
+        if frame.kind == Kind::Define {
+            handler.define(frame.key, &frame.body);
+            continue;
+        }
+        let mut reply = Reply::default();
+        if cancelled.remove(&frame.id) {
+            reply.status = SKIPPED;
+        } else {
+            let buffers = frame
+                .spans
+                .iter()
+                .map(|s| arena.slice(s.offset, s.len))
+                .collect::<io::Result<Vec<_>>>()?;
+            handler.call(frame.key, &frame.body, &buffers, &mut reply);
+        }
+        out.clear();
+        encode(
+            &mut out,
+            Kind::Result,
+            frame.id,
+            reply.status,
+            &reply.spans,
+            reply.file.is_some(),
+            &reply.body,
+        );
+        let fds: Vec<_> = reply.file.iter().map(|f| f.as_fd()).collect();
+        conn.send_all(&out, &fds)?;
     }
 }

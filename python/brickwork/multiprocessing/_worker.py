@@ -18,7 +18,6 @@ import pickle
 import sys
 import time
 import traceback
-from collections import OrderedDict
 from typing import Any, Callable
 
 from brickwork import _core
@@ -28,9 +27,6 @@ __all__ = ["CALL", "ERROR", "MAP", "OK", "STARMAP", "pool_main"]
 
 CALL, MAP, STARMAP = 0, 1, 2
 OK, ERROR = 0, 1
-
-#: How many functions a worker remembers.
-_MAX_FUNCTIONS = 1024
 
 
 def _error_reply(exc: BaseException) -> tuple[int, bytes, list[memoryview]]:
@@ -49,7 +45,7 @@ class _Functions:
     """The functions this worker has been sent, and the pool's initializer."""
 
     def __init__(self) -> None:
-        self._by_key: OrderedDict[int, Callable[..., Any] | BaseException] = OrderedDict()
+        self._by_key: dict[int, Callable[..., Any] | BaseException] = {}
         self._initialized = False
 
     def define(self, key: int, body: bytes) -> None:
@@ -63,8 +59,6 @@ class _Functions:
             self._by_key[key] = function
         except BaseException as exc:  # noqa: BLE001 - reported with the first task
             self._by_key[key] = exc
-        while len(self._by_key) > _MAX_FUNCTIONS:
-            self._by_key.popitem(last=False)
 
     def call(self, key: int, body: bytes, buffers: list[memoryview]) -> tuple[int, bytes, list[memoryview]]:
         """Run one task and return ``(status, pickled answer, out-of-band buffers)``."""

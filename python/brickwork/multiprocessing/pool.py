@@ -17,6 +17,7 @@ import multiprocessing as _stdlib
 import os
 import pickle
 import signal
+import subprocess
 import threading
 import time
 import weakref
@@ -150,6 +151,8 @@ class AsyncResult(_Job):
         self._value: Any = None
         self._error: BaseException | None = None
         self._keepalive: Any = None
+        self._done = False
+        self._finish_lock = threading.Lock()
 
     def ready(self) -> bool:
         """Whether the call has finished."""
@@ -179,13 +182,14 @@ class AsyncResult(_Job):
         return self._value
 
     def _finish(self, value: Any, error: BaseException | None) -> None:
-        if self._event.is_set():
-            return
+        with self._finish_lock:
+            if self._done:
+                return
+            self._done = True
         self._value, self._error = value, error
         self._keepalive = None
-        self._event.set()
-        self._pool._forget(self)
         try:
+            # As in the standard library, the callback has run when get() returns.
             if error is None and self._callback is not None:
                 self._callback(value)
             elif error is not None and self._error_callback is not None:
@@ -194,6 +198,8 @@ class AsyncResult(_Job):
             import traceback
 
             traceback.print_exc()
+        self._event.set()
+        self._pool._forget(self)
 
     def on_values(self, values: list[tuple[int, Any, float]]) -> None:
         self._finish(values[0][1], None)
@@ -284,14 +290,20 @@ class MapResult(AsyncResult):
                 index = self._next_index
                 try:
                     chunk = self._feeder.next_chunk()
-                    if not chunk:
-                        break
-                    body, buffers = dumps((self._mode, chunk))
-                except Exception as exc:  # noqa: BLE001 - an item that cannot be read or sent fails the job
-                    error = exc
+                except Exception as exc:  # noqa: BLE001 - the iterable failed: it ends here
+                    error, self._feeder.exhausted = exc, True
+                    self._next_index += 1
+                    self._sizes[index] = 0
+                    break
+                if not chunk:
                     break
                 self._next_index += 1
                 self._sizes[index] = len(chunk)
+                try:
+                    body, buffers = dumps((self._mode, chunk))
+                except Exception as exc:  # noqa: BLE001 - this chunk cannot be sent: it fails
+                    error = exc
+                    break
                 if buffers:
                     self._keepalive[index] = buffers
                 batch.append((index, body, buffers))
@@ -300,7 +312,7 @@ class MapResult(AsyncResult):
             if error is None and self._feeder.exhausted and self._done_chunks == self._next_index:
                 self._complete()
         if error is not None:
-            self.on_error(self._next_index, error)
+            self.on_error(self._next_index - 1, error)
 
     def _complete(self) -> None:
         values = [v for i in range(self._next_index) for v in self._chunks.pop(i)]
@@ -341,6 +353,15 @@ class MapResult(AsyncResult):
         self._finish(None, error)
 
 
+class _Failed:
+    """A failed chunk's place in an ``imap`` iterator."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
 class IMapIterator(MapResult):
     """The iterator ``imap`` / ``imap_unordered`` return: values as they arrive."""
 
@@ -356,16 +377,27 @@ class IMapIterator(MapResult):
     def on_values(self, values: list[tuple[int, Any, float]]) -> None:
         with self._cond:
             for index, value, _ in values:
-                if self._ordered:
-                    self._chunks[index] = value
-                else:
-                    self._ready.extend(value)
-            while self._yield_next in self._chunks:
-                self._ready.extend(self._chunks.pop(self._yield_next))
-                self._yield_next += 1
+                self._arrived(index, value)
             self._record(values)
             self._cond.notify_all()
         self._top_up()
+
+    def _arrived(self, index: int, outcome: Any) -> None:
+        """File a chunk's values (a list) or failure (a ``_Failed``) for ``next``: in
+        input order for ``imap``, at once for ``imap_unordered``."""
+        if self._ordered:
+            self._chunks[index] = outcome
+            while self._yield_next in self._chunks:
+                self._queue(self._chunks.pop(self._yield_next))
+                self._yield_next += 1
+        else:
+            self._queue(outcome)
+
+    def _queue(self, outcome: Any) -> None:
+        if isinstance(outcome, list):
+            self._ready.extend(outcome)
+        else:
+            self._ready.append(outcome)
 
     def _complete(self) -> None:
         with self._cond:
@@ -376,15 +408,25 @@ class IMapIterator(MapResult):
         self._pool._forget(self)
 
     def on_error(self, index: int, error: BaseException) -> None:
+        if index < 0:
+            # The job as a whole failed (pool terminated or interrupted): raise at once.
+            with self._cond:
+                if self._failure is None and not self._finished:
+                    self._failure = error
+                self._cond.notify_all()
+            if self._progress is not None:
+                self._progress.close()
+            self._pool._forget(self)
+            return
+        # One chunk failed: next() raises its error at its place; the rest goes on, as
+        # with the standard library's imap.
         with self._cond:
-            if self._failure is not None or self._finished:
-                return
-            self._failure = error
+            self._arrived(index, _Failed(error))
+            self._sizes.pop(index, None)
+            self._keepalive.pop(index, None)
+            self._done_chunks += 1
             self._cond.notify_all()
-        if self._progress is not None:
-            self._progress.close()
-        self._pool._cancel(self)
-        self._pool._forget(self)
+        self._top_up()
 
     def __iter__(self) -> IMapIterator:
         return self
@@ -398,7 +440,6 @@ class IMapIterator(MapResult):
         with self._cond:
             while not self._ready:
                 if self._failure is not None:
-                    # Values before the failing chunk were yielded; raise at its place.
                     raise self._failure
                 if self._finished:
                     raise StopIteration
@@ -406,7 +447,10 @@ class IMapIterator(MapResult):
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(f"no result arrived within {timeout} s")
                 self._pool._wait_condition(self._cond, remaining, self)
-            return self._ready.popleft()
+            item = self._ready.popleft()
+        if isinstance(item, _Failed):
+            raise item.error
+        return item
 
 
 class _Progress:
@@ -495,7 +539,6 @@ class Pool:
         self._jobs: dict[int, _Job] = {}
         self._jobs_lock = threading.Lock()
         self._job_ids = itertools.count()
-        self._functions: dict[int, tuple[Any, int]] = {}
         self._function_keys = itertools.count()
         # Functions pickled to the same bytes (a lambda made again in a loop) share a key,
         # so the workers hold each distinct function once.
@@ -596,6 +639,13 @@ class Pool:
             self._state = "terminated"
             self._supervisor.terminate()
             self._fail_all(PoolError("the pool was terminated"))
+            # As the standard library's terminate: return once the workers are gone (the
+            # fork server kills and reaps them, then exits).
+            self._supervisor.join()
+            try:
+                self._server.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
 
     def join(self) -> None:
         """Wait for the workers to exit (call ``close`` or ``terminate`` first)."""
@@ -632,21 +682,17 @@ class Pool:
             raise ValueError("Pool not running")
 
     def _function_key(self, func: Callable[..., Any]) -> int:
-        """The key of ``func`` in the workers, sending it once."""
+        """The key of ``func`` in the workers. The function is pickled at every call (so
+        a closure or callable object runs with its current state, as with the standard
+        library), but sent to each worker only once per distinct pickle."""
         if not callable(func):
             raise TypeError(f"expected a callable, got {func!r}")
-        entry = self._functions.get(id(func))
-        if entry is not None and entry[0] is func:
-            return entry[1]
         body = dumps_function((self._initializer, self._initargs, func))
         key = self._keys_by_body.get(body)
         if key is None:
             key = next(self._function_keys)
             self._supervisor.define(key, body)
             self._keys_by_body[body] = key
-        self._functions[id(func)] = (func, key)
-        if len(self._functions) > 256:
-            self._functions.pop(next(iter(self._functions)))
         return key
 
     def _map_async(self, func: Any, iterable: Iterable[Any], mode: int, chunksize: int | None, callback: Any, error_callback: Any, progress: bool, what: str) -> MapResult:
