@@ -9,10 +9,22 @@ array([0.50..., ...])
 
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
-from brickwork.array.order import argsort, isin, median, percentile, quantile, sort
-from brickwork.array.linalg import dot, matmul
+from brickwork.array.order import (
+    argsort,
+    argtopk,
+    isin,
+    median,
+    percentile,
+    quantile,
+    sort,
+    topk,
+)
+from brickwork.array.linalg import dot, matmul, outer, vdot
+from brickwork.array.counting import bincount, digitize, histogram, searchsorted, unique
+from brickwork.array.routines_shape import block, dstack, pad, repeat, tile
 from brickwork.array.routines_more import (
     allclose,
+    array_equal,
     average,
     count_nonzero,
     diff,
@@ -43,6 +55,7 @@ from brickwork.array.creation import (
     zeros_like,
 )
 from brickwork.array.evaluation import compute, persist
+from brickwork.array import random
 from brickwork.array.reductions import (
     all,
     amax,
@@ -175,6 +188,22 @@ from brickwork.array.ufuncs import (
 
 __all__ = [
     "argsort",
+    "argtopk",
+    "array_equal",
+    "bincount",
+    "block",
+    "digitize",
+    "dstack",
+    "histogram",
+    "outer",
+    "pad",
+    "random",
+    "repeat",
+    "searchsorted",
+    "tile",
+    "topk",
+    "unique",
+    "vdot",
     "isin",
     "median",
     "percentile",

@@ -84,7 +84,8 @@ def map_blocks(
         kw = dict(kwargs, block_id=block_id) if block_id_wanted else kwargs
         pool = active_pool()
         out = func(*call_args, **kw) if pool is None else pool.apply(func, call_args, kw)
-        return np.ascontiguousarray(out, dtype=out_dtype)
+        # np.asarray(order="C"), not ascontiguousarray: that makes 0-d results 1-d.
+        return np.asarray(out, dtype=out_dtype, order="C")
 
     label = name or getattr(func, "__name__", "map_blocks")
     expr = _core.map_blocks(call, label, inputs, out_dtype.name, chunks, config.get("chunk_size"))

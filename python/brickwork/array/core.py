@@ -453,6 +453,25 @@ class Array:
 
         return cumprod(self, axis=axis, dtype=dtype)
 
+    def repeat(self, repeats: int, axis: int | None = None) -> Array:
+        """Repeat each element ``repeats`` times (see ``brickwork.array.repeat``)."""
+        from brickwork.array.routines_shape import repeat
+
+        return repeat(self, repeats, axis=axis)
+
+    def topk(self, k: int, axis: int = -1, split_every: int | None = None) -> Array:
+        """The ``k`` largest (k > 0) or smallest (k < 0) values along ``axis``
+        (see ``brickwork.array.topk``)."""
+        from brickwork.array.order import topk
+
+        return topk(self, k, axis=axis, split_every=split_every)
+
+    def argtopk(self, k: int, axis: int = -1, split_every: int | None = None) -> Array:
+        """The positions of ``topk(k, axis)`` (see ``brickwork.array.argtopk``)."""
+        from brickwork.array.order import argtopk
+
+        return argtopk(self, k, axis=axis, split_every=split_every)
+
     def to_zarr(self, url: Any, component: str | None = None, overwrite: bool = False) -> None:
         """Compute into a new Zarr array (see ``brickwork.array.to_zarr``)."""
         from brickwork.array.storage import to_zarr

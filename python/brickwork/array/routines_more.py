@@ -16,6 +16,7 @@ from brickwork.array.ufuncs import absolute, isfinite, isnan, logical_and, where
 
 __all__ = [
     "allclose",
+    "array_equal",
     "average",
     "count_nonzero",
     "diff",
@@ -193,3 +194,29 @@ def allclose(
 ) -> Array:
     """True if every element of ``a`` is close to ``b`` (a lazy 0-d bool array)."""
     return isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan).all()
+
+
+@implements(np.array_equal)
+def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Array:
+    """True if the two arrays have the same shape and elements, as
+    ``numpy.array_equal``, as a lazy 0-d bool Array (NumPy returns a Python bool; the
+    Array converts with ``bool()``).
+
+    Parameters
+    ----------
+    a1, a2 : Array or array_like
+    equal_nan : bool, default False
+        Whether NaNs in the same places compare equal.
+
+    Returns
+    -------
+    Array
+        0-d bool; False without computing anything when the shapes differ.
+    """
+    x, y = _array(a1), _array(a2)
+    if x.shape != y.shape:
+        return _array(np.False_)
+    same = x == y
+    if equal_nan and x.dtype.kind == "f" and y.dtype.kind == "f":
+        same = same | logical_and(isnan(x), isnan(y))
+    return same.all()
