@@ -125,6 +125,7 @@ def run(
             callback,
             None if into is None else list(into),
             config.get("memory_limit"),
+            config.get("temporary_directory"),
         )
     finally:
         _active_pool = previous

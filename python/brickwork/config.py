@@ -30,7 +30,14 @@ memory_limit : int, str, float or None
     ``brickwork.MemoryBudgetError`` (a MemoryError) naming what does not fit, instead of
     running the machine out of memory. Bytes (``"2GiB"``, an int), a fraction of the
     physical memory (a float in (0, 1]), or None for no limit. Default 0.75: three
-    quarters of the physical memory.
+    quarters of the physical memory. When intermediate arrays (results that later steps
+    read again: a ``map_blocks`` output used twice, a reduction result, a
+    concatenation) are what does not fit, they are spilled: kept in an unnamed temporary
+    file instead of memory, so the computation runs within the budget; nothing is left
+    on disk afterwards, even after a crash.
+temporary_directory : str or None
+    Where spilled intermediate arrays go. Default None: the system's temporary
+    directory (``tempfile.gettempdir()``).
 
 Settings live in this process only and are shared by all threads, like
 ``dask.config``. They are never read from environment variables.
@@ -116,6 +123,15 @@ def _check_scheduler(value: Any) -> str:
     return str(value)
 
 
+def _check_temporary_directory(value: Any) -> str | None:
+    if value is None:
+        return None
+    path = os.fspath(value)
+    if not os.path.isdir(path):
+        raise ValueError(f"config 'temporary_directory' must be an existing directory, got {value!r}")
+    return str(path)
+
+
 def _check_progress(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"config 'progress' must be True or False, got {value!r}")
@@ -129,6 +145,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "progress": _check_progress,
     "memory_limit": _check_memory_limit,
     "scheduler": _check_scheduler,
+    "temporary_directory": _check_temporary_directory,
 }
 
 # None means "the default", resolved by get() so that it follows the CPU affinity.
@@ -139,6 +156,7 @@ _settings: dict[str, Any] = {
     "progress": False,
     "memory_limit": 0.75,
     "scheduler": "threads",
+    "temporary_directory": None,
 }
 
 

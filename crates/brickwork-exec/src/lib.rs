@@ -4,12 +4,15 @@
 //! are consumed soon after they are made), source tasks are taken from a shared queue
 //! in plan order, and idle workers steal from the back of the others' deques.
 //!
-//! Every executor reports [`Progress`] the same way and can be cancelled.
+//! Every executor reports [`Progress`] the same way and can be cancelled. Intermediate
+//! arrays the plan spilled live in an unnamed temporary file whose pages go back to the
+//! system after every task.
 
 mod local;
 mod output;
 mod run;
 mod slots;
+mod spill;
 
 pub use local::{Executor, ExternalArray, LocalExecutor, Progress};
 pub use output::{contiguous, OutputBuffer};

@@ -3,6 +3,7 @@
 use crate::output::{OutputBuffer, OutputTarget};
 use crate::run::{run_task, Ctx};
 use crate::slots::Slots;
+use crate::spill::SpillFile;
 use brickwork_core::{Buffer, DType};
 use brickwork_core::{Error, Result};
 use brickwork_graph::TaskGraph;
@@ -11,6 +12,7 @@ use brickwork_kernels::{with_tile, Tile};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::Backoff;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -75,6 +77,8 @@ pub trait Executor {
 pub struct LocalExecutor {
     /// The number of worker threads (at least 1).
     pub num_threads: usize,
+    /// Where spilled intermediate arrays go (the system's temporary directory if None).
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for LocalExecutor {
@@ -83,6 +87,7 @@ impl Default for LocalExecutor {
             num_threads: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
+            spill_dir: None,
         }
     }
 }
@@ -99,6 +104,8 @@ struct Shared<'a> {
     stop: AtomicBool,
     error: Mutex<Option<Error>>,
     caller: std::thread::Thread,
+    /// The spilled intermediates, whose pages go back after every task.
+    spills: Vec<Arc<SpillFile>>,
 }
 
 impl Shared<'_> {
@@ -167,6 +174,9 @@ impl Shared<'_> {
                     return self.fail(Error::Internal(format!("a task panicked: {msg}")));
                 }
             }
+            for spill in &self.spills {
+                spill.release();
+            }
             for &d in self.ctx.graph.deps_of(t) {
                 self.ctx.slots.release(d as usize);
             }
@@ -230,21 +240,25 @@ impl Executor for LocalExecutor {
             .collect();
         // Intermediate arrays: written through raw pointers by their writer tasks, read
         // as buffers by tasks that depend on those writers.
-        let buffers: Vec<(Buffer, Vec<usize>)> = graph.targets[graph.noutputs..]
-            .iter()
-            .map(|(shape, dtype)| {
-                let mut tile = Tile::new(*dtype, shape.iter().product());
-                #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
-                let ptr = with_tile!(&mut tile, v => v.as_mut_ptr() as *mut u8);
-                // SAFETY: `ptr` points to the tile's heap memory, which moves into the
-                // buffer below without being reallocated and lives as long as `buffers`,
-                // which outlives every task. Writer tasks write disjoint blocks, and
-                // readers run only after the writers of what they read (dependency
-                // edges with acquire/release ordering).
-                targets.push(unsafe { OutputTarget::from_raw(ptr, *dtype, shape) });
-                (with_tile!(tile, v => Buffer::from_vec(v)), shape.clone())
-            })
-            .collect();
+        let mut spills = Vec::new();
+        let spill_dir = self.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let mut buffers: Vec<(Buffer, Vec<usize>)> = Vec::new();
+        for (i, (shape, dtype)) in graph.targets[graph.noutputs..].iter().enumerate() {
+            if !graph.spilled.get(i).copied().unwrap_or(false) {
+                buffers.push(in_memory(shape, *dtype, &mut targets));
+                continue;
+            }
+            let elements: usize = shape.iter().product();
+            let file = Arc::new(SpillFile::create(&spill_dir, elements * dtype.itemsize())?);
+            // SAFETY: the file's mapping holds `elements` elements of `dtype`, lives as
+            // long as the buffer below (which owns an Arc of it) and `spills`, and is
+            // written only through this target by writer tasks (disjoint blocks).
+            targets.push(unsafe { OutputTarget::from_raw(file.ptr(), *dtype, shape) });
+            // SAFETY: as above; readers run after the writers of what they read.
+            let buffer = unsafe { Buffer::from_raw(file.ptr(), elements, *dtype, file.clone()) };
+            buffers.push((buffer, shape.clone()));
+            spills.push(file);
+        }
         // Consumers of each task, as CSR.
         let mut readers = vec![0u32; n];
         for &d in &graph.deps {
@@ -295,6 +309,7 @@ impl Executor for LocalExecutor {
             stop: AtomicBool::new(false),
             error: Mutex::new(None),
             caller: std::thread::current(),
+            spills,
         };
         let mut cancelled = false;
         std::thread::scope(|s| {
@@ -331,4 +346,22 @@ impl Executor for LocalExecutor {
         drop(targets);
         Ok(outputs)
     }
+}
+
+/// An intermediate array in memory: written through raw pointers by its writer tasks,
+/// read as a buffer by tasks that depend on those writers.
+fn in_memory(
+    shape: &[usize],
+    dtype: DType,
+    targets: &mut Vec<OutputTarget>,
+) -> (Buffer, Vec<usize>) {
+    let mut tile = Tile::new(dtype, shape.iter().product());
+    #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
+    let ptr = with_tile!(&mut tile, v => v.as_mut_ptr() as *mut u8);
+    // SAFETY: `ptr` points to the tile's heap memory, which moves into the buffer below
+    // without being reallocated and lives as long as the returned buffer, which outlives
+    // every task. Writer tasks write disjoint blocks, and readers run only after the
+    // writers of what they read (dependency edges with acquire/release ordering).
+    targets.push(unsafe { OutputTarget::from_raw(ptr, dtype, shape) });
+    (with_tile!(tile, v => Buffer::from_vec(v)), shape.to_vec())
 }

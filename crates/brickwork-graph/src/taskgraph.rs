@@ -268,6 +268,9 @@ pub struct TaskGraph {
     pub targets: Vec<(Vec<usize>, DType)>,
     /// How many of the targets are compute outputs.
     pub noutputs: usize,
+    /// For each intermediate array (target `noutputs + i`), whether it is spilled: kept
+    /// in a temporary file rather than in memory (decided by [`crate::optimize::budget::fit`]).
+    pub spilled: Vec<bool>,
 }
 
 impl TaskGraph {

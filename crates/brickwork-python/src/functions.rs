@@ -443,8 +443,12 @@ fn run_graph(
     num_threads: usize,
     progress: Option<Py<PyAny>>,
     externals: Vec<Option<brickwork::ExternalArray>>,
+    spill_dir: Option<std::path::PathBuf>,
 ) -> PyResult<Vec<brickwork::OutputBuffer>> {
-    let exec = LocalExecutor { num_threads };
+    let exec = LocalExecutor {
+        num_threads,
+        spill_dir,
+    };
     let mut failure: Option<PyErr> = None;
     let result = py.detach(|| {
         let mut poll = |p: Progress| -> bool {
@@ -513,7 +517,7 @@ fn _panic_in_task(py: Python<'_>) -> PyResult<()> {
         graph::map_blocks(std::sync::Arc::new(PanicFn), &[ones], DType::F64, None)
     })?;
     let g = guard(py, || optimize::task_graph(&[x]))?;
-    run_graph(py, &g, 2, None, Vec::new()).map(|_| ())
+    run_graph(py, &g, 2, None, Vec::new(), None).map(|_| ())
 }
 
 /// An array over the Zarr array at `component` of the store at `path`, in `chunks`
@@ -549,7 +553,7 @@ fn from_zarr(
 /// Compute `x` into a new Zarr array at `component` of the store at `path`, in chunks
 /// of `x`'s largest chunk (x must be regularly chunked: the Python layer rechunks).
 #[pyfunction]
-#[pyo3(signature = (x, path, component, overwrite, num_threads, progress=None, memory_limit=None))]
+#[pyo3(signature = (x, path, component, overwrite, num_threads, progress=None, memory_limit=None, temporary_directory=None))]
 #[allow(clippy::too_many_arguments)]
 fn to_zarr(
     py: Python<'_>,
@@ -560,6 +564,7 @@ fn to_zarr(
     num_threads: usize,
     progress: Option<Py<PyAny>>,
     memory_limit: Option<usize>,
+    temporary_directory: Option<std::path::PathBuf>,
 ) -> PyResult<()> {
     let e = x.expr.clone();
     let chunk = e.chunks().chunksize();
@@ -575,13 +580,21 @@ fn to_zarr(
     })?;
     let sink: std::sync::Arc<dyn brickwork::layers::kernels::io::BlockSink> =
         std::sync::Arc::new(sink);
-    let g = guard(py, || optimize::store_graph(&[(e.clone(), sink)]))?;
+    let mut g = guard(py, || optimize::store_graph(&[(e.clone(), sink)]))?;
     if let Some(limit) = memory_limit {
         guard(py, || {
-            optimize::budget::check(&g, limit, num_threads.max(1), &[])
+            optimize::budget::fit(&mut g, limit, num_threads.max(1), &[])
         })?;
     }
-    run_graph(py, &g, num_threads.max(1), progress, Vec::new()).map(|_| ())
+    run_graph(
+        py,
+        &g,
+        num_threads.max(1),
+        progress,
+        Vec::new(),
+        temporary_directory,
+    )
+    .map(|_| ())
 }
 
 /// A writable, aligned, C-contiguous NumPy array as memory to compute into.
@@ -609,7 +622,7 @@ fn external(arr: &Bound<'_, PyUntypedArray>) -> PyResult<brickwork::ExternalArra
 /// output is written straight into it (a memory-mapped `.npy` file streams to disk) and
 /// its entry in the returned list is the array itself.
 #[pyfunction]
-#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None))]
+#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None, temporary_directory=None))]
 fn compute<'py>(
     py: Python<'py>,
     exprs: Vec<PyRef<'py, PyExpr>>,
@@ -617,12 +630,13 @@ fn compute<'py>(
     progress: Option<Py<PyAny>>,
     into: Option<Vec<Option<Bound<'py, PyUntypedArray>>>>,
     memory_limit: Option<usize>,
+    temporary_directory: Option<std::path::PathBuf>,
 ) -> PyResult<Bound<'py, PyList>> {
     if num_threads == 0 {
         return Err(PyValueError::new_err("num_threads must be at least 1"));
     }
     let exprs: Vec<Expr> = exprs.iter().map(|e| e.expr.clone()).collect();
-    let g = guard(py, || optimize::task_graph(&exprs))?;
+    let mut g = guard(py, || optimize::task_graph(&exprs))?;
     let into = into.unwrap_or_default();
     if into.len() > exprs.len() {
         return Err(PyValueError::new_err(format!(
@@ -634,7 +648,7 @@ fn compute<'py>(
     if let Some(limit) = memory_limit {
         let external: Vec<bool> = into.iter().map(|a| a.is_some()).collect();
         guard(py, || {
-            optimize::budget::check(&g, limit, num_threads, &external)
+            optimize::budget::fit(&mut g, limit, num_threads, &external)
         })?;
     }
     let mut externals = Vec::with_capacity(into.len());
@@ -644,7 +658,14 @@ fn compute<'py>(
             Some(a) => Some(external(a)?),
         });
     }
-    let outputs = run_graph(py, &g, num_threads, progress, externals)?;
+    let outputs = run_graph(
+        py,
+        &g,
+        num_threads,
+        progress,
+        externals,
+        temporary_directory,
+    )?;
     let arrays = outputs
         .into_iter()
         .enumerate()

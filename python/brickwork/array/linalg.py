@@ -1,8 +1,11 @@
-"""Matrix products: ``matmul`` / ``@`` and ``dot`` for 1-d and 2-d float arrays, and
-``outer`` and ``vdot`` for any real dtype."""
+"""Matrix products: ``matmul`` / ``@`` and ``dot`` for any dimensions and dtypes, and
+``outer`` and ``vdot``; and, as the namespace ``brickwork.array.linalg`` (like
+``dask.array.linalg``), the decompositions and solvers of
+``brickwork.array.decompositions`` (``qr``, ``svd``, ``norm``, ``solve``, ...)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -11,7 +14,30 @@ from brickwork import _core
 from brickwork.array._dispatch import implements, implements_ufunc
 from brickwork.array.core import Array, to_expr
 
-__all__ = ["dot", "matmul", "outer", "vdot"]
+__all__ = [
+    "cholesky",
+    "compression_level",
+    "compression_matrix",
+    "dot",
+    "inv",
+    "lstsq",
+    "lu",
+    "matmul",
+    "norm",
+    "outer",
+    "qr",
+    "sfqr",
+    "solve",
+    "solve_triangular",
+    "svd",
+    "svd_compressed",
+    "tsqr",
+    "vdot",
+]
+
+#: Batched float products with at most this many matrices run one GEMM per matrix;
+#: larger batches multiply and sum elementwise (fused, without BLAS).
+BATCH_GEMM_LIMIT = 64
 
 
 def _array(a: Any) -> Array:
@@ -19,18 +45,35 @@ def _array(a: Any) -> Array:
 
 
 def matmul(a: Any, b: Any) -> Array:
-    """The matrix product, as ``numpy.matmul`` for 1-d and 2-d float arrays.
+    """The matrix product, as ``numpy.matmul``: any dtype, 1-d operands promoted to
+    matrices (and the added axis removed), and stacks of matrices in the leading axes
+    broadcast against each other.
 
-    Each task multiplies one block of ``a`` by one block of ``b`` with a BLAS-class GEMM
+    Float products of 2-d operands run one BLAS-class GEMM task per pair of blocks,
     reading both in place; the products along the contracted axis are summed by a tree
-    (with Neumaier compensation) and written into the result.
+    (with Neumaier compensation) and written into the result. Batched float products
+    run one such GEMM per matrix of the batch (up to ``BATCH_GEMM_LIMIT`` matrices), or
+    else, like integer and bool products, multiply the broadcast operands elementwise
+    and sum over the contracted axis in one fused reduction (no product array is
+    stored). Integer products wrap around as in NumPy; bool products are "any pair both
+    true".
+
+    Parameters
+    ----------
+    a, b : Array or array_like
+        At least 1-d; ``a.shape[-1] == b.shape[-2]`` (``b.shape[0]`` for 1-d ``b``).
+
+    Returns
+    -------
+    Array
+        Of dtype ``numpy.result_type(a, b)``; chunks along the rows of ``a`` and the
+        columns of ``b`` follow those operands.
 
     Raises
     ------
     ValueError
-        If the inner dimensions differ, or an operand is 0-d or more than 2-d.
-    TypeError
-        For non-float dtypes (not supported yet).
+        If an operand is 0-d, the inner dimensions differ, or the stack dimensions do
+        not broadcast.
     """
     x, y = _array(a), _array(b)
     if x.ndim == 0 or y.ndim == 0:
@@ -40,21 +83,91 @@ def matmul(a: Any, b: Any) -> Array:
         x = x[None, :]
     if vec_right:
         y = y[:, None]
-    out = Array(_core.matmul(x._expr, y._expr), "matmul")
+    if x.shape[-1] != y.shape[-2]:
+        raise ValueError(
+            "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+            f"signature (n?,k),(k,m?)->(n?,m?) (size {y.shape[-2]} is different from "
+            f"{x.shape[-1]})"
+        )
+    batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    dtype = np.result_type(x.dtype, y.dtype)
+    if dtype.kind != "f" or math.prod(batch) == 0:
+        out = _product_sum(x, y, dtype)
+    elif not batch:
+        out = _gemm(x, y, dtype)
+    elif math.prod(batch) <= BATCH_GEMM_LIMIT:
+        out = _batched_gemm(x, y, batch, dtype)
+    else:
+        out = _product_sum(x, y, dtype)
     if vec_left and vec_right:
-        return out[0, 0]
+        return out[..., 0, 0]
     if vec_left:
-        return out[0]
+        return out[..., 0, :]
     if vec_right:
-        return out[:, 0]
+        return out[..., 0]
     return out
+
+
+def _gemm(x: Array, y: Array, dtype: np.dtype) -> Array:
+    """The engine's float GEMM of two 2-d arrays, cast to ``dtype`` first."""
+    x = x if x.dtype == dtype else x.astype(dtype)
+    y = y if y.dtype == dtype else y.astype(dtype)
+    return Array(_core.matmul(x._expr, y._expr), "matmul")
+
+
+def _product_sum(x: Array, y: Array, dtype: np.dtype) -> Array:
+    """``sum(x[..., :, :, None] * y[..., None, :, :], axis=-2)``: one fused reduction."""
+    left, right = x[..., :, :, None], y[..., None, :, :]
+    if dtype == np.bool_:
+        return (left & right).any(axis=-2)
+    prod = left.astype(dtype) * right.astype(dtype)
+    return prod.sum(axis=-2, dtype=dtype)
+
+
+def _batch_chunks(x: Array, y: Array, batch: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Chunks of the broadcast stack axes: those of an operand that is not broadcast."""
+    chunks = []
+    for i, n in enumerate(batch):
+        found: tuple[int, ...] = (n,)
+        for arr in (x, y):
+            j = i - (len(batch) - (arr.ndim - 2))
+            if j >= 0 and arr.shape[j] == n:
+                found = arr.chunks[j]
+                break
+        chunks.append(found)
+    return chunks
+
+
+def _batched_gemm(x: Array, y: Array, batch: tuple[int, ...], dtype: np.dtype) -> Array:
+    """One GEMM per matrix of the stack, stacked back (then rechunked like the inputs)."""
+    from brickwork.array.routines import stack
+
+    def matrix(arr: Array, idx: tuple[int, ...]) -> Array:
+        own = idx[len(batch) - (arr.ndim - 2) :]
+        return arr[tuple(0 if n == 1 else i for i, n in zip(own, arr.shape))]
+
+    def build(idx: tuple[int, ...]) -> Array:
+        if len(idx) == len(batch):
+            return _gemm(matrix(x, idx), matrix(y, idx), dtype)
+        return stack([build((*idx, i)) for i in range(batch[len(idx)])], axis=0)
+
+    out = build(())
+    return out.rechunk((*_batch_chunks(x, y, batch), *out.chunks[-2:]))
 
 
 @implements(np.dot)
 def dot(a: Any, b: Any) -> Array:
-    """The dot product, as ``numpy.dot`` for 1-d and 2-d float arrays (where it equals
-    ``matmul``)."""
-    return matmul(a, b)
+    """The dot product, as ``numpy.dot``: ``matmul`` for 1-d and 2-d operands, a
+    multiplication when one is 0-d, and otherwise the sum over the last axis of ``a``
+    and the second-to-last of ``b`` (``tensordot(a, b, axes=([-1], [-2]))``)."""
+    x, y = _array(a), _array(b)
+    if x.ndim == 0 or y.ndim == 0:
+        return x * y
+    if x.ndim <= 2 and y.ndim <= 2:
+        return matmul(x, y)
+    from brickwork.array.contractions import tensordot
+
+    return tensordot(x, y, axes=([-1], [-2 if y.ndim >= 2 else -1]))
 
 
 # np.matmul is a ufunc in NumPy 2: it reaches brickwork through __array_ufunc__.

@@ -158,6 +158,7 @@ def to_zarr(
             _num_threads(None),
             callback,
             config.get("memory_limit"),
+            config.get("temporary_directory"),
         )
     finally:
         if bar is not None:

@@ -130,14 +130,60 @@ fn task_memory(g: &TaskGraph) -> Vec<(usize, String)> {
         .collect()
 }
 
-/// Refuse `g` if it cannot fit `limit` bytes with `threads` tasks running at once;
-/// outputs `i` with `external[i]` are written into caller memory and do not count.
+/// Make `g` fit `limit` bytes with `threads` tasks running at once, or refuse it before
+/// anything runs. Outputs `i` with `external[i]` are written into caller memory and do
+/// not count. When the arrays held in memory are what does not fit, the largest
+/// intermediate arrays are spilled (marked in `g.spilled`: the executor keeps them in a
+/// temporary file and hands their pages back after every task) until the rest fits;
+/// outputs and per-task working sets cannot be spilled.
+pub fn fit(g: &mut TaskGraph, limit: usize, threads: usize, external: &[bool]) -> Result<()> {
+    let intermediates = g.targets.len() - g.noutputs;
+    g.spilled = vec![false; intermediates];
+    let worst = task_memory(g).into_iter().map(|t| t.0).max().unwrap_or(0) * threads.max(1);
+    let mut held: usize = held_bytes(g, external);
+    let mut by_size: Vec<(usize, usize)> = (0..intermediates)
+        .map(|i| (target_bytes(g, g.noutputs + i), i))
+        .filter(|&(bytes, _)| bytes > 0)
+        .collect();
+    by_size.sort_unstable_by(|a, b| b.cmp(a));
+    for (bytes, i) in by_size {
+        if held + worst <= limit {
+            break;
+        }
+        g.spilled[i] = true;
+        held -= bytes;
+    }
+    check(g, limit, threads, external)
+}
+
+fn target_bytes(g: &TaskGraph, i: usize) -> usize {
+    let (shape, dtype) = &g.targets[i];
+    shape.iter().product::<usize>() * dtype.itemsize()
+}
+
+/// Bytes of the arrays `g` holds in memory (not external, not spilled).
+fn held_bytes(g: &TaskGraph, external: &[bool]) -> usize {
+    (0..g.targets.len())
+        .filter(|&i| !in_place(g, i, external))
+        .map(|i| target_bytes(g, i))
+        .sum()
+}
+
+/// Whether target `i` takes no memory of the computation's: written into caller
+/// memory, or spilled to a temporary file.
+fn in_place(g: &TaskGraph, i: usize, external: &[bool]) -> bool {
+    external.get(i).copied().unwrap_or(false)
+        || (i >= g.noutputs && g.spilled.get(i - g.noutputs).copied().unwrap_or(false))
+}
+
+/// Refuse `g` if it cannot fit `limit` bytes with `threads` tasks running at once, as
+/// planned (outputs `i` with `external[i]` and spilled intermediates do not count).
 pub fn check(g: &TaskGraph, limit: usize, threads: usize, external: &[bool]) -> Result<()> {
     let arrays: Vec<(usize, usize, &Vec<usize>, DType)> = g
         .targets
         .iter()
         .enumerate()
-        .filter(|(i, _)| !external.get(*i).copied().unwrap_or(false))
+        .filter(|(i, _)| !in_place(g, *i, external))
         .map(|(i, (shape, d))| (shape.iter().product::<usize>() * d.itemsize(), i, shape, *d))
         .collect();
     let held: usize = arrays.iter().map(|a| a.0).sum();
@@ -219,5 +265,20 @@ mod tests {
         let x = ones(&[1_000_000, 1000], 1000);
         let s = reduce(&x, Reducer::Mean, Some(&[0]), false, None, None).unwrap();
         check(&task_graph(&[s]).unwrap(), 64 << 20, 2, &[]).unwrap();
+    }
+
+    #[test]
+    fn intermediates_that_do_not_fit_are_spilled_largest_first() {
+        let mut g = task_graph(&[ones(&[4, 4], 2)]).unwrap();
+        // Two made-up intermediates of 8 MiB and 1 MiB next to a tiny output.
+        g.targets.push((vec![1 << 20], DType::F64));
+        g.targets.push((vec![1 << 17], DType::F64));
+        fit(&mut g, 4 << 20, 1, &[]).unwrap();
+        assert_eq!(g.spilled, vec![true, false]);
+        fit(&mut g, 64 << 20, 1, &[]).unwrap();
+        assert_eq!(g.spilled, vec![false, false]);
+        // An output cannot be spilled.
+        let mut big = task_graph(&[ones(&[1_000_000, 1000], 1000)]).unwrap();
+        assert!(fit(&mut big, 1 << 30, 2, &[]).is_err());
     }
 }

@@ -23,6 +23,7 @@ pub fn generate(
         targets,
         noutputs,
         stages: Vec::new(),
+        spilled: Vec::new(),
     };
     g.deps_start.push(0);
     for (si, s) in stages.iter().enumerate() {
@@ -216,6 +217,7 @@ fn cull(g: TaskGraph) -> TaskGraph {
         deps: Vec::new(),
         targets: Vec::new(),
         noutputs: g.noutputs,
+        spilled: Vec::new(),
     };
     for t in (0..n).filter(|&t| needed[t]) {
         new_id[t] = out.stage_of.len() as u32;

@@ -1,0 +1,124 @@
+//! Spilled intermediate arrays: an unnamed temporary file mapped into memory.
+//!
+//! The file is created with `O_TMPFILE` (or created and unlinked at once), so it has no
+//! name and disappears when the computation ends, however it ends — success, error,
+//! Ctrl-C or `kill -9`. Tasks read and write it like memory; after every task the
+//! executor hands the mapping's pages back (`MADV_DONTNEED`): the data stays in the file
+//! and the page cache, which the kernel writes back and evicts under pressure, so the
+//! process's resident memory holds only what running tasks touch.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use brickwork_core::{Error, Result};
+use rustix::fs::{ftruncate, open, unlinkat, AtFlags, Mode, OFlags, CWD};
+use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
+
+/// A temporary file of a fixed size, mapped shared and writable.
+pub(crate) struct SpillFile {
+    ptr: NonNull<u8>,
+    len: usize,
+    _file: OwnedFd,
+}
+
+// SAFETY: the mapping is plain memory; tasks write disjoint blocks and read what their
+// dependencies wrote (the executor's ordering), as for in-memory intermediates.
+unsafe impl Send for SpillFile {}
+// SAFETY: as above.
+unsafe impl Sync for SpillFile {}
+
+impl SpillFile {
+    /// A zero-filled file of `len` bytes (at least 1) in `dir`, mapped.
+    pub(crate) fn create(dir: &Path, len: usize) -> Result<SpillFile> {
+        let fail = |what: &str, e: rustix::io::Errno| {
+            Error::Io(format!(
+                "cannot {what} a {len}-byte spill file in {}: {e} (set brickwork.config \
+                 temporary_directory to a directory with room)",
+                dir.display()
+            ))
+        };
+        let len = len.max(1);
+        let flags = OFlags::RDWR | OFlags::CLOEXEC;
+        let file = match open(
+            dir,
+            flags | OFlags::TMPFILE,
+            Mode::from_bits_truncate(0o600),
+        ) {
+            Ok(file) => file,
+            Err(_) => {
+                // No O_TMPFILE on this filesystem: a named file, unlinked at once.
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                let path = dir.join(format!("brickwork-spill-{}-{n}", std::process::id()));
+                let file = open(
+                    &path,
+                    flags | OFlags::CREATE | OFlags::EXCL,
+                    Mode::from_bits_truncate(0o600),
+                )
+                .map_err(|e| fail("create", e))?;
+                unlinkat(CWD, &path, AtFlags::empty()).map_err(|e| fail("unlink", e))?;
+                file
+            }
+        };
+        ftruncate(&file, len as u64).map_err(|e| fail("size", e))?;
+        // SAFETY: a fresh shared mapping of our own file, at an address the kernel picks.
+        let ptr = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                &file,
+                0,
+            )
+        }
+        .map_err(|e| fail("map", e))?;
+        Ok(SpillFile {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"),
+            len,
+            _file: file,
+        })
+    }
+
+    /// The start of the mapping.
+    pub(crate) fn ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Hands the mapped pages back: the data stays in the file.
+    pub(crate) fn release(&self) {
+        // SAFETY: for a shared file mapping MADV_DONTNEED only unmaps pages (dirty ones
+        // stay dirty in the page cache); later accesses fault them back in with the same
+        // contents, so concurrent tasks are unaffected.
+        let _ = unsafe { madvise(self.ptr.as_ptr().cast(), self.len, Advice::LinuxDontNeed) };
+    }
+}
+
+impl Drop for SpillFile {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `create`; the buffers reading it hold this value
+        // through an Arc, so nothing uses it any more.
+        let _ = unsafe { munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spill_file_keeps_its_data_after_release_and_has_no_name() {
+        let dir = std::env::temp_dir();
+        let before = std::fs::read_dir(&dir).unwrap().count();
+        let file = SpillFile::create(&dir, 1 << 20).unwrap();
+        // SAFETY: the mapping is 1 MiB long and owned by this test.
+        unsafe { file.ptr().add(12345).write(42) };
+        file.release();
+        // SAFETY: as above.
+        assert_eq!(unsafe { file.ptr().add(12345).read() }, 42);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), before);
+        assert!(SpillFile::create(Path::new("/nonexistent/dir"), 10).is_err());
+    }
+}
