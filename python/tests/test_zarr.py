@@ -10,6 +10,7 @@ from _support import arrays, chunk_specs, dtypes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import brickwork
 import brickwork.array as da
 
 with warnings.catch_warnings():
@@ -109,3 +110,19 @@ def test_metadata_that_is_not_json_raises_value_error(tmp_path):
     (path / "zarr.json").write_text("{ this is not json")
     with pytest.raises(ValueError, match="f.zarr"):
         da.from_zarr(path)
+
+
+def test_a_rechunk_of_a_store_against_its_chunks_goes_through_one_copy(tmp_path):
+    # Rows to columns: read directly, every column band would decode each stored chunk
+    # again; the plan copies the store once (in stored chunks) and cuts the copy.
+    x = np.random.default_rng(1).random((400, 500))
+    da.from_array(x, chunks=(40, 500)).to_zarr(tmp_path / "rows.zarr")
+    cols = da.from_zarr(tmp_path / "rows.zarr").rechunk((400, 10))
+    plan = cols.explain()
+    assert "-> intermediate" in plan and plan.count("load ZarrArray") == 1
+    np.testing.assert_array_equal(cols.compute(), x)
+    with brickwork.config.set(memory_limit="3MiB"):  # the copy is spilled
+        cols.to_zarr(tmp_path / "cols.zarr")
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "cols.zarr", mode="r")[...], x)
+    # A rechunk along the stored chunks stays a view.
+    assert "intermediate" not in da.from_zarr(tmp_path / "rows.zarr").rechunk((80, 500)).explain()

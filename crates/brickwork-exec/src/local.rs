@@ -105,7 +105,7 @@ struct Shared<'a> {
     error: Mutex<Option<Error>>,
     caller: std::thread::Thread,
     /// The spilled intermediates, whose pages go back after every task.
-    spills: Vec<Arc<SpillFile>>,
+    spilled: Vec<Arc<SpillFile>>,
 }
 
 impl Shared<'_> {
@@ -174,7 +174,7 @@ impl Shared<'_> {
                     return self.fail(Error::Internal(format!("a task panicked: {msg}")));
                 }
             }
-            for spill in &self.spills {
+            for spill in &self.spilled {
                 spill.release();
             }
             for &d in self.ctx.graph.deps_of(t) {
@@ -240,12 +240,13 @@ impl Executor for LocalExecutor {
             .collect();
         // Intermediate arrays: written through raw pointers by their writer tasks, read
         // as buffers by tasks that depend on those writers.
-        let mut spills = Vec::new();
+        let mut spills: Vec<Option<Arc<SpillFile>>> = Vec::new();
         let spill_dir = self.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
         let mut buffers: Vec<(Buffer, Vec<usize>)> = Vec::new();
         for (i, (shape, dtype)) in graph.targets[graph.noutputs..].iter().enumerate() {
             if !graph.spilled.get(i).copied().unwrap_or(false) {
                 buffers.push(in_memory(shape, *dtype, &mut targets));
+                spills.push(None);
                 continue;
             }
             let elements: usize = shape.iter().product();
@@ -257,7 +258,7 @@ impl Executor for LocalExecutor {
             // SAFETY: as above; readers run after the writers of what they read.
             let buffer = unsafe { Buffer::from_raw(file.ptr(), elements, *dtype, file.clone()) };
             buffers.push((buffer, shape.clone()));
-            spills.push(file);
+            spills.push(Some(file));
         }
         // Consumers of each task, as CSR.
         let mut readers = vec![0u32; n];
@@ -299,6 +300,7 @@ impl Executor for LocalExecutor {
                 slots: &slots,
                 targets: &targets,
                 buffers: &buffers,
+                spills: &spills,
             },
             pending,
             dependents_start,
@@ -309,7 +311,7 @@ impl Executor for LocalExecutor {
             stop: AtomicBool::new(false),
             error: Mutex::new(None),
             caller: std::thread::current(),
-            spills,
+            spilled: spills.iter().flatten().cloned().collect(),
         };
         let mut cancelled = false;
         std::thread::scope(|s| {

@@ -23,6 +23,8 @@ pub(crate) struct Ctx<'a> {
     pub targets: &'a [OutputTarget],
     /// Read access to the intermediate arrays (target `noutputs + i` is `buffers[i]`).
     pub buffers: &'a [(Buffer, Vec<usize>)],
+    /// The spill file of each intermediate array that has one.
+    pub spills: &'a [Option<std::sync::Arc<crate::spill::SpillFile>>],
 }
 
 fn leaf_views(
@@ -47,15 +49,7 @@ fn leaf_views(
                 }
                 LeafKind::Stored(src) => {
                     // Read the region this block's view reaches, and view it from there.
-                    let ranges: Vec<(i64, i64)> = (0..leaf.view.coords.len())
-                        .map(|a| leaf.view.range(a, offset, shape))
-                        .collect();
-                    let start: Vec<usize> = ranges.iter().map(|r| r.0.max(0) as usize).collect();
-                    let size: Vec<usize> = if shape.contains(&0) {
-                        vec![0; ranges.len()]
-                    } else {
-                        ranges.iter().map(|r| (r.1 - r.0 + 1) as usize).collect()
-                    };
+                    let (start, size) = region(&leaf.view, offset, shape);
                     let tile = src.read(&start, &size)?;
                     let origin: Vec<i64> = start.iter().map(|&s| s as i64).collect();
                     let (base, strides) =
@@ -70,6 +64,27 @@ fn leaf_views(
                     let (base, strides) = leaf.view.address(&[1], &[0], offset, ndim);
                     InputView {
                         input: Input::Generated(g.clone()),
+                        base,
+                        strides,
+                    }
+                }
+                LeafKind::Buffer {
+                    target,
+                    reshaped: None,
+                    ..
+                } if ctx.spills[target - ctx.graph.noutputs].is_some() => {
+                    // A spilled intermediate: read the region this block's view reaches.
+                    let spill = ctx.spills[target - ctx.graph.noutputs]
+                        .as_ref()
+                        .expect("spilled");
+                    let (full, dtype) = &ctx.graph.targets[*target];
+                    let (start, size) = region(&leaf.view, offset, shape);
+                    let tile = spill.read_region(full, *dtype, &start, &size)?;
+                    let origin: Vec<i64> = start.iter().map(|&s| s as i64).collect();
+                    let (base, strides) =
+                        leaf.view.address(&c_strides(&size), &origin, offset, ndim);
+                    InputView {
+                        input: Input::Buffer(with_tile!(tile, v => Buffer::from_vec(v))),
                         base,
                         strides,
                     }
@@ -91,6 +106,25 @@ fn leaf_views(
             })
         })
         .collect()
+}
+
+/// The start and size of the region of a leaf that `view` reaches from the block at
+/// `offset` of `shape`.
+fn region(
+    view: &brickwork_graph::View,
+    offset: &[usize],
+    shape: &[usize],
+) -> (Vec<usize>, Vec<usize>) {
+    let ranges: Vec<(i64, i64)> = (0..view.coords.len())
+        .map(|a| view.range(a, offset, shape))
+        .collect();
+    let start = ranges.iter().map(|r| r.0.max(0) as usize).collect();
+    let size = if shape.contains(&0) {
+        vec![0; ranges.len()]
+    } else {
+        ranges.iter().map(|r| (r.1 - r.0 + 1) as usize).collect()
+    };
+    (start, size)
 }
 
 fn missing(dep: usize) -> Error {

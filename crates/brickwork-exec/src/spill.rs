@@ -12,7 +12,8 @@ use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use brickwork_core::{Error, Result};
+use brickwork_core::{DType, Error, Result};
+use brickwork_kernels::{with_tile, Tile};
 use rustix::fs::{ftruncate, open, unlinkat, AtFlags, Mode, OFlags, CWD};
 use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
 
@@ -87,6 +88,70 @@ impl SpillFile {
         self.ptr.as_ptr()
     }
 
+    /// Reads the region at `start` of `size` of the C-order array of `shape` and `dtype`
+    /// the file holds, into a new tile, with `pread` (mapping the pages would map their
+    /// neighbours too: the kernel's fault-around).
+    pub(crate) fn read_region(
+        &self,
+        shape: &[usize],
+        dtype: DType,
+        start: &[usize],
+        size: &[usize],
+    ) -> Result<Tile> {
+        let item = dtype.itemsize();
+        let mut tile = Tile::new(dtype, size.iter().product());
+        if size.contains(&0) {
+            return Ok(tile);
+        }
+        #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
+        let (ptr, bytes) = with_tile!(&mut tile, v => (v.as_mut_ptr() as *mut u8, v.len() * item));
+        // SAFETY: the tile owns `bytes` bytes at `ptr`, borrowed mutably here only.
+        let out = unsafe { std::slice::from_raw_parts_mut(ptr, bytes) };
+        // Axes after `j` are read whole, so each run of `run` bytes is contiguous.
+        let ndim = shape.len();
+        let j = (0..ndim).rev().find(|&a| size[a] != shape[a]).unwrap_or(0);
+        let run = size[j..].iter().product::<usize>() * item / size[j] * size[j];
+        let strides = brickwork_core::c_strides(shape);
+        let mut index = vec![0usize; j];
+        let mut at = 0;
+        loop {
+            let mut offset = start[j] as isize * strides[j];
+            for a in 0..j {
+                offset += (start[a] + index[a]) as isize * strides[a];
+            }
+            self.pread(&mut out[at..at + run], offset as u64 * item as u64)?;
+            at += run;
+            // The next index over the axes before `j`, in C order.
+            let mut a = j;
+            loop {
+                if a == 0 {
+                    return Ok(tile);
+                }
+                a -= 1;
+                index[a] += 1;
+                if index[a] < size[a] {
+                    break;
+                }
+                index[a] = 0;
+            }
+        }
+    }
+
+    fn pread(&self, mut buf: &mut [u8], mut offset: u64) -> Result<()> {
+        while !buf.is_empty() {
+            match rustix::io::pread(&self._file, &mut *buf, offset) {
+                Ok(0) => return Err(Error::Io("a spill file ended early".into())),
+                Ok(n) => {
+                    buf = &mut buf[n..];
+                    offset += n as u64;
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(Error::Io(format!("cannot read a spill file: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
     /// Hands the mapped pages back: the data stays in the file.
     pub(crate) fn release(&self) {
         // SAFETY: for a shared file mapping MADV_DONTNEED only unmaps pages (dirty ones
@@ -120,5 +185,32 @@ mod tests {
         assert_eq!(unsafe { file.ptr().add(12345).read() }, 42);
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), before);
         assert!(SpillFile::create(Path::new("/nonexistent/dir"), 10).is_err());
+    }
+
+    #[test]
+    fn regions_read_back_as_written() {
+        let (shape, n) = ([3usize, 4, 5], 60);
+        let file = SpillFile::create(&std::env::temp_dir(), n * 8).unwrap();
+        for i in 0..n {
+            // SAFETY: the mapping holds 60 f64.
+            unsafe { (file.ptr() as *mut f64).add(i).write(i as f64) };
+        }
+        let tile = file
+            .read_region(&shape, DType::F64, &[1, 1, 2], &[2, 2, 3])
+            .unwrap();
+        let Tile::F64(v) = tile else { panic!() };
+        let expected: Vec<f64> = [(1, 1), (1, 2), (2, 1), (2, 2)]
+            .iter()
+            .flat_map(|&(a, b)| (2..5).map(move |c| (a * 20 + b * 5 + c) as f64))
+            .collect();
+        assert_eq!(v, expected);
+        let Tile::F64(whole) = file
+            .read_region(&shape, DType::F64, &[0, 0, 0], &shape)
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(whole.len(), 60);
+        assert_eq!(whole[59], 59.0);
     }
 }

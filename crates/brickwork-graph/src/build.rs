@@ -911,12 +911,50 @@ pub fn rechunk(x: &Expr, chunks: Chunks) -> Result<Expr> {
     if &chunks == x.chunks() {
         return Ok(x.clone());
     }
+    // A stored array decodes whole chunks: when the new blocks would decode each stored
+    // chunk several times (rows to columns, say), copy it once, chunk by chunk, into an
+    // intermediate array (spilled to disk if the budget requires) and cut that instead.
+    let input = match x.node().op {
+        Op::Stored(_) if read_amplification(x.chunks(), &chunks) >= REREAD_LIMIT => Expr::new(
+            Op::Concat { axis: 0 },
+            vec![x.clone()],
+            x.dtype(),
+            x.chunks().clone(),
+        ),
+        _ => x.clone(),
+    };
     Ok(Expr::new(
         Op::View(View::identity(x.ndim())),
-        vec![x.clone()],
+        vec![input],
         x.dtype(),
         chunks,
     ))
+}
+
+/// A rechunk of a stored array goes through an intermediate copy when its blocks would
+/// decode the stored chunks this many times over.
+const REREAD_LIMIT: f64 = 4.0;
+
+/// How many times reading `new`'s blocks decodes each element of `old`'s chunks
+/// (every block decodes the whole chunks it touches).
+fn read_amplification(old: &Chunks, new: &Chunks) -> f64 {
+    old.0
+        .iter()
+        .zip(&new.0)
+        .map(|(o, n)| {
+            if o.is_empty() {
+                return 1.0;
+            }
+            let (old_sizes, new_sizes) = (o.sizes(), n.sizes());
+            let mut decoded = 0usize;
+            for (b, &size) in new_sizes.iter().enumerate().filter(|(_, &s)| s > 0) {
+                let start = n.offset(b);
+                let (first, last) = (o.block_of(start), o.block_of(start + size - 1));
+                decoded += old_sizes[first..=last].iter().sum::<usize>();
+            }
+            decoded as f64 / o.len() as f64
+        })
+        .product()
 }
 
 /// Basic indexing with ints, slices and new axes; `index` has one entry per axis of
@@ -1067,6 +1105,26 @@ pub fn transpose(x: &Expr, axes: Option<&[i64]>) -> Result<Expr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_amplification_counts_whole_chunks_decoded() {
+        let rows = Chunks(vec![
+            AxisChunks::regular(2000, 20000),
+            AxisChunks::regular(2500, 25000),
+        ]);
+        let cols = Chunks(vec![
+            AxisChunks::regular(20000, 20000),
+            AxisChunks::regular(250, 25000),
+        ]);
+        assert_eq!(read_amplification(&rows, &rows), 1.0);
+        // Every 250-column band decodes the 2500-column chunks it crosses: 10 times.
+        assert_eq!(read_amplification(&rows, &cols), 10.0);
+        let merged = Chunks(vec![
+            AxisChunks::regular(4000, 20000),
+            AxisChunks::regular(5000, 25000),
+        ]);
+        assert_eq!(read_amplification(&rows, &merged), 1.0);
+    }
 
     #[test]
     fn slice_indices_match_python() {
