@@ -802,24 +802,27 @@ def _dispatch(pool: Pool, event: tuple[Any, ...]) -> None:
         return
     job = pool._job(job_id)
     if kind == "done":
-        values = []
+        if job is None:  # a cancelled or finished job: only close the memory files
+            for item in items:
+                if item[4] >= 0:
+                    os.close(item[4])
+            return
+        loads = pickle.loads
+        values: list[tuple[int, Any, float]] = []
         for index, status, body, spans, fd in items:
             try:
-                payload = pickle.loads(body, buffers=_map_buffers(spans, fd) if fd >= 0 else None)
+                payload = loads(body) if fd < 0 else loads(body, buffers=_map_buffers(spans, fd))
             except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled fails its task
                 payload, status = (exc, ""), -1
-            if job is None:
-                continue
             if status == OK:
-                value, seconds = payload
-                values.append((index, value, seconds))
+                values.append((index, *payload))
             else:
                 if values:
                     job.on_values(values)
                     values = []
                 exc, text = payload
                 job.on_error(index, _remote(exc, text) if text else exc)
-        if values and job is not None:
+        if values:
             job.on_values(values)
         return
     if job is None:
