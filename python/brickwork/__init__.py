@@ -16,7 +16,17 @@ from brickwork import config  # noqa: E402
 from brickwork._core import MemoryBudgetError  # noqa: E402
 from brickwork.array.core import Array  # noqa: E402
 from brickwork.array.evaluation import compute, explain, persist  # noqa: E402
+from brickwork.delayed import delayed  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Array", "MemoryBudgetError", "__version__", "compute", "config", "explain", "persist"]
+__all__ = [
+    "Array",
+    "MemoryBudgetError",
+    "__version__",
+    "compute",
+    "config",
+    "delayed",
+    "explain",
+    "persist",
+]

@@ -7,7 +7,11 @@
 array([0.50..., ...])
 """
 
-from brickwork.array.blockwise import map_blocks
+from brickwork.array.blockwise import blockwise, map_blocks
+from brickwork.array import overlap
+from brickwork.array.overlap import map_overlap
+from brickwork.array.user_functions import apply_along_axis, apply_over_axes, reduction
+from brickwork.array.gufuncs import apply_gufunc, as_gufunc, gufunc
 from brickwork.array.core import Array
 from brickwork.array.order import (
     argsort,
@@ -20,6 +24,8 @@ from brickwork.array.order import (
     topk,
 )
 from brickwork.array.linalg import dot, matmul, outer, vdot
+from brickwork.array import linalg
+from brickwork.array.contractions import einsum, tensordot
 from brickwork.array.counting import bincount, digitize, histogram, searchsorted, unique
 from brickwork.array.routines_shape import block, dstack, pad, repeat, tile
 from brickwork.array.routines_more import (
@@ -187,6 +193,18 @@ from brickwork.array.ufuncs import (
 )
 
 __all__ = [
+    "apply_along_axis",
+    "apply_gufunc",
+    "apply_over_axes",
+    "as_gufunc",
+    "gufunc",
+    "reduction",
+    "einsum",
+    "linalg",
+    "tensordot",
+    "blockwise",
+    "map_overlap",
+    "overlap",
     "argsort",
     "argtopk",
     "array_equal",

@@ -508,6 +508,15 @@ class Array:
 
         return map_blocks(func, self, *args, **kwargs)
 
+    def map_overlap(
+        self, func: Any, depth: Any, boundary: Any = None, trim: bool = True, **kwargs: Any
+    ) -> Array:
+        """``map_overlap(func, self, depth=..., ...)``: apply ``func`` to blocks extended
+        by their neighbours' borders (see ``brickwork.array.map_overlap``)."""
+        from brickwork.array.overlap import map_overlap
+
+        return map_overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kwargs)
+
     def reshape(self, *shape: Any, order: str = "C") -> Array:
         """The same elements in C order with a new shape, as ``ndarray.reshape``."""
         from brickwork.array.routines import reshape

@@ -73,6 +73,7 @@ def compute(
 
     Like ``dask.compute``: Arrays, also inside lists, tuples and dicts, are
     replaced by NumPy results; other arguments are returned unchanged.
+    ``brickwork.delayed`` objects are run too (see ``brickwork.delayed.compute``).
 
     Parameters
     ----------
@@ -97,6 +98,12 @@ def compute(
     --------
     >>> total, mean = brickwork.compute(x.sum(), x.mean())
     """
+    from brickwork.delayed import compute as compute_delayed, contains_delayed
+
+    if contains_delayed(args):  # brickwork.delayed objects: their graph runs too
+        return compute_delayed(
+            *args, progress=progress, num_threads=num_threads, scheduler=scheduler
+        )
     return tuple(materialize(args, progress, num_threads, scalars=True, scheduler=scheduler))
 
 

@@ -91,7 +91,9 @@ def matmul(a: Any, b: Any) -> Array:
         )
     batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     dtype = np.result_type(x.dtype, y.dtype)
-    if dtype.kind != "f" or math.prod(batch) == 0:
+    empty = math.prod(batch) * x.shape[-2] * x.shape[-1] * y.shape[-1] == 0
+    if dtype.kind != "f" or empty:
+        # (The engine's GEMM stage does not take empty operands: nothing to multiply.)
         out = _product_sum(x, y, dtype)
     elif not batch:
         out = _gemm(x, y, dtype)
@@ -229,3 +231,23 @@ def vdot(a: Any, b: Any) -> Array:
     if dtype == np.bool_:
         return (x & y).any()
     return (x * y).sum(dtype=dtype)
+
+
+# The decompositions, solvers and norms, so that ``brickwork.array.linalg`` is the
+# namespace of ``dask.array.linalg``. Imported last: they use ``matmul`` through ``@``.
+from brickwork.array.decompositions import (  # noqa: E402
+    cholesky,
+    compression_level,
+    compression_matrix,
+    inv,
+    lstsq,
+    lu,
+    norm,
+    qr,
+    sfqr,
+    solve,
+    solve_triangular,
+    svd,
+    svd_compressed,
+    tsqr,
+)

@@ -161,6 +161,9 @@ def rechunk(x: Any, chunks: Any = "auto") -> Array:
         chunks = tuple(arr.chunks[i] if c is None else c for i, c in enumerate(chunks))
     elif isinstance(chunks, dict):
         chunks = {k: (arr.chunks[k] if v is None else v) for k, v in chunks.items()}
+        # Dask's rechunk keeps the chunks of the axes a dict leaves out.
+        given = {normalize_axis_index(int(k), arr.ndim) for k in chunks}
+        chunks.update({i: c for i, c in enumerate(arr.chunks) if i not in given})
     return Array(_core.rechunk(arr._expr, chunks, config.get("chunk_size")), "rechunk")
 
 
