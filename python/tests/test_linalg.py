@@ -46,3 +46,12 @@ def test_matmul_errors():
     # Integer products are supported (test_einsum.py checks them against NumPy).
     ints = da.ones((2, 2), dtype="int64", chunks=1)
     np.testing.assert_array_equal((ints @ ints).compute(), np.full((2, 2), 2))
+
+
+@pytest.mark.parametrize(
+    ("sa", "sb"), [((0, 2), (2, 0)), ((3, 2), (2, 0)), ((0, 2), (2, 3)), ((3, 0), (0, 4))]
+)
+def test_empty_float_products_match_numpy(sa, sb):
+    a, b = np.ones(sa), np.ones(sb)
+    got = (da.from_array(a, chunks=1) @ da.from_array(b, chunks=1)).compute()
+    np.testing.assert_array_equal(got, a @ b, strict=True)

@@ -445,7 +445,8 @@ impl Planner {
                 dtype: e.dtype(),
                 per_out,
                 grid,
-                finish: (per_out == 1).then(|| finish.clone()),
+                // An empty product has no tasks, so no tree either.
+                finish: (per_out == 1 || e.size() == 0).then(|| finish.clone()),
             },
             if e.size() == 0 {
                 0
@@ -453,7 +454,7 @@ impl Planner {
                 out_blocks * per_out
             },
         );
-        let planned = if per_out == 1 {
+        let planned = if per_out == 1 || e.size() == 0 {
             Planned { stage, part: 0 }
         } else {
             self.combine_tree(
