@@ -5,6 +5,7 @@
 //! [`BlockSource`]: brickwork_kernels::io::BlockSource
 //! [`BlockSink`]: brickwork_kernels::io::BlockSink
 
+mod dirstore;
 mod zarr;
 
 pub use zarr::ZarrArray;

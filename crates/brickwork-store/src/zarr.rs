@@ -1,5 +1,6 @@
 //! Zarr arrays on the local filesystem.
 
+use crate::dirstore::DirStore;
 use brickwork_core::{fmt_shape, DType, Error, Result};
 use brickwork_kernels::io::{BlockSink, BlockSource};
 use brickwork_kernels::{with_tile, Tile};
@@ -7,11 +8,10 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zarrs::array::{data_type, Array, ArrayBuilder};
-use zarrs::filesystem::FilesystemStore;
 
 /// A Zarr array in a directory store.
 pub struct ZarrArray {
-    array: Array<FilesystemStore>,
+    array: Array<DirStore>,
     store: PathBuf,
     component: String,
     dtype: DType,
@@ -105,7 +105,7 @@ impl ZarrArray {
                 store.display()
             )));
         }
-        let fs = FilesystemStore::new(store).map_err(|e| {
+        let fs = DirStore::new(store).map_err(|e| {
             Error::Io(format!(
                 "cannot open the Zarr store {}: {e}",
                 store.display()
@@ -173,7 +173,7 @@ impl ZarrArray {
                 store.display()
             ))
         })?;
-        let fs = Arc::new(FilesystemStore::new(store).map_err(|e| {
+        let fs = Arc::new(DirStore::new(store).map_err(|e| {
             Error::Io(format!(
                 "cannot open the Zarr store {}: {e}",
                 store.display()
