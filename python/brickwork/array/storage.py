@@ -136,6 +136,9 @@ def to_zarr(
     OSError naming it; the chunks not yet written read as the fill value 0. Write it
     again with ``overwrite=True``.
 
+    As with zarr-python, chunks are left to the kernel's write-back rather than synced
+    one by one; call ``os.sync()`` afterwards if the data must survive a power cut.
+
     Raises
     ------
     ValueError
