@@ -27,6 +27,30 @@ pub(crate) struct Ctx<'a> {
     pub spills: &'a [Option<std::sync::Arc<crate::spill::SpillFile>>],
 }
 
+impl Ctx<'_> {
+    /// The spill file of target `target`, if it is a spilled intermediate.
+    fn spill_of(&self, target: usize) -> Option<&crate::spill::SpillFile> {
+        let i = target.checked_sub(self.graph.noutputs)?;
+        self.spills.get(i)?.as_deref()
+    }
+
+    /// Write a finished block into target `target`: with `pwrite` when it is spilled
+    /// (writing through the mapping would map whole neighbouring pages of the file).
+    fn write_block(
+        &self,
+        target: usize,
+        values: &Tile,
+        placed: &[usize],
+        shape: &[usize],
+        scratch: &mut Scratch,
+    ) -> Result<()> {
+        match self.spill_of(target) {
+            Some(spill) => spill.write_region(&self.graph.targets[target].0, values, placed, shape),
+            None => self.targets[target].write_block(values, placed, shape, scratch),
+        }
+    }
+}
+
 fn leaf_views(
     ctx: &Ctx,
     leaves: &[Leaf],
@@ -162,6 +186,11 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             let (_, offset, shape) = block(grid, i);
             let views = leaf_views(ctx, leaves, &offset, &shape)?;
             let placed = placed(&offset, at);
+            if ctx.spill_of(*target).is_some() {
+                let dtype = ctx.graph.targets[*target].1;
+                let block = evaluate(program, &views, dtype, &shape, scratch)?;
+                return ctx.write_block(*target, &block, &placed, &shape, scratch);
+            }
             let mut sink = ctx.targets[*target].sink(&placed, &shape)?;
             run_block(program, &views, &shape, &mut sink, scratch)
         }
@@ -285,7 +314,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                 place(&mut block, &slice, outer, shape[*axis], inner, j)?;
             }
             let placed = placed(&offset, at);
-            ctx.targets[*target].write_block(&block, &placed, &shape, scratch)
+            ctx.write_block(*target, &block, &placed, &shape, scratch)
         }
         StageKind::Scan {
             program,
@@ -306,7 +335,13 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                 from[*axis] -= 1;
                 let mut slice = shape.clone();
                 slice[*axis] = 1;
-                Some(ctx.targets[*target].read_block(&from, &slice, scratch)?)
+                Some(match ctx.spill_of(*target) {
+                    Some(spill) => {
+                        let (full, dtype) = &ctx.graph.targets[*target];
+                        spill.read_region(full, *dtype, &from, &slice)?
+                    }
+                    None => ctx.targets[*target].read_block(&from, &slice, scratch)?,
+                })
             } else {
                 None
             };
@@ -318,7 +353,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
                 *op,
                 carry.as_ref().map(|c| c.as_ref(n)),
             )?;
-            ctx.targets[*target].write_block(&block, &placed, &shape, scratch)
+            ctx.write_block(*target, &block, &placed, &shape, scratch)
         }
         StageKind::Callback {
             func,
@@ -362,7 +397,7 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             }
             let offset = block_offsets(grid, &coords);
             let placed = placed(&offset, at);
-            ctx.targets[*target].write_block(&values, &placed, &shape, scratch)
+            ctx.write_block(*target, &values, &placed, &shape, scratch)
         }
         StageKind::Combine {
             reducer,
@@ -464,7 +499,7 @@ fn deliver(
     let (_, offset, shape) = block(&f.grid, o);
     for (target, at) in &f.targets {
         let placed = placed(&offset, at);
-        ctx.targets[*target].write_block(&values, &placed, &shape, scratch)?;
+        ctx.write_block(*target, &values, &placed, &shape, scratch)?;
     }
     Ok(Part::Empty)
 }

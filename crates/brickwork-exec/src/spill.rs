@@ -90,7 +90,7 @@ impl SpillFile {
 
     /// Reads the region at `start` of `size` of the C-order array of `shape` and `dtype`
     /// the file holds, into a new tile, with `pread` (mapping the pages would map their
-    /// neighbours too: the kernel's fault-around).
+    /// neighbours too: the kernel's fault-around and large folios).
     pub(crate) fn read_region(
         &self,
         shape: &[usize],
@@ -98,46 +98,39 @@ impl SpillFile {
         start: &[usize],
         size: &[usize],
     ) -> Result<Tile> {
-        let item = dtype.itemsize();
         let mut tile = Tile::new(dtype, size.iter().product());
-        if size.contains(&0) {
-            return Ok(tile);
-        }
         #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
-        let (ptr, bytes) = with_tile!(&mut tile, v => (v.as_mut_ptr() as *mut u8, v.len() * item));
+        let (ptr, bytes) =
+            with_tile!(&mut tile, v => (v.as_mut_ptr() as *mut u8, v.len() * dtype.itemsize()));
         // SAFETY: the tile owns `bytes` bytes at `ptr`, borrowed mutably here only.
         let out = unsafe { std::slice::from_raw_parts_mut(ptr, bytes) };
-        // Axes after `j` are read whole, so each run of `run` bytes is contiguous.
-        let ndim = shape.len();
-        let j = (0..ndim).rev().find(|&a| size[a] != shape[a]).unwrap_or(0);
-        let run = size[j..].iter().product::<usize>() * item / size[j] * size[j];
-        let strides = brickwork_core::c_strides(shape);
-        let mut index = vec![0usize; j];
-        let mut at = 0;
-        loop {
-            let mut offset = start[j] as isize * strides[j];
-            for a in 0..j {
-                offset += (start[a] + index[a]) as isize * strides[a];
-            }
-            self.pread(&mut out[at..at + run], offset as u64 * item as u64)?;
-            at += run;
-            // The next index over the axes before `j`, in C order.
-            let mut a = j;
-            loop {
-                if a == 0 {
-                    return Ok(tile);
-                }
-                a -= 1;
-                index[a] += 1;
-                if index[a] < size[a] {
-                    break;
-                }
-                index[a] = 0;
-            }
-        }
+        for_runs(shape, dtype.itemsize(), start, size, |at, offset, run| {
+            self.read_at(&mut out[at..at + run], offset)
+        })?;
+        Ok(tile)
     }
 
-    fn pread(&self, mut buf: &mut [u8], mut offset: u64) -> Result<()> {
+    /// Writes the C-contiguous `values` of `size` at `start` of the C-order array of
+    /// `shape` the file holds, with `pwrite`.
+    pub(crate) fn write_region(
+        &self,
+        shape: &[usize],
+        values: &Tile,
+        start: &[usize],
+        size: &[usize],
+    ) -> Result<()> {
+        let item = values.dtype().itemsize();
+        #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
+        let (ptr, bytes) = with_tile!(values, v => (v.as_ptr() as *const u8, v.len() * item));
+        // SAFETY: the tile holds `bytes` bytes at `ptr` and is only read here.
+        let data = unsafe { std::slice::from_raw_parts(ptr, bytes) };
+        for_runs(shape, item, start, size, |at, offset, run| {
+            self.write_at(&data[at..at + run], offset)
+        })
+    }
+
+    /// `pread` into `buf` at byte `offset`, completely.
+    fn read_at(&self, mut buf: &mut [u8], mut offset: u64) -> Result<()> {
         while !buf.is_empty() {
             match rustix::io::pread(&self._file, &mut *buf, offset) {
                 Ok(0) => return Err(Error::Io("a spill file ended early".into())),
@@ -152,12 +145,74 @@ impl SpillFile {
         Ok(())
     }
 
+    /// `pwrite` all of `buf` at byte `offset`.
+    fn write_at(&self, mut buf: &[u8], mut offset: u64) -> Result<()> {
+        while !buf.is_empty() {
+            match rustix::io::pwrite(&self._file, buf, offset) {
+                Ok(n) => {
+                    buf = &buf[n..];
+                    offset += n as u64;
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(Error::Io(format!("cannot write a spill file: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
     /// Hands the mapped pages back: the data stays in the file.
     pub(crate) fn release(&self) {
         // SAFETY: for a shared file mapping MADV_DONTNEED only unmaps pages (dirty ones
         // stay dirty in the page cache); later accesses fault them back in with the same
         // contents, so concurrent tasks are unaffected.
         let _ = unsafe { madvise(self.ptr.as_ptr().cast(), self.len, Advice::LinuxDontNeed) };
+    }
+}
+
+/// Calls `f(position in the region's bytes, byte offset in the file, length)` for each
+/// contiguous run of the region at `start` of `size` of a C-order array of `shape` with
+/// `item`-byte elements, in C order.
+fn for_runs(
+    shape: &[usize],
+    item: usize,
+    start: &[usize],
+    size: &[usize],
+    mut f: impl FnMut(usize, u64, usize) -> Result<()>,
+) -> Result<()> {
+    if size.contains(&0) || shape.is_empty() {
+        return if shape.is_empty() {
+            f(0, 0, item)
+        } else {
+            Ok(())
+        };
+    }
+    // Axes after `j` are whole, so each run covers `size[j..]` in one piece.
+    let ndim = shape.len();
+    let j = (0..ndim).rev().find(|&a| size[a] != shape[a]).unwrap_or(0);
+    let run = size[j..].iter().product::<usize>() * item;
+    let strides = brickwork_core::c_strides(shape);
+    let mut index = vec![0usize; j];
+    let mut at = 0;
+    loop {
+        let mut element = start[j] as isize * strides[j];
+        for a in 0..j {
+            element += (start[a] + index[a]) as isize * strides[a];
+        }
+        f(at, element as u64 * item as u64, run)?;
+        at += run;
+        // The next index over the axes before `j`, in C order.
+        let mut a = j;
+        loop {
+            if a == 0 {
+                return Ok(());
+            }
+            a -= 1;
+            index[a] += 1;
+            if index[a] < size[a] {
+                break;
+            }
+            index[a] = 0;
+        }
     }
 }
 
