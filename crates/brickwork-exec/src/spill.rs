@@ -1,11 +1,12 @@
-//! Spilled intermediate arrays: an unnamed temporary file mapped into memory.
+//! Spilled intermediate arrays: an unnamed temporary file.
 //!
 //! The file is created with `O_TMPFILE` (or created and unlinked at once), so it has no
 //! name and disappears when the computation ends, however it ends — success, error,
-//! Ctrl-C or `kill -9`. Tasks read and write it like memory; after every task the
-//! executor hands the mapping's pages back (`MADV_DONTNEED`): the data stays in the file
-//! and the page cache, which the kernel writes back and evicts under pressure, so the
-//! process's resident memory holds only what running tasks touch.
+//! Ctrl-C or `kill -9`. Tasks write their blocks with `pwrite` and read regions with
+//! `pread`: the data lives in the page cache, which the kernel writes back and evicts
+//! under pressure, and the process holds only the blocks its tasks work on. The file is
+//! also mapped, for the reads that need the array as memory (a reshaped view); the
+//! executor hands that mapping's pages back after every task.
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
