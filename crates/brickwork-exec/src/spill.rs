@@ -22,7 +22,7 @@ use rustix::mm::{madvise, mmap, munmap, Advice, MapFlags, ProtFlags};
 pub(crate) struct SpillFile {
     ptr: NonNull<u8>,
     len: usize,
-    _file: OwnedFd,
+    file: OwnedFd,
 }
 
 // SAFETY: the mapping is plain memory; tasks write disjoint blocks and read what their
@@ -80,7 +80,7 @@ impl SpillFile {
         Ok(SpillFile {
             ptr: NonNull::new(ptr.cast()).expect("mmap never returns null"),
             len,
-            _file: file,
+            file,
         })
     }
 
@@ -133,7 +133,7 @@ impl SpillFile {
     /// `pread` into `buf` at byte `offset`, completely.
     fn read_at(&self, mut buf: &mut [u8], mut offset: u64) -> Result<()> {
         while !buf.is_empty() {
-            match rustix::io::pread(&self._file, &mut *buf, offset) {
+            match rustix::io::pread(&self.file, &mut *buf, offset) {
                 Ok(0) => return Err(Error::Io("a spill file ended early".into())),
                 Ok(n) => {
                     buf = &mut buf[n..];
@@ -149,7 +149,7 @@ impl SpillFile {
     /// `pwrite` all of `buf` at byte `offset`.
     fn write_at(&self, mut buf: &[u8], mut offset: u64) -> Result<()> {
         while !buf.is_empty() {
-            match rustix::io::pwrite(&self._file, buf, offset) {
+            match rustix::io::pwrite(&self.file, buf, offset) {
                 Ok(n) => {
                     buf = &buf[n..];
                     offset += n as u64;
