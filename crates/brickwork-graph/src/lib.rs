@@ -18,6 +18,6 @@ pub use build::*;
 pub use expr::{Expr, Node, Op, ReduceSpec, Source};
 pub use taskgraph::{
     block_offsets, gather_region, partial_coords, Final, Leaf, LeafKind, PartialOut, Stage,
-    StageKind, TaskGraph, Writer,
+    StageKind, TaskGraph, Writer, Writers,
 };
 pub use view::{AxisCoord, View};

@@ -22,6 +22,49 @@ pub struct Writer {
     pub offset: Vec<usize>,
 }
 
+/// The stages writing an intermediate array, with an index for finding the ones a
+/// read overlaps: when the writers' regions are disjoint and ordered along one axis (a
+/// concatenation), a read finds its writers by binary search instead of a scan.
+#[derive(Debug, Clone)]
+pub struct Writers {
+    list: Vec<Writer>,
+    /// The axis along which the writers follow each other without overlapping.
+    sorted_axis: Option<usize>,
+}
+
+impl Writers {
+    /// Index `list`.
+    pub fn new(list: Vec<Writer>) -> Writers {
+        let ndim = list.first().map_or(0, |w| w.offset.len());
+        let sorted_axis = (list.len() > 8).then_some(()).and_then(|()| {
+            (0..ndim).find(|&a| {
+                list.windows(2)
+                    .all(|p| p[0].offset[a] + p[0].grid.0[a].len() <= p[1].offset[a])
+            })
+        });
+        Writers { list, sorted_axis }
+    }
+
+    /// The writers, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Writer> {
+        self.list.iter()
+    }
+
+    /// The writers whose range along the sorted axis meets `lo..=hi` there (all of
+    /// them when there is no sorted axis).
+    fn candidates(&self, view: &View, offset: &[usize], shape: &[usize]) -> &[Writer] {
+        let Some(a) = self.sorted_axis else {
+            return &self.list;
+        };
+        let (lo, hi) = view.range(a, offset, shape);
+        let first = self
+            .list
+            .partition_point(|w| ((w.offset[a] + w.grid.0[a].len()) as i64) <= lo);
+        let end = self.list.partition_point(|w| (w.offset[a] as i64) <= hi);
+        &self.list[first..end.max(first)]
+    }
+}
+
 /// The input region a gather block reads: the block's ranges on every axis but `axis`,
 /// and the span of its indices along `axis`.
 pub fn gather_region(
@@ -55,7 +98,7 @@ pub enum LeafKind {
         /// The target number of the array (see [`TaskGraph::targets`]).
         target: usize,
         /// The stages writing it.
-        writers: Arc<Vec<Writer>>,
+        writers: Arc<Writers>,
         /// Read with this shape instead of the array's own (a reshape: the same
         /// elements in C order).
         reshaped: Option<Vec<usize>>,
@@ -313,7 +356,7 @@ impl Leaf {
             return;
         }
         let ndim = self.view.coords.len();
-        'writers: for w in writers.iter() {
+        'writers: for w in writers.candidates(&self.view, offset, shape) {
             // The block range of this writer's grid that the read range overlaps.
             let mut ranges = Vec::with_capacity(ndim);
             for (a, c) in w.grid.0.iter().enumerate() {
@@ -377,4 +420,39 @@ pub fn block_offsets(grid: &Chunks, coords: &[usize]) -> Vec<usize> {
         .zip(coords)
         .map(|(c, &i)| c.offset(i))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brickwork_core::AxisChunks;
+
+    #[test]
+    fn writers_of_a_concatenation_are_found_by_binary_search() {
+        // 20 writers of 3 rows each, stacked along axis 0.
+        let list: Vec<Writer> = (0..20)
+            .map(|i| Writer {
+                stage: i,
+                grid: Chunks(vec![AxisChunks::regular(3, 3), AxisChunks::regular(4, 4)]),
+                offset: vec![3 * i, 0],
+            })
+            .collect();
+        let writers = Writers::new(list);
+        assert_eq!(writers.sorted_axis, Some(0));
+        let view = View::identity(2);
+        let stages = |ws: &[Writer]| ws.iter().map(|w| w.stage).collect::<Vec<_>>();
+        assert_eq!(
+            stages(writers.candidates(&view, &[7, 0], &[6, 4])),
+            vec![2, 3, 4]
+        );
+        assert_eq!(stages(writers.candidates(&view, &[0, 0], &[1, 4])), vec![0]);
+        assert_eq!(
+            stages(writers.candidates(&view, &[59, 0], &[1, 4])),
+            vec![19]
+        );
+        // Overlapping regions are not indexed.
+        let mut overlapping = writers.list.clone();
+        overlapping[1].offset[0] = 1;
+        assert_eq!(Writers::new(overlapping).sorted_axis, None);
+    }
 }

@@ -27,7 +27,7 @@ pub trait Materialize {
     fn canon_id(&mut self, e: &Expr) -> usize;
     /// Plan the stages that write `e` (a reduction or a concatenation) into an
     /// intermediate array; returns its target number and writers.
-    fn materialize(&mut self, e: &Expr) -> Result<(usize, std::sync::Arc<Vec<crate::Writer>>)>;
+    fn materialize(&mut self, e: &Expr) -> Result<(usize, std::sync::Arc<crate::Writers>)>;
 }
 
 impl Fuser {

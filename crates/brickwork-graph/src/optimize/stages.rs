@@ -14,7 +14,7 @@ use crate::expr::{Expr, Op};
 use crate::optimize::cse::Canon;
 use crate::optimize::fuse::{Fuser, Materialize};
 use crate::optimize::reblock::partial_grid;
-use crate::taskgraph::{Final, PartialOut, Stage, StageKind, Writer};
+use crate::taskgraph::{Final, PartialOut, Stage, StageKind, Writer, Writers};
 use crate::view::View;
 use brickwork_core::{AxisChunks, Chunks, DType, Result};
 use std::collections::HashMap;
@@ -37,7 +37,7 @@ pub struct Planner {
     /// Intermediate arrays (targets `noutputs..`): shape and dtype.
     buffers: Vec<(Vec<usize>, DType)>,
     /// Canonical id of a materialized node -> its target and writers.
-    materialized: HashMap<usize, (usize, Arc<Vec<Writer>>)>,
+    materialized: HashMap<usize, (usize, Arc<Writers>)>,
     canon: Canon,
     stages: Vec<Stage>,
     /// Canonical id of a reduction node -> where its result comes from.
@@ -53,14 +53,14 @@ impl Materialize for Planner {
         self.canon.id(e)
     }
 
-    fn materialize(&mut self, e: &Expr) -> Result<(usize, Arc<Vec<Writer>>)> {
+    fn materialize(&mut self, e: &Expr) -> Result<(usize, Arc<Writers>)> {
         let id = self.canon.id(e);
         if let Some(m) = self.materialized.get(&id) {
             return Ok(m.clone());
         }
         let target = self.noutputs + self.buffers.len();
         self.buffers.push((e.shape(), e.dtype()));
-        let writers = Arc::new(self.write_to(e, target, vec![0; e.ndim()])?);
+        let writers = Arc::new(Writers::new(self.write_to(e, target, vec![0; e.ndim()])?));
         self.materialized.insert(id, (target, writers.clone()));
         Ok((target, writers))
     }
