@@ -82,3 +82,23 @@ def test_map_blocks_errors():
         a.map_blocks(lambda b: b.sum(0), drop_axis=2)
     # The array stays usable after a failed compute.
     np.testing.assert_array_equal(a.map_blocks(lambda b: b + 1).compute(), np.full((4, 4), 2.0))
+
+
+def test_a_map_blocks_output_read_by_another_output_runs_once():
+    import brickwork
+
+    calls = []
+
+    def double(b):
+        calls.append(b.shape)
+        return b * 2
+
+    x = np.arange(24.0).reshape(4, 6)
+    d = da.from_array(x, chunks=2).map_blocks(double, dtype=float)
+    for outputs in ((d, d.mean()), (d.mean(), d), (d, d)):
+        calls.clear()
+        results = brickwork.compute(*outputs)
+        assert len(calls) == 6  # one call per block
+        for r, o in zip(results, outputs, strict=True):
+            expected = (x * 2).mean() if o.ndim == 0 else x * 2
+            np.testing.assert_allclose(r, expected)

@@ -242,7 +242,13 @@ impl Executor for LocalExecutor {
         // as buffers by tasks that depend on those writers.
         let mut spills: Vec<Option<Arc<SpillFile>>> = Vec::new();
         let spill_dir = self.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-        let mut buffers: Vec<(Buffer, Vec<usize>)> = Vec::new();
+        // Outputs are read back too (a map_blocks result that is also an output is
+        // computed once and read from there).
+        let mut buffers: Vec<(Buffer, Vec<usize>)> = targets
+            .iter()
+            .zip(&graph.targets)
+            .map(|(t, (shape, _))| (t.as_buffer(), shape.clone()))
+            .collect();
         for (i, (shape, dtype)) in graph.targets[graph.noutputs..].iter().enumerate() {
             if !graph.spilled.get(i).copied().unwrap_or(false) {
                 buffers.push(in_memory(shape, *dtype, &mut targets));

@@ -67,6 +67,15 @@ impl OutputTarget {
         }
     }
 
+    /// The target's memory as a buffer, for tasks that read what earlier tasks wrote
+    /// (dependency edges order the reads after the writes).
+    pub(crate) fn as_buffer(&self) -> Buffer {
+        // SAFETY: `ptr` is valid for `len` elements of `dtype` while the computation
+        // runs (the executor keeps every target alive until all tasks have finished);
+        // readers only read regions whose writers have finished.
+        unsafe { Buffer::from_raw(self.ptr, self.len, self.dtype, std::sync::Arc::new(())) }
+    }
+
     /// A sink writing the block at `offset` (of the output's grid) into the output.
     pub(crate) fn sink(&self, offset: &[usize], shape: &[usize]) -> Result<StoreSink> {
         let base: isize = offset

@@ -21,7 +21,8 @@ pub(crate) struct Ctx<'a> {
     pub slots: &'a Slots,
     /// Write access to every target (compute outputs, then intermediate arrays).
     pub targets: &'a [OutputTarget],
-    /// Read access to the intermediate arrays (target `noutputs + i` is `buffers[i]`).
+    /// Read access to every target (outputs, then intermediate arrays), for the tasks
+    /// that read what earlier tasks wrote.
     pub buffers: &'a [(Buffer, Vec<usize>)],
     /// The spill file of each intermediate array that has one.
     pub spills: &'a [Option<std::sync::Arc<crate::spill::SpillFile>>],
@@ -96,11 +97,9 @@ fn leaf_views(
                     target,
                     reshaped: None,
                     ..
-                } if ctx.spills[target - ctx.graph.noutputs].is_some() => {
+                } if ctx.spill_of(*target).is_some() => {
                     // A spilled intermediate: read the region this block's view reaches.
-                    let spill = ctx.spills[target - ctx.graph.noutputs]
-                        .as_ref()
-                        .expect("spilled");
+                    let spill = ctx.spill_of(*target).expect("spilled");
                     let (full, dtype) = &ctx.graph.targets[*target];
                     let (start, size) = region(&leaf.view, offset, shape);
                     let tile = spill.read_region(full, *dtype, &start, &size)?;
@@ -116,7 +115,7 @@ fn leaf_views(
                 LeafKind::Buffer {
                     target, reshaped, ..
                 } => {
-                    let (buf, full) = &ctx.buffers[target - ctx.graph.noutputs];
+                    let (buf, full) = &ctx.buffers[*target];
                     let seen = reshaped.as_ref().unwrap_or(full);
                     let origin = vec![0i64; seen.len()];
                     let (base, strides) =

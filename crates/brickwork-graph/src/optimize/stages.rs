@@ -146,9 +146,40 @@ impl Planner {
         }
     }
 
-    /// Plan compute output number `index`.
+    /// Plan compute output number `index`. A `map_blocks` result runs its function once
+    /// even when other outputs read it too: they read it from this output (or, when it
+    /// was materialized first, this output copies it).
     pub fn output(&mut self, e: &Expr, index: usize) -> Result<()> {
-        self.write_to(e, index, vec![0; e.ndim()]).map(|_| ())
+        if !matches!(e.node().op, Op::MapBlocks(_)) {
+            return self.write_to(e, index, vec![0; e.ndim()]).map(|_| ());
+        }
+        let id = self.canon.id(e);
+        if self.materialized.contains_key(&id) {
+            return self.copy_to(e, index);
+        }
+        let writers = Arc::new(Writers::new(self.write_to(e, index, vec![0; e.ndim()])?));
+        self.materialized.insert(id, (index, writers));
+        Ok(())
+    }
+
+    /// A map stage writing `e` (read through its fused program) into `target`.
+    fn copy_to(&mut self, e: &Expr, target: usize) -> Result<()> {
+        let mut f = Fuser::default();
+        let reg = f.emit(e, &View::identity(e.ndim()), self)?;
+        f.program.outputs.push(reg);
+        let grid = e.chunks().clone();
+        let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
+        self.push(
+            StageKind::Map {
+                program: f.program,
+                leaves: f.leaves,
+                grid,
+                target,
+                offset: vec![0; e.ndim()],
+            },
+            ntasks,
+        );
+        Ok(())
     }
 
     /// Plan the stage that writes `e` into `sink` (whose chunks are `e`'s).
