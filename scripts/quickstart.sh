@@ -35,7 +35,7 @@ export PATH="${VIRTUAL_ENV}/bin:${PATH}"
 PY="${VIRTUAL_ENV}/bin/python"
 
 step "install build dependencies"
-"${PY}" -m pip install --quiet --disable-pip-version-check "maturin==1.16.0" "numpy==2.4.6"
+"${PY}" -m pip install --quiet --disable-pip-version-check "maturin==1.16.0" "numpy==2.4.6" "cloudpickle==3.1.3"
 
 step "build and install brickwork (pip install ., release build)"
 "${PY}" -m pip install --quiet --disable-pip-version-check \
