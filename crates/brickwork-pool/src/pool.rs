@@ -414,6 +414,12 @@ impl Pool {
                 }
             }
         }
+        if let Some(why) = Supervisor::refuse(&task) {
+            task.owned
+                .iter()
+                .for_each(|&o| self.arena.free_at(o as usize));
+            return Err(TaskError::Failed(why));
+        }
         Ok(task)
     }
 

@@ -23,7 +23,7 @@ use rustix::process::{kill_process, Pid, Signal};
 
 use crate::arena::Arena;
 use crate::forkserver::{ForkServer, Record};
-use crate::wire::{encode, Conn, Frame, Kind, Span, SKIPPED};
+use crate::wire::{encode, Conn, Frame, Kind, Span, MAX_BODY, MAX_SPANS, SKIPPED};
 
 /// How much work a worker's pipeline holds.
 pub const PIPELINE: Duration = Duration::from_millis(2);
@@ -200,6 +200,24 @@ impl Supervisor {
     pub fn submit(&self, tasks: Vec<Task>) {
         lock(&self.shared.inbox).tasks.extend(tasks);
         self.shared.notify();
+    }
+
+    /// Why `task` cannot be sent to a worker (a frame holds at most 4 GiB of body and
+    /// 65,535 buffers), if it cannot.
+    pub fn refuse(task: &Task) -> Option<String> {
+        if task.body.len() > MAX_BODY {
+            return Some(format!(
+                "a task's serialized arguments take {} bytes; at most {MAX_BODY} fit in one task \
+                 (pass large data as arrays or buffers, which travel through shared memory)",
+                task.body.len()
+            ));
+        }
+        (task.spans.len() > MAX_SPANS).then(|| {
+            format!(
+                "a task has {} out-of-band buffers; at most {MAX_SPANS} fit in one task",
+                task.spans.len()
+            )
+        })
     }
 
     /// Drops the queued tasks of `job`; its running tasks finish but are not reported.
@@ -923,5 +941,25 @@ fn kill(pid: u32) {
         .and_then(Pid::from_raw)
     {
         let _ = kill_process(pid, Signal::KILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_a_frame_cannot_hold_are_refused_with_a_reason() {
+        let task = |spans: usize| Task {
+            job: 0,
+            index: 0,
+            key: 0,
+            body: vec![0; 8],
+            spans: vec![Span { offset: 0, len: 1 }; spans],
+            owned: Vec::new(),
+        };
+        assert_eq!(Supervisor::refuse(&task(3)), None);
+        let why = Supervisor::refuse(&task(MAX_SPANS + 1)).expect("refused");
+        assert!(why.contains("out-of-band buffers"), "{why}");
     }
 }

@@ -22,8 +22,10 @@ use rustix::net::{
 /// Length of a frame header in bytes.
 pub const HEADER: usize = 24;
 const SPAN: usize = 16;
-/// The largest body a frame may carry (bodies above a threshold travel in shared memory).
+/// The largest body a frame may carry (large buffers travel in shared memory instead).
 pub const MAX_BODY: usize = u32::MAX as usize;
+/// The most spans a frame may carry.
+pub const MAX_SPANS: usize = u16::MAX as usize;
 
 /// What a frame is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -91,7 +91,7 @@ impl PySupervisor {
         py: Python<'_>,
         job: u64,
         key: u64,
-        items: Vec<(u64, Vec<u8>, Vec<Bound<'_, PyAny>>)>,
+        items: Vec<(u64, Bound<'_, PyBytes>, Vec<Bound<'_, PyAny>>)>,
     ) -> PyResult<()> {
         let arena = arena()?;
         let mut tasks = Vec::with_capacity(items.len());
@@ -100,7 +100,7 @@ impl PySupervisor {
                 job,
                 index,
                 key,
-                body,
+                body: body.as_bytes().to_vec(),
                 spans: Vec::new(),
                 owned: Vec::new(),
             };
@@ -120,6 +120,12 @@ impl PySupervisor {
                 }
             }
             tasks.push(task);
+        }
+        if let Some(why) = tasks.iter().find_map(Supervisor::refuse) {
+            for task in tasks {
+                task.owned.iter().for_each(|&o| arena.free_at(o as usize));
+            }
+            return Err(PyValueError::new_err(why));
         }
         self.inner.submit(tasks);
         Ok(())

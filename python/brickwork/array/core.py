@@ -531,7 +531,7 @@ class Array:
     flatten = ravel
 
     def rechunk(self, chunks: Any = "auto") -> Array:
-        """Cut the array into new chunks (any Dask chunk spec); moves no data.
+        """Cut the array into new chunks (any Dask chunk spec); see ``brickwork.array.rechunk``.
 
         Raises
         ------

@@ -148,7 +148,10 @@ def rechunk(x: Any, chunks: Any = "auto") -> Array:
     """Cut ``x`` into new chunks (any Dask chunk spec), as ``dask.array.rechunk``.
 
     Kernels read their inputs through global views, so a rechunk changes only how the
-    work is split into tasks: it moves no data and needs no extra memory.
+    work is split into tasks: it moves no data and needs no extra memory. The exception
+    is a stored (Zarr) array cut across its own chunks, e.g. rows to columns: its
+    chunks are decoded whole, so the plan copies it once, chunk by chunk, into an
+    intermediate array (spilled to disk when the memory budget requires) and cuts that.
 
     Raises
     ------

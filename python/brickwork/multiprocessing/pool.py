@@ -166,7 +166,7 @@ class AsyncResult(_Job):
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait until the result is available or ``timeout`` seconds pass."""
-        self._pool._wait(self._event, timeout, self)
+        self._pool._wait(self._event, timeout)
 
     def get(self, timeout: float | None = None) -> Any:
         """Return the result when it arrives; raise the task's exception if it raised.
@@ -446,7 +446,7 @@ class IMapIterator(MapResult):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(f"no result arrived within {timeout} s")
-                self._pool._wait_condition(self._cond, remaining, self)
+                self._pool._wait_condition(self._cond, remaining)
             item = self._ready.popleft()
         if isinstance(item, _Failed):
             raise item.error
@@ -742,14 +742,14 @@ class Pool:
         for job in jobs:
             job.cancel(error)
 
-    def _wait(self, event: threading.Event, timeout: float | None, job: _Job) -> None:
+    def _wait(self, event: threading.Event, timeout: float | None) -> None:
         try:
             event.wait(timeout)
         except KeyboardInterrupt:
             self._interrupt()
             raise
 
-    def _wait_condition(self, cond: threading.Condition, timeout: float | None, job: _Job) -> None:
+    def _wait_condition(self, cond: threading.Condition, timeout: float | None) -> None:
         try:
             cond.wait(timeout)
         except KeyboardInterrupt:

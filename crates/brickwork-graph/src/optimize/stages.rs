@@ -155,31 +155,36 @@ impl Planner {
         }
         let id = self.canon.id(e);
         if self.materialized.contains_key(&id) {
-            return self.copy_to(e, index);
+            return self.map_stage(e, index, vec![0; e.ndim()]).map(|_| ());
         }
         let writers = Arc::new(Writers::new(self.write_to(e, index, vec![0; e.ndim()])?));
         self.materialized.insert(id, (index, writers));
         Ok(())
     }
 
-    /// A map stage writing `e` (read through its fused program) into `target`.
-    fn copy_to(&mut self, e: &Expr, target: usize) -> Result<()> {
+    /// A map stage writing `e`, through its fused program, into `target` at `offset`
+    /// (for a materialized `e`, a copy of the array it is materialized into).
+    fn map_stage(&mut self, e: &Expr, target: usize, offset: Vec<usize>) -> Result<Vec<Writer>> {
         let mut f = Fuser::default();
         let reg = f.emit(e, &View::identity(e.ndim()), self)?;
         f.program.outputs.push(reg);
         let grid = e.chunks().clone();
         let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
-        self.push(
+        let stage = self.push(
             StageKind::Map {
                 program: f.program,
                 leaves: f.leaves,
-                grid,
+                grid: grid.clone(),
                 target,
-                offset: vec![0; e.ndim()],
+                offset: offset.clone(),
             },
             ntasks,
         );
-        Ok(())
+        Ok(vec![Writer {
+            stage,
+            grid,
+            offset,
+        }])
     }
 
     /// Plan the stage that writes `e` into `sink` (whose chunks are `e`'s).
@@ -335,28 +340,7 @@ impl Planner {
                 }
                 Ok(writers)
             }
-            _ => {
-                let mut f = Fuser::default();
-                let reg = f.emit(e, &View::identity(e.ndim()), self)?;
-                f.program.outputs.push(reg);
-                let grid = e.chunks().clone();
-                let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
-                let stage = self.push(
-                    StageKind::Map {
-                        program: f.program,
-                        leaves: f.leaves,
-                        grid: grid.clone(),
-                        target,
-                        offset: offset.clone(),
-                    },
-                    ntasks,
-                );
-                Ok(vec![Writer {
-                    stage,
-                    grid,
-                    offset,
-                }])
-            }
+            _ => self.map_stage(e, target, offset),
         }
     }
 
