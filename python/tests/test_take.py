@@ -58,7 +58,5 @@ def test_indexing_a_reduction_result_and_errors():
         a[np.array([True, False])]
     with pytest.raises(IndexError, match="integer"):
         a[np.array([1.5])]
-    with pytest.raises(NotImplementedError, match="more than one array"):
-        a[[0, 1], [0, 1]]
-    with pytest.raises(NotImplementedError, match="lazy"):
-        a[a > 3]
+    np.testing.assert_array_equal(a[[0, 1], [0, 1]].compute(), x[[0, 1], [0, 1]])
+    np.testing.assert_array_equal(a[a > 3].compute(), x[x > 3])

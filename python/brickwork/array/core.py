@@ -7,6 +7,7 @@ runs before ``compute``.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from types import NotImplementedType
@@ -22,7 +23,6 @@ from brickwork.array._args import axis_tuple, boolean, integer, split_every_valu
 from brickwork.array._dtypes import SUPPORTED_DTYPES, dtype_name
 from brickwork.array._repr import array_html, array_repr
 from brickwork.array._sources import to_numpy
-from brickwork.array.indexing import normalize_index, split_array_index
 
 __all__ = [
     "Array",
@@ -241,7 +241,7 @@ class Array:
         A short label of the operation, shown by ``repr``.
     """
 
-    __slots__ = ("__weakref__", "_expr", "_name")
+    __slots__ = ("__weakref__", "_name", "_node", "_pending")
     __array_priority__ = 11
 
     def __init__(self, expr: _core.Expr, name: str = "array") -> None:
@@ -250,35 +250,67 @@ class Array:
                 "Array wraps a brickwork._core.Expr; build arrays with from_array, "
                 f"asarray, zeros, arange, … (got {type(expr).__name__})"
             )
-        self._expr = expr
+        self._node = expr
         self._name = name
+        self._pending: Any = None
+
+    @classmethod
+    def _unknown(cls, pending: Any, name: str = "getitem") -> Array:
+        """An array whose chunk lengths are not known yet (see ``brickwork.array.unknown``)."""
+        self = cls.__new__(cls)
+        self._node = None
+        self._name = name
+        self._pending = pending
+        return self
+
+    @property
+    def _expr(self) -> _core.Expr:
+        """The expression node; an array with unknown chunk sizes counts them first."""
+        if self._pending is not None:
+            self.compute_chunk_sizes()
+        return self._node
+
+    def compute_chunk_sizes(self) -> Array:
+        """Compute unknown (NaN) chunk lengths in place and return the array, as Dask.
+
+        Only arrays indexed with a lazy mask or lazy positions have unknown lengths; the
+        count is one pass over the index's inputs keeping one number per block.
+        """
+        if self._pending is not None:
+            resolved = self._pending.resolve()
+            self._node, self._pending = resolved._node, None
+        return self
 
     # ----------------------------------------------------------------- metadata
 
     @property
     def shape(self) -> tuple[int, ...]:
         """Length of each axis."""
-        return self._expr.shape
+        if self._pending is not None:
+            return self._pending.shape
+        return self._node.shape
 
     @property
     def dtype(self) -> np.dtype:
         """The NumPy dtype of the elements."""
-        return np.dtype(self._expr.dtype)
+        if self._pending is not None:
+            return self._pending.dtype
+        return np.dtype(self._node.dtype)
 
     @property
     def ndim(self) -> int:
         """Number of axes."""
-        return self._expr.ndim
+        return len(self.chunks)
 
     @property
     def size(self) -> int:
-        """Number of elements."""
-        return self._expr.size
+        """Number of elements (NaN while chunk sizes are unknown, as Dask)."""
+        return math.prod(self.shape) if self._pending is not None else self._node.size
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the whole array once computed."""
-        return self._expr.nbytes
+        """Bytes of the whole array once computed (NaN while chunk sizes are unknown)."""
+        return self.size * self.itemsize if self._pending is not None else self._node.nbytes
 
     @property
     def itemsize(self) -> int:
@@ -288,27 +320,36 @@ class Array:
     @property
     def chunks(self) -> tuple[tuple[int, ...], ...]:
         """Chunk lengths along each axis, e.g. ``((1000, 1000), (500, 500, 7))``."""
-        return self._expr.chunks
+        if self._pending is not None:
+            return self._pending.chunks
+        return self._node.chunks
 
     @property
     def chunksize(self) -> tuple[int, ...]:
         """The largest chunk length along each axis."""
-        return self._expr.chunksize
+        if self._pending is not None:
+            return tuple(max(c, default=0) for c in self.chunks)
+        return self._node.chunksize
 
     @property
     def numblocks(self) -> tuple[int, ...]:
         """Number of chunks along each axis."""
-        return self._expr.numblocks
+        return tuple(len(c) for c in self.chunks)
 
     @property
     def npartitions(self) -> int:
         """Total number of chunks."""
-        return self._expr.npartitions
+        return math.prod(self.numblocks)
 
     def __len__(self) -> int:
         """Length of the first axis; TypeError for 0-d arrays, as NumPy."""
         if self.ndim == 0:
             raise TypeError("len() of unsized object")
+        if math.isnan(self.shape[0]):
+            raise ValueError(
+                "Cannot call len() on object with unknown chunk size; "
+                "call compute_chunk_sizes() first"
+            )
         return self.shape[0]
 
     def __iter__(self) -> Iterator[Array]:
@@ -319,15 +360,24 @@ class Array:
 
     def __hash__(self) -> int:
         """Hash of the expression node (its process-unique key)."""
-        return hash(self._expr.key)
+        return id(self) if self._pending is not None else hash(self._node.key)
 
     def __repr__(self) -> str:
         """Dask's repr (name, shape, dtype, chunk size, chunk type) plus bytes and tasks."""
-        return array_repr(self._expr, self._name)
+        if self._pending is not None:
+            return (
+                f"brickwork.array<{self._name}, shape={self.shape}, dtype={self.dtype}, "
+                f"chunksize={self.chunksize}, chunktype=numpy.ndarray>"
+            )
+        return array_repr(self._node, self._name)
 
     def _repr_html_(self) -> str:
         """A table of bytes, shape, chunks, tasks and dtype for notebooks."""
-        return array_html(self._expr)
+        if self._pending is not None:
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
+        return array_html(self._node)
 
     # ----------------------------------------------------------------- running
 
@@ -410,18 +460,37 @@ class Array:
     # ----------------------------------------------------------------- shape ops
 
     def __getitem__(self, index: Any) -> Array:
-        """Indexing with ints, slices, None, Ellipsis and one 1-d integer list / array or
-        boolean mask along an axis (lazy)."""
-        split = split_array_index(index, self.shape)
-        if split is not None:
-            basic, axis, positions = split
-            from brickwork.array.routines import take
+        """NumPy indexing, lazily: ints, slices, None, Ellipsis, integer arrays and
+        boolean masks (NumPy's rules for several or N-d arrays), and brickwork arrays as
+        masks or positions (the result then has unknown chunk sizes, as in Dask)."""
+        from brickwork.array.advanced import getitem
 
-            return take(self[basic], positions, axis=axis)
-        entries = normalize_index(index, self.shape)
-        if all(isinstance(e, slice) and e == slice(None) for e in entries):
-            return self
-        return Array(_core.getitem(self._expr, entries), "getitem")
+        return getitem(self, index)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """``x[key] = value``: ``x`` becomes a new lazy array (other arrays built from the
+        old ``x`` keep its old value), as ``dask.array``. See ``advanced.setitem``."""
+        from brickwork.array.advanced import setitem
+
+        new = setitem(self, key, value)
+        self._node, self._pending, self._name = new._expr, None, "setitem"
+
+    @property
+    def vindex(self) -> Any:
+        """Pointwise indexing with broadcasting: ``x.vindex[[0, 2], [1, 3]]`` picks
+        ``x[0, 1]`` and ``x[2, 3]``; the broadcast dimensions come first, then the axes
+        indexed with slices, as Dask's ``vindex``."""
+        from brickwork.array.advanced import VIndex
+
+        return VIndex(self)
+
+    @property
+    def blocks(self) -> Any:
+        """Index the grid of blocks: ``x.blocks[1, :2]`` is the array made of those
+        blocks (axes kept), as Dask's ``blocks``."""
+        from brickwork.array.advanced import BlockView
+
+        return BlockView(self)
 
     def transpose(self, *axes: Any) -> Array:
         """Permute the axes: ``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``."""
@@ -441,17 +510,21 @@ class Array:
         """The transposed array (axes reversed)."""
         return self.transpose()
 
-    def cumsum(self, axis: int | None = None, dtype: Any = None) -> Array:
+    def cumsum(
+        self, axis: int | None = None, dtype: Any = None, *, method: str = "sequential"
+    ) -> Array:
         """Cumulative sum along ``axis`` (see ``brickwork.array.cumsum``)."""
         from brickwork.array.scans import cumsum
 
-        return cumsum(self, axis=axis, dtype=dtype)
+        return cumsum(self, axis=axis, dtype=dtype, method=method)
 
-    def cumprod(self, axis: int | None = None, dtype: Any = None) -> Array:
+    def cumprod(
+        self, axis: int | None = None, dtype: Any = None, *, method: str = "sequential"
+    ) -> Array:
         """Cumulative product along ``axis`` (see ``brickwork.array.cumprod``)."""
         from brickwork.array.scans import cumprod
 
-        return cumprod(self, axis=axis, dtype=dtype)
+        return cumprod(self, axis=axis, dtype=dtype, method=method)
 
     def repeat(self, repeats: int, axis: int | None = None) -> Array:
         """Repeat each element ``repeats`` times (see ``brickwork.array.repeat``)."""

@@ -110,34 +110,20 @@ def _is_array_index(item: Any) -> bool:
     return isinstance(item, np.ndarray) and item.ndim >= 1
 
 
-def split_array_index(index: Any, shape: tuple[int, ...]) -> tuple[Any, int, np.ndarray] | None:
-    """For an index with one integer or boolean array (a list or a 1-d NumPy array):
-    the basic index with ``slice(None)`` in its place, the axis of the basic result it
-    indexes, and the integer positions to take. None when there is no array entry.
+def split_array_index(index: Any, shape: tuple[int, ...]) -> tuple[Any, int, np.ndarray]:
+    """For an index with exactly one 1-d integer or boolean array (a list or a NumPy
+    array) and no int entries: the basic index with ``slice(None)`` in its place, the
+    axis of the basic result it indexes, and the integer positions to take.
 
     Raises
     ------
     IndexError
         A boolean mask whose length differs from its axis, or a non-integer array.
-    NotImplementedError
-        Several array entries, multi-dimensional index arrays, or lazy (brickwork) masks.
     """
     items = index if isinstance(index, tuple) else (index,)
-    lazy = [it for it in items if hasattr(it, "_expr")]
-    if lazy:
-        raise NotImplementedError(
-            "indexing with a brickwork array (a lazy mask or index) is not supported yet: "
-            "its result has unknown chunk sizes; compute the index first"
-        )
     positions = [i for i, it in enumerate(items) if _is_array_index(it)]
-    if not positions:
-        return None
-    if len(positions) > 1:
-        raise NotImplementedError("indexing with more than one array is not supported yet")
     p = positions[0]
     arr = np.asarray(items[p])
-    if arr.ndim != 1:
-        raise NotImplementedError("only 1-d integer or boolean index arrays are supported")
     consumed = (
         sum(1 for it in items if it is not None and it is not Ellipsis and not _is_array_index(it))
         + 1

@@ -1,0 +1,391 @@
+"""Advanced indexing: several index arrays, N-d index arrays, ``vindex`` and ``__setitem__``.
+
+Pointwise selection (``vindex``, and NumPy's rules when several arrays index an array)
+groups the points by the block they fall in: each touched block is read once by one
+task that picks its points, the pieces are concatenated in block order, and one gather
+puts the points back in the order asked for. Nothing outside the touched blocks is read.
+
+Assignment builds a new lazy array: ``where(region, value, x)``, with the value spread
+over the region by gathers along each indexed axis.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from brickwork.array.core import Array
+from brickwork.array.indexing import normalize_index, split_array_index
+
+__all__ = ["getitem", "setitem", "vindex"]
+
+
+def _is_array(item: Any) -> bool:
+    return isinstance(item, list | tuple | np.ndarray) and np.ndim(item) >= 1 or (
+        isinstance(item, np.ndarray) and item.dtype == bool
+    )
+
+
+def _int_positions(values: Any, size: int, axis: int) -> np.ndarray:
+    """Index values as non-negative int64, with NumPy's errors."""
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise IndexError("arrays used as indices must be of integer (or boolean) type")
+    arr = arr.astype(np.int64)
+    bad = (arr < -size) | (arr >= size)
+    if bad.any():
+        raise IndexError(
+            f"index {int(arr[bad].flat[0])} is out of bounds for axis {axis} with size {size}"
+        )
+    return np.where(arr < 0, arr + size, arr)
+
+
+def _expand_ellipsis(items: tuple[Any, ...], ndim: int) -> list[Any]:
+    consumed = 0
+    for it in items:
+        if it is None or it is Ellipsis:
+            continue
+        if isinstance(it, np.ndarray) and it.dtype == bool:
+            consumed += max(it.ndim, 1)
+        else:
+            consumed += 1
+    if consumed > ndim:
+        raise IndexError(
+            f"too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed"
+        )
+    out: list[Any] = []
+    seen = False
+    for it in items:
+        if it is Ellipsis:
+            if seen:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            seen = True
+            out.extend([slice(None)] * (ndim - consumed))
+        else:
+            out.append(it)
+    if not seen:
+        out.extend([slice(None)] * (ndim - consumed))
+    return out
+
+
+def getitem(x: Array, index: Any) -> Array:
+    """``x[index]`` with NumPy's rules (basic, one array along an axis, several arrays,
+    N-d arrays, boolean masks) and lazy brickwork indices (see ``unknown``)."""
+    items = tuple(
+        int(it) if isinstance(it, np.ndarray) and it.ndim == 0 and it.dtype.kind in "iu" else it
+        for it in (index if isinstance(index, tuple) else (index,))
+    )
+    if any(isinstance(it, Array) for it in items):
+        from brickwork.array.unknown import lazy_index
+
+        return lazy_index(x, items)
+    arrays = [it for it in items if _is_array(it)]
+    if arrays:
+        ints = any(isinstance(it, int | np.integer) and not isinstance(it, bool) for it in items)
+        if len(arrays) == 1 and np.ndim(arrays[0]) == 1 and not ints:
+            from brickwork.array.routines import take
+
+            basic, axis, positions = split_array_index(items, x.shape)
+            return take(getitem(x, basic), positions, axis=axis)
+        return _numpy_advanced(x, items)
+    from brickwork import _core
+
+    entries = normalize_index(index, x.shape)
+    if all(isinstance(e, slice) and e == slice(None) for e in entries):
+        return x
+    return Array(_core.getitem(x._expr, entries), "getitem")
+
+
+def _numpy_advanced(x: Array, items: tuple[Any, ...]) -> Array:
+    """NumPy's advanced indexing: the index arrays (and ints) broadcast together; their
+    dimensions replace the indexed axes where the arrays are adjacent, else go first."""
+    from brickwork.array.routines import moveaxis
+
+    expanded: list[Any] = []
+    for it in _expand_ellipsis(items, x.ndim):
+        if isinstance(it, np.ndarray | list | tuple) and np.asarray(it).dtype == bool:
+            mask = np.asarray(it)
+            expanded.extend(np.nonzero(mask) if mask.ndim else [np.flatnonzero(mask)])
+        else:
+            expanded.append(it)
+    advanced = [
+        i
+        for i, it in enumerate(expanded)
+        if _is_array(it) or isinstance(it, int | np.integer) and not isinstance(it, bool)
+    ]
+    adjacent = advanced == list(range(advanced[0], advanced[-1] + 1))
+    basic = tuple(slice(None) if i in advanced else it for i, it in enumerate(expanded))
+    y = getitem(x, basic)
+    # Every item of `basic` is a slice or None, so item i indexes axis i of y.
+    points = {i: expanded[i] for i in advanced}
+    out = vindex(y, points)
+    if not adjacent:
+        return out
+    nb = out.ndim - (y.ndim - len(points))
+    first = min(points)
+    return moveaxis(out, list(range(nb)), list(range(first, first + nb)))
+
+
+def _pick(block: np.ndarray, local: tuple[np.ndarray, ...]) -> np.ndarray:
+    return block[local]
+
+
+def vindex(x: Array, points: dict[int, Any]) -> Array:
+    """Pointwise selection: ``points`` maps axes of ``x`` to index arrays that broadcast
+    together to shape B. The result has shape ``B + (the other axes of x, in order)``.
+
+    Raises
+    ------
+    IndexError
+        An index out of bounds, a non-integer index, or arrays that do not broadcast.
+    """
+    from brickwork.array.blockwise import map_blocks
+    from brickwork.array.creation import zeros
+    from brickwork.array.routines import concatenate, reshape, take, transpose
+
+    axes = sorted(points)
+    try:
+        arrays = np.broadcast_arrays(*(np.asarray(points[a]) for a in axes))
+    except ValueError:
+        shapes = " ".join(str(np.shape(points[a])) for a in axes)
+        raise IndexError(
+            f"shape mismatch: indexing arrays could not be broadcast together with shapes {shapes}"
+        ) from None
+    bshape = arrays[0].shape
+    flat = [_int_positions(arr.ravel(), x.shape[a], a) for a, arr in zip(axes, arrays)]
+    rest = [a for a in range(x.ndim) if a not in points]
+    xt = transpose(x, tuple(axes + rest)) if axes + rest != list(range(x.ndim)) else x
+    rest_shape = tuple(x.shape[a] for a in rest)
+    if not flat[0].size:
+        return zeros(bshape + rest_shape, dtype=x.dtype)
+    bounds = [np.cumsum((0,) + x.chunks[a]) for a in axes]
+    coords = [np.searchsorted(b, f, side="right") - 1 for b, f in zip(bounds, flat)]
+    block_ids = np.ravel_multi_index(coords, tuple(len(x.chunks[a]) for a in axes))
+    order = np.argsort(block_ids, kind="stable")
+    starts = np.unique(block_ids[order], return_index=True)[1]
+    ends = np.append(starts[1:], len(order))
+    pieces = []
+    for start, end in zip(starts, ends):
+        sel = order[start:end]
+        where = [int(c[sel[0]]) for c in coords]
+        view = xt[tuple(slice(b[w], b[w + 1]) for b, w in zip(bounds, where))]
+        local = tuple(f[sel] - b[w] for f, b, w in zip(flat, bounds, where))
+        pieces.append(
+            map_blocks(
+                _pick,
+                view,
+                local,
+                chunks=((len(sel),),) + view.chunks[len(axes) :],
+                drop_axis=list(range(1, len(axes))),
+                dtype=x.dtype,
+                name="vindex",
+            )
+        )
+    out = pieces[0] if len(pieces) == 1 else concatenate(pieces, axis=0)
+    if np.any(order[1:] < order[:-1]):
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        out = take(out, inverse, axis=0)
+    if len(bshape) != 1:
+        out = reshape(out, bshape + rest_shape)
+    return out
+
+
+class VIndex:
+    """``x.vindex[...]``: pointwise indexing with broadcasting, as Dask's ``vindex``.
+
+    Integer arrays (and ints) broadcast together; the result has their broadcast shape
+    followed by the axes indexed with slices, in order.
+    """
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array: Array) -> None:
+        self._array = array
+
+    def __getitem__(self, index: Any) -> Array:
+        x = self._array
+        items = index if isinstance(index, tuple) else (index,)
+        if any(it is None for it in items):
+            raise IndexError(f"vindex does not support indexing with None (np.newaxis), got {index}")
+        if any(isinstance(it, Array) for it in items):
+            raise IndexError(
+                "vindex does not support indexing with brickwork arrays; compute the index "
+                "first (np.asarray(index))"
+            )
+        expanded = _expand_ellipsis(items, x.ndim)
+        arrays = [i for i, it in enumerate(expanded) if not isinstance(it, slice)]
+        if not arrays:
+            if all(s.indices(n) == (0, n, 1) for s, n in zip(expanded, x.shape)):
+                return x
+            raise IndexError(
+                "vindex requires at least one non-slice to vectorize over when the slices "
+                f"are not over the entire array (i.e, x[:]). Got: {index}"
+            )
+        basic = tuple(slice(None) if i in arrays else it for i, it in enumerate(expanded))
+        y = getitem(x, basic)
+        points = {}
+        for i in arrays:
+            it = expanded[i]
+            if isinstance(it, np.ndarray | list | tuple) and np.asarray(it).dtype == bool:
+                raise IndexError("vindex does not support boolean arrays; use np.nonzero(mask)")
+            points[i] = it if _is_array(it) else operator.index(it)
+        return vindex(y, points)
+
+
+# --------------------------------------------------------------------------- assignment
+
+
+def _region(x: Array, key: Any) -> tuple[list[np.ndarray | None], list[int]]:
+    """For a basic / 1-d array key: per axis the positions it selects (None for the whole
+    axis), and the axes indexed by an int (which ``x[key]`` drops)."""
+    items = key if isinstance(key, tuple) else (key,)
+    if any(it is None for it in items):
+        raise IndexError("assignment with None (np.newaxis) in the index is not supported")
+    positions: list[np.ndarray | None] = []
+    dropped: list[int] = []
+    for axis, (it, n) in enumerate(zip(_expand_ellipsis(items, x.ndim), x.shape)):
+        if isinstance(it, slice):
+            r = range(*it.indices(n))
+            whole = (r.start, r.stop, r.step) == (0, n, 1)
+            positions.append(None if whole else np.arange(r.start, r.stop, r.step))
+        elif isinstance(it, np.ndarray | list | tuple):
+            arr = np.asarray(it)
+            if arr.ndim != 1:
+                raise NotImplementedError(
+                    "assignment with multi-dimensional index arrays is not supported"
+                )
+            if arr.dtype == bool:
+                if len(arr) != n:
+                    raise IndexError(
+                        f"boolean index did not match indexed array along axis {axis}; size of "
+                        f"axis is {n} but size of corresponding boolean axis is {len(arr)}"
+                    )
+                arr = np.flatnonzero(arr)
+            positions.append(_int_positions(arr, n, axis))
+        else:
+            try:
+                i = operator.index(it)
+            except TypeError:
+                raise IndexError(
+                    "only integers, slices (`:`), ellipsis (`...`) and integer or boolean "
+                    "arrays are valid indices"
+                ) from None
+            positions.append(_int_positions(np.array([i]), n, axis))
+            dropped.append(axis)
+    return positions, dropped
+
+
+def setitem(x: Array, key: Any, value: Any) -> Array:
+    """The array ``x`` with ``x[key] = value`` applied, as a new lazy array.
+
+    ``key`` is a boolean mask of x's shape (NumPy or brickwork; ``value`` broadcasts to
+    x's shape), or basic indices with at most one 1-d integer / boolean array per axis
+    (``value`` broadcasts to the selected region). The value is cast to x's dtype, as
+    NumPy does. With duplicate integer positions the last value wins, as in NumPy.
+
+    Raises
+    ------
+    ValueError
+        A value that does not broadcast to the region.
+    IndexError
+        An index out of bounds or of the wrong type.
+    """
+    from brickwork.array.creation import from_array
+    from brickwork.array.routines import broadcast_to, take
+    from brickwork.array.ufuncs import where
+
+    if isinstance(key, Array) or isinstance(key, np.ndarray) and key.dtype == bool:
+        mask = key if isinstance(key, Array) else from_array(key)
+        if mask.dtype != bool or mask.shape != x.shape:
+            raise IndexError(
+                f"boolean index did not match indexed array; shape of array is {x.shape} but "
+                f"shape of boolean index is {mask.shape}"
+            )
+        value = value if isinstance(value, Array) else np.asarray(value)
+        if np.broadcast_shapes(value.shape, x.shape) != x.shape:
+            raise ValueError(
+                f"could not broadcast input array from shape {value.shape} into shape {x.shape}"
+            )
+        return where(mask, value, x).astype(x.dtype)
+    positions, dropped = _region(x, key)
+    region = tuple(
+        n if p is None else len(p)
+        for a, (n, p) in enumerate(zip(x.shape, positions))
+        if a not in dropped
+    )
+    v = value if isinstance(value, Array) else np.asarray(value)
+    try:
+        if np.broadcast_shapes(v.shape, region) != region:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"could not broadcast input array from shape {v.shape} into shape {region}"
+        ) from None
+    if v.ndim:
+        v = v if isinstance(v, Array) else from_array(v)
+        v = broadcast_to(v, region) if v.shape != region else v
+        if dropped:
+            v = v[tuple(None if a in dropped else slice(None) for a in range(x.ndim))]
+        for axis, pos in enumerate(positions):
+            if pos is not None:
+                spread = np.zeros(x.shape[axis], dtype=np.int64)
+                spread[pos] = np.arange(len(pos))
+                v = take(v, spread, axis=axis)
+    else:
+        v = v[()]
+    inside: Array | bool = True
+    for axis, pos in enumerate(positions):
+        if pos is None:
+            continue
+        hit = np.zeros(x.shape[axis], dtype=bool)
+        hit[pos] = True
+        along = from_array(hit, chunks=(x.chunks[axis],))
+        along = along[(slice(None),) + (None,) * (x.ndim - axis - 1)]
+        inside = along if inside is True else inside & along
+    result = where(inside, v, x)
+    return result.astype(x.dtype)
+
+
+class BlockView:
+    """``x.blocks[...]``: the array made of the selected blocks, as Dask's ``blocks``.
+
+    Index the grid of blocks with ints, slices and integer lists per axis; the axes are
+    kept (``x.blocks[0]`` is the first row of blocks) and the chunks are the selected
+    blocks' chunks.
+    """
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array: Array) -> None:
+        self._array = array
+
+    def __getitem__(self, index: Any) -> Array:
+        from brickwork.array.routines import rechunk, take
+
+        x = self._array
+        items = index if isinstance(index, tuple) else (index,)
+        if any(it is None for it in items):
+            raise IndexError("blocks does not support indexing with None (np.newaxis)")
+        out = x
+        for axis, it in enumerate(_expand_ellipsis(items, x.ndim)):
+            nb = len(x.chunks[axis])
+            grid = np.arange(nb)
+            try:
+                chosen = np.atleast_1d(grid[it])
+            except IndexError as error:
+                raise IndexError(f"{error} (blocks along axis {axis})") from None
+            bounds = np.cumsum((0,) + x.chunks[axis])
+            if len(chosen) and np.all(np.diff(chosen) == 1):
+                cut = slice(int(bounds[chosen[0]]), int(bounds[chosen[-1] + 1]))
+                out = out[(slice(None),) * axis + (cut,)]
+            elif not (isinstance(it, slice) and it == slice(None)):
+                ranges = [np.arange(bounds[b], bounds[b + 1]) for b in chosen]
+                positions = np.concatenate(ranges) if ranges else np.array([], dtype=np.int64)
+                sizes = tuple(x.chunks[axis][b] for b in chosen)
+                out = rechunk(take(out, positions, axis=axis), {axis: sizes})
+        return out
