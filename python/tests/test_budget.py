@@ -98,3 +98,50 @@ def test_a_spilled_computation_holds_its_budget():
     in_memory = _peak_mib("8GiB")
     assert in_memory > 488
     assert spilled < 128 + 256, (spilled, in_memory)
+
+
+def _overlaps(spans):
+    """The largest number of (start, end) spans open at one time."""
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    most = now = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def _holding_calls(limit):
+    """Run 6 blocks of a function that holds 96 MiB for 0.15 s, on 2 threads; the spans
+    of its calls in order of start."""
+    import threading
+    import time
+
+    spans = []
+    lock = threading.Lock()
+
+    def hold(block):
+        start = time.monotonic()
+        scratch = np.ones(96 << 17)  # 96 MiB, touched
+        time.sleep(0.15)
+        out = block + scratch[:1]
+        with lock:
+            spans.append((start, time.monotonic()))
+        return out
+
+    x = da.arange(6, chunks=1).astype("float64")
+    with brickwork.config.set(memory_limit=limit, num_threads=2):
+        got = da.map_blocks(hold, x, dtype="float64").compute()
+        np.testing.assert_array_equal(got, np.arange(6) + 1.0)
+    return sorted(spans)
+
+
+def test_sources_wait_while_measured_memory_is_over_the_budget():
+    # Each call holds 96 MiB that the plan cannot see. With a 128 MiB budget, once a
+    # call has been measured holding it, no two calls run at once; the first two may
+    # start together (nothing had been measured yet).
+    spans = _holding_calls("128MiB")
+    after_first = [s for s in spans if s[0] >= spans[0][1]]
+    assert len(after_first) >= 4
+    assert _overlaps(after_first) == 1, spans
+    # With room for both, the two threads do run calls at the same time.
+    assert _overlaps(_holding_calls("4GiB")) == 2

@@ -8,6 +8,7 @@
 //! arrays the plan spilled live in an unnamed temporary file whose pages go back to the
 //! system after every task.
 
+mod admission;
 mod local;
 mod output;
 mod run;

@@ -1,5 +1,6 @@
 //! The local scheduler: worker threads with work-stealing deques.
 
+use crate::admission::Admission;
 use crate::output::{OutputBuffer, OutputTarget};
 use crate::run::{run_task, Ctx};
 use crate::slots::Slots;
@@ -79,6 +80,9 @@ pub struct LocalExecutor {
     pub num_threads: usize,
     /// Where spilled intermediate arrays go (the system's temporary directory if None).
     pub spill_dir: Option<std::path::PathBuf>,
+    /// The memory budget in bytes, held while running (see the `admission` module):
+    /// tasks that bring new data in wait while the measured memory is over it.
+    pub memory_limit: Option<usize>,
 }
 
 impl Default for LocalExecutor {
@@ -88,6 +92,7 @@ impl Default for LocalExecutor {
                 .map(|n| n.get())
                 .unwrap_or(1),
             spill_dir: None,
+            memory_limit: None,
         }
     }
 }
@@ -106,6 +111,8 @@ struct Shared<'a> {
     caller: std::thread::Thread,
     /// The spilled intermediates, whose pages go back after every task.
     spilled: Vec<Arc<SpillFile>>,
+    /// Run-time admission of source tasks, when there is a memory budget.
+    admission: Option<Admission>,
 }
 
 impl Shared<'_> {
@@ -159,6 +166,15 @@ impl Shared<'_> {
             };
             backoff.reset();
             let t = t as usize;
+            if let Some(admission) = &self.admission {
+                if !self.ctx.graph.deps_of(t).is_empty() {
+                    admission.start();
+                } else if !admission.admit_source() {
+                    self.injector.push(t as u32);
+                    std::thread::park_timeout(Duration::from_micros(200));
+                    continue;
+                }
+            }
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run_task(&self.ctx, t, &mut scratch)
             }));
@@ -176,6 +192,9 @@ impl Shared<'_> {
             }
             for spill in &self.spilled {
                 spill.release();
+            }
+            if let Some(admission) = &self.admission {
+                admission.finish();
             }
             for &d in self.ctx.graph.deps_of(t) {
                 self.ctx.slots.release(d as usize);
@@ -298,6 +317,16 @@ impl Executor for LocalExecutor {
             })
             .collect();
         let slots = Slots::new(readers);
+        let planned: usize = graph
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| match i.checked_sub(graph.noutputs) {
+                None => into[i].is_none(),
+                Some(j) => !graph.spilled.get(j).copied().unwrap_or(false),
+            })
+            .map(|(_, (shape, d))| shape.iter().product::<usize>() * d.itemsize())
+            .sum();
         let nthreads = self.num_threads.max(1).min(n);
         let workers: Vec<Worker<u32>> = (0..nthreads).map(|_| Worker::new_lifo()).collect();
         let shared = Shared {
@@ -318,6 +347,9 @@ impl Executor for LocalExecutor {
             error: Mutex::new(None),
             caller: std::thread::current(),
             spilled: spills.iter().flatten().cloned().collect(),
+            admission: self
+                .memory_limit
+                .and_then(|limit| Admission::new(limit, planned)),
         };
         let mut cancelled = false;
         std::thread::scope(|s| {

@@ -444,10 +444,12 @@ fn run_graph(
     progress: Option<Py<PyAny>>,
     externals: Vec<Option<brickwork::ExternalArray>>,
     spill_dir: Option<std::path::PathBuf>,
+    memory_limit: Option<usize>,
 ) -> PyResult<Vec<brickwork::OutputBuffer>> {
     let exec = LocalExecutor {
         num_threads,
         spill_dir,
+        memory_limit,
     };
     let mut failure: Option<PyErr> = None;
     let result = py.detach(|| {
@@ -517,7 +519,7 @@ fn _panic_in_task(py: Python<'_>) -> PyResult<()> {
         graph::map_blocks(std::sync::Arc::new(PanicFn), &[ones], DType::F64, None)
     })?;
     let g = guard(py, || optimize::task_graph(&[x]))?;
-    run_graph(py, &g, 2, None, Vec::new(), None).map(|_| ())
+    run_graph(py, &g, 2, None, Vec::new(), None, None).map(|_| ())
 }
 
 /// An array over the Zarr array at `component` of the store at `path`, in `chunks`
@@ -593,6 +595,7 @@ fn to_zarr(
         progress,
         Vec::new(),
         temporary_directory,
+        memory_limit,
     )
     .map(|_| ())
 }
@@ -665,6 +668,7 @@ fn compute<'py>(
         progress,
         externals,
         temporary_directory,
+        memory_limit,
     )?;
     let arrays = outputs
         .into_iter()
