@@ -126,3 +126,31 @@ def test_a_rechunk_of_a_store_against_its_chunks_goes_through_one_copy(tmp_path)
     np.testing.assert_array_equal(zarr.open_array(tmp_path / "cols.zarr", mode="r")[...], x)
     # A rechunk along the stored chunks stays a view.
     assert "intermediate" not in da.from_zarr(tmp_path / "rows.zarr").rechunk((80, 500)).explain()
+
+
+@any_tmp
+@given(data=st.data())
+def test_map_blocks_reads_a_store_per_block_through_views(tmp_path_factory, data):
+    x = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed")).random((23, 31))
+    store_chunks = data.draw(st.tuples(st.integers(1, 23), st.integers(1, 31)), label="chunks")
+    path = str(tmp_path_factory.mktemp("z") / "a.zarr")
+    zarr.create_array(path, shape=x.shape, chunks=store_chunks, dtype="f8")[:] = x
+    a = da.from_zarr(path)
+    view, expected, direct = data.draw(
+        st.sampled_from(
+            [
+                (lambda v: v, x, True),
+                (lambda v: v.T[::2], x.T[::2], True),
+                (lambda v: v[3:, ::-3], x[3:, ::-3], True),
+                # A rechunk against the store's chunks may go through one copy.
+                (lambda v: v.rechunk((5, 7)), x, False),
+            ]
+        ),
+        label="view",
+    )
+    y = view(a).map_blocks(lambda b: b * 2 + 1, dtype="float64")
+    # One stage: the store is read block by block by the map_blocks tasks, not copied
+    # into an intermediate array first.
+    assert not direct or "in 1 stages" in y.explain()
+    with brickwork.config.set(memory_limit="1MiB"):
+        np.testing.assert_array_equal(y.compute(), expected * 2 + 1)

@@ -7,7 +7,7 @@
 //! working set per thread, exceed the budget is refused with an error that names the
 //! largest consumer and what to change.
 
-use crate::taskgraph::{StageKind, TaskGraph};
+use crate::taskgraph::{LeafKind, StageKind, TaskGraph};
 use brickwork_core::{fmt_shape, Chunks, DType, Error, Result};
 use brickwork_kernels::TILE;
 
@@ -110,13 +110,27 @@ fn task_memory(g: &TaskGraph) -> Vec<(usize, String)> {
             ),
             StageKind::Callback {
                 func,
+                leaves,
                 in_grids,
                 grid,
                 target,
                 ..
             } => {
                 let item = g.targets[*target].1.itemsize();
-                let ins: usize = in_grids.iter().map(|c| largest_block(c) * 8).sum();
+                // Each input block is copied for the function; a stored one is decoded
+                // into a region first.
+                let ins: usize = in_grids
+                    .iter()
+                    .zip(leaves)
+                    .map(|(c, leaf)| {
+                        let copies = if matches!(leaf.kind, LeafKind::Stored(_)) {
+                            2
+                        } else {
+                            1
+                        };
+                        largest_block(c) * 8 * copies
+                    })
+                    .sum();
                 (
                     ins + 2 * largest_block(grid) * item,
                     format!(

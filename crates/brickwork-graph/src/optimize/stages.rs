@@ -230,6 +230,25 @@ impl Planner {
         })
     }
 
+    /// A leaf a map_blocks task reads its block from: views are followed down to a
+    /// source or a stored array, which is read per block through the composed view (a
+    /// stored array decodes only the chunks the block reaches); anything else is read
+    /// from the intermediate array it is materialized into.
+    fn per_block(&mut self, input: &Expr) -> Result<crate::taskgraph::Leaf> {
+        let mut view = View::identity(input.ndim());
+        let mut bottom = input;
+        while let Op::View(inner) = &bottom.node().op {
+            view = view.then(inner);
+            bottom = &bottom.node().inputs[0];
+        }
+        let kind = match &bottom.node().op {
+            Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
+            Op::Stored(src) => crate::taskgraph::LeafKind::Stored(src.clone()),
+            _ => return self.in_place(input),
+        };
+        Ok(crate::taskgraph::Leaf { kind, view })
+    }
+
     /// Plan the stages that write `e` into `target` at `offset`; returns them.
     fn write_to(&mut self, e: &Expr, target: usize, offset: Vec<usize>) -> Result<Vec<Writer>> {
         match &e.node().op {
@@ -300,12 +319,12 @@ impl Planner {
                 }])
             }
             Op::MapBlocks(func) => {
-                // Each input is read block by block in place: a source as it is, anything
-                // else from an intermediate array.
+                // Each input is read block by block: a source or stored array (through
+                // views) directly, anything else from an intermediate array.
                 let mut leaves = Vec::new();
                 let mut in_grids = Vec::new();
                 for input in &e.node().inputs {
-                    leaves.push(self.in_place(input)?);
+                    leaves.push(self.per_block(input)?);
                     in_grids.push(input.chunks().clone());
                 }
                 let grid = e.chunks().clone();
