@@ -23,7 +23,7 @@ use rustix::process::{kill_process, Pid, Signal};
 
 use crate::arena::Arena;
 use crate::forkserver::{ForkServer, Record};
-use crate::wire::{encode, Conn, Frame, Kind, Span, MAX_BODY, MAX_SPANS, SKIPPED};
+use crate::wire::{encode, Conn, Frame, Kind, Span, MAX_BODY, MAX_SPANS, SKIPPED, TOO_LARGE};
 
 /// How much work a worker's pipeline holds.
 pub const PIPELINE: Duration = Duration::from_millis(2);
@@ -95,7 +95,9 @@ pub enum Outcome {
         /// The timeout.
         timeout: Duration,
     },
-    /// The pool failed as a whole (for instance, workers cannot start).
+    /// The task failed for a reason given in words: the pool failed as a whole (job
+    /// `u64::MAX`: workers cannot start), the task was too large to send, or its result
+    /// too large to answer.
     Failed(String),
 }
 
@@ -777,15 +779,20 @@ impl State {
                 }
                 let estimate = worker.per_task.entry(queued.task.key).or_insert(seconds);
                 *estimate = 0.8 * *estimate + 0.2 * seconds;
-                let event = Event {
-                    job: queued.task.job,
-                    index: queued.task.index,
-                    outcome: Outcome::Done {
+                let outcome = if frame.key == TOO_LARGE {
+                    Outcome::Failed(String::from_utf8_lossy(&frame.body).into_owned())
+                } else {
+                    Outcome::Done {
                         status: frame.key,
                         body: frame.body,
                         spans: frame.spans,
                         file: frame.fd,
-                    },
+                    }
+                };
+                let event = Event {
+                    job: queued.task.job,
+                    index: queued.task.index,
+                    outcome,
                 };
                 self.release(queued.task);
                 Some(event)

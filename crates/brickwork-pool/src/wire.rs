@@ -49,6 +49,10 @@ pub enum Kind {
 /// The status of a task a worker skipped because it was cancelled.
 pub const SKIPPED: u64 = u64::MAX;
 
+/// The status of a task whose result does not fit in one frame (a body over
+/// [`MAX_BODY`] bytes or more than [`MAX_SPANS`] buffers); the body says so in words.
+pub const TOO_LARGE: u64 = u64::MAX - 1;
+
 impl Kind {
     fn from_u8(byte: u8) -> io::Result<Kind> {
         Ok(match byte {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{memfd_create, MemfdFlags};
 
 use crate::arena::ArenaView;
-use crate::wire::{encode, Conn, Frame, Kind, Span, SKIPPED};
+use crate::wire::{encode, Conn, Frame, Kind, Span, MAX_BODY, MAX_SPANS, SKIPPED, TOO_LARGE};
 
 /// Buffers in a result's memory file start on multiples of this many bytes.
 const ALIGN: u64 = 64;
@@ -42,6 +42,31 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Replaces a reply too large for one frame by a [`TOO_LARGE`] answer saying why.
+    fn fit_frame(&mut self) {
+        let why = if self.body.len() > MAX_BODY {
+            format!(
+                "the task's result takes {} bytes serialized; at most {MAX_BODY} bytes fit \
+                 in one answer: return a smaller result (large NumPy arrays travel in shared \
+                 memory and do not count)",
+                self.body.len()
+            )
+        } else if self.spans.len() > MAX_SPANS {
+            format!(
+                "the task's result has {} out-of-band buffers; at most {MAX_SPANS} fit in \
+                 one answer",
+                self.spans.len()
+            )
+        } else {
+            return;
+        };
+        *self = Reply {
+            status: TOO_LARGE,
+            body: why.into_bytes(),
+            ..Reply::default()
+        };
+    }
+
     /// Appends an out-of-band buffer, copying it into the reply's memory file.
     pub fn push_buffer(&mut self, bytes: &[u8]) -> io::Result<()> {
         let file = match &self.file {
@@ -124,6 +149,7 @@ pub fn serve(sock: OwnedFd, arena: &ArenaView, handler: &mut impl Handler) -> io
                 .map(|s| arena.slice(s.offset, s.len))
                 .collect::<io::Result<Vec<_>>>()?;
             handler.call(frame.key, &frame.body, &buffers, &mut reply);
+            reply.fit_frame();
         }
         out.clear();
         encode(
@@ -137,5 +163,34 @@ pub fn serve(sock: OwnedFd, arena: &ArenaView, handler: &mut impl Handler) -> io
         );
         let fds: Vec<_> = reply.file.iter().map(|f| f.as_fd()).collect();
         conn.send_all(&out, &fds)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_with_too_many_buffers_becomes_a_too_large_answer() {
+        let mut reply = Reply::default();
+        for _ in 0..=MAX_SPANS {
+            reply.push_buffer(&[7]).expect("memory file");
+        }
+        reply.fit_frame();
+        assert_eq!(reply.status, TOO_LARGE);
+        assert!(reply.spans.is_empty() && reply.file.is_none());
+        let text = String::from_utf8(reply.body).expect("words");
+        assert!(text.contains("65536 out-of-band buffers"), "{text}");
+    }
+
+    #[test]
+    fn a_reply_that_fits_is_left_alone() {
+        let mut reply = Reply {
+            status: 0,
+            body: vec![1, 2, 3],
+            ..Reply::default()
+        };
+        reply.fit_frame();
+        assert_eq!((reply.status, reply.body), (0, vec![1, 2, 3]));
     }
 }
