@@ -229,16 +229,56 @@ pub fn check(g: &TaskGraph, limit: usize, threads: usize, external: &[bool]) -> 
             fmt_bytes(bytes)
         )));
     }
-    let shrink = ((need as f64 / limit as f64).sqrt()).ceil().max(2.0);
+    let stage = tasks.iter().position(|t| t.0 == worst.0).unwrap_or(0);
+    let per_task = limit.saturating_sub(held) / threads.max(1);
+    let smaller = g
+        .stages
+        .get(stage)
+        .and_then(|s| blocks_to_fit(&s.kind, worst.0, per_task))
+        .map(|(now, fits)| {
+            format!(
+                "Use chunks of about {} (blocks are up to {} now), ",
+                fmt_shape(&fits),
+                fmt_shape(&now)
+            )
+        })
+        .unwrap_or_else(|| "Use smaller chunks, ".into());
     Err(Error::Memory(format!(
         "this computation needs {} but the memory budget is {}: {} needs {} per task on {threads} \
-         thread(s). Use chunks about {shrink}x smaller along each axis, fewer threads, or raise \
-         the budget with brickwork.config.set(memory_limit=...)",
+         thread(s). {smaller}fewer threads, or raise the budget with \
+         brickwork.config.set(memory_limit=...)",
         fmt_bytes(need),
         fmt_bytes(limit),
         worst.1,
         fmt_bytes(worst.0)
     )))
+}
+
+/// The block shape of a stage whose working set grows with its blocks, and a block shape
+/// cut evenly along every axis longer than one so that a task of `bytes` needs at most
+/// `room`; None for stages whose working set does not depend on the chunks or when
+/// nothing fits.
+fn blocks_to_fit(kind: &StageKind, bytes: usize, room: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+    let grid = match kind {
+        StageKind::Partial { grid, .. }
+        | StageKind::Store { grid, .. }
+        | StageKind::Gather { grid, .. }
+        | StageKind::Contract { grid, .. }
+        | StageKind::Scan { grid, .. }
+        | StageKind::Callback { grid, .. } => grid,
+        StageKind::Map { .. } | StageKind::Combine { .. } => return None,
+    };
+    let now = grid.chunksize();
+    let cut: Vec<usize> = (0..now.len()).filter(|&a| now[a] > 1).collect();
+    if room == 0 || cut.is_empty() {
+        return None;
+    }
+    let factor = (bytes as f64 / room as f64).powf(1.0 / cut.len() as f64);
+    let mut fits = now.clone();
+    for &a in &cut {
+        fits[a] = ((now[a] as f64 / factor).floor() as usize).max(1);
+    }
+    Some((now, fits))
 }
 
 #[cfg(test)]
@@ -272,6 +312,22 @@ mod tests {
         );
         // Written into caller memory it fits.
         check(&g, 1 << 30, 2, &[true]).unwrap();
+    }
+
+    #[test]
+    fn a_task_too_large_for_the_budget_is_told_a_chunking_that_fits() {
+        // A sum over axis 0 of blocks 2 x 10^7 keeps 10^7 partial states per task
+        // (305 MiB), next to a 76 MiB output.
+        let x = ones(&[2, 10_000_000], 10_000_000);
+        let s = reduce(&x, Reducer::Sum, Some(&[0]), false, None, None).unwrap();
+        let e = check(&task_graph(&[s]).unwrap(), 128 << 20, 2, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Use chunks of about (1, 847130)")
+                && e.contains("(blocks are up to (1, 10000000) now)"),
+            "{e}"
+        );
     }
 
     #[test]
