@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _support import explicit_chunks
+from hypothesis import given
+from hypothesis import strategies as st
 
 import brickwork
 import brickwork.array as da
@@ -145,3 +148,19 @@ def test_sources_wait_while_measured_memory_is_over_the_budget():
     assert _overlaps(after_first) == 1, spans
     # With room for both, the two threads do run calls at the same time.
     assert _overlaps(_holding_calls("4GiB")) == 2
+
+
+@given(data=st.data())
+def test_spilled_intermediates_read_back_in_any_grid(data, tmp_path_factory):
+    # A concatenation is materialized; under a budget smaller than it, it is spilled,
+    # laid out in the blocks its reader uses, and read back through another chunking.
+    x = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed")).random((90, 70))
+    first = data.draw(st.tuples(explicit_chunks(90), explicit_chunks(70)), label="parts")
+    second = data.draw(st.tuples(explicit_chunks(180), explicit_chunks(70)), label="read")
+    a = da.from_array(x, chunks=first)
+    both = da.concatenate([a, a * 2], axis=0).rechunk(second)
+    tmp = tmp_path_factory.mktemp("spill")
+    with brickwork.config.set(memory_limit="96KiB", temporary_directory=str(tmp), num_threads=2):
+        got = (both + 1).sum(axis=0).compute()
+    np.testing.assert_allclose(got, (np.concatenate([x, x * 2]) + 1).sum(axis=0), rtol=1e-12)
+

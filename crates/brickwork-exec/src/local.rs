@@ -275,7 +275,12 @@ impl Executor for LocalExecutor {
                 continue;
             }
             let elements: usize = shape.iter().product();
-            let file = Arc::new(SpillFile::create(&spill_dir, elements * dtype.itemsize())?);
+            let layout = graph.layouts.get(i).cloned().flatten();
+            let file = Arc::new(SpillFile::create(
+                &spill_dir,
+                elements * dtype.itemsize(),
+                layout,
+            )?);
             // SAFETY: the file's mapping holds `elements` elements of `dtype`, lives as
             // long as the buffer below (which owns an Arc of it) and `spills`, and is
             // written only through this target by writer tasks (disjoint blocks).

@@ -314,6 +314,10 @@ pub struct TaskGraph {
     /// For each intermediate array (target `noutputs + i`), whether it is spilled: kept
     /// in a temporary file rather than in memory (decided by [`crate::optimize::budget::fit`]).
     pub spilled: Vec<bool>,
+    /// For each spilled intermediate, the block grid its file is laid out in when every
+    /// reader reads whole blocks of one grid: the blocks one after another in C order,
+    /// each in C order, so that a block is one contiguous read. None: the array in C order.
+    pub layouts: Vec<Option<brickwork_core::Chunks>>,
 }
 
 impl TaskGraph {

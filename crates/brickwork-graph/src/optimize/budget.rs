@@ -167,7 +167,62 @@ pub fn fit(g: &mut TaskGraph, limit: usize, threads: usize, external: &[bool]) -
         g.spilled[i] = true;
         held -= bytes;
     }
+    g.layouts = (0..intermediates)
+        .map(|i| {
+            g.spilled[i]
+                .then(|| reader_grid(g, g.noutputs + i))
+                .flatten()
+        })
+        .collect();
     check(g, limit, threads, external)
+}
+
+/// The grid in which every reader of target `target` reads it, when they all read whole
+/// blocks of one grid through identity views (so a spill file laid out in that grid
+/// serves each read in one piece); None otherwise.
+fn reader_grid(g: &TaskGraph, target: usize) -> Option<Chunks> {
+    let mut found: Option<&Chunks> = None;
+    for stage in &g.stages {
+        let reads: Vec<(&crate::taskgraph::Leaf, Option<&Chunks>)> = match &stage.kind {
+            StageKind::Map { leaves, grid, .. }
+            | StageKind::Partial { leaves, grid, .. }
+            | StageKind::Store { leaves, grid, .. }
+            | StageKind::Scan { leaves, grid, .. } => {
+                leaves.iter().map(|l| (l, Some(grid))).collect()
+            }
+            StageKind::Callback {
+                leaves, in_grids, ..
+            } => leaves.iter().zip(in_grids.iter().map(Some)).collect(),
+            StageKind::Gather { leaf, .. } => vec![(leaf, None)],
+            StageKind::Contract {
+                a,
+                b,
+                a_grid,
+                b_grid,
+                ..
+            } => vec![(a, Some(a_grid)), (b, Some(b_grid))],
+            StageKind::Combine { .. } => Vec::new(),
+        };
+        for (leaf, grid) in reads {
+            let &LeafKind::Buffer {
+                target: t,
+                ref reshaped,
+                ..
+            } = &leaf.kind
+            else {
+                continue;
+            };
+            if t != target {
+                continue;
+            }
+            let grid = grid.filter(|_| reshaped.is_none() && leaf.view.is_identity())?;
+            if found.is_some_and(|f| f != grid) {
+                return None;
+            }
+            found = Some(grid);
+        }
+    }
+    found.cloned()
 }
 
 fn target_bytes(g: &TaskGraph, i: usize) -> usize {

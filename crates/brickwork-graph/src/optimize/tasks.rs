@@ -24,6 +24,7 @@ pub fn generate(
         noutputs,
         stages: Vec::new(),
         spilled: Vec::new(),
+        layouts: Vec::new(),
     };
     g.deps_start.push(0);
     for (si, s) in stages.iter().enumerate() {
@@ -218,6 +219,7 @@ fn cull(g: TaskGraph) -> TaskGraph {
         targets: Vec::new(),
         noutputs: g.noutputs,
         spilled: Vec::new(),
+        layouts: Vec::new(),
     };
     for t in (0..n).filter(|&t| needed[t]) {
         new_id[t] = out.stage_of.len() as u32;
