@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from brickwork import _core, config
+from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import Label, map_blocks, map_blocks_with
 from brickwork.array.core import Array, to_expr
 
@@ -491,3 +492,14 @@ def sliding_window_view(
         window_shape=window,
         axis=axes,
     )
+
+
+@implements(np.lib.stride_tricks.sliding_window_view)
+def _numpy_sliding_window_view(
+    x: Any, window_shape: Any, axis: Any = None, *, subok: bool = False, writeable: bool = False
+) -> Array:
+    """``np.lib.stride_tricks.sliding_window_view`` on a brickwork array stays lazy (xarray's
+    ``rolling`` calls it)."""
+    if writeable:
+        raise ValueError("brickwork arrays cannot be written through: writeable=True is refused")
+    return sliding_window_view(x, window_shape, axis)
