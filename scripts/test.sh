@@ -39,6 +39,15 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 cargo --version
 
+step "graphviz (dot), for the visualize tests"
+# Debian's graphviz renders the task graph to SVG / PNG; without it those tests skip.
+if ! command -v dot >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get install -y --no-install-recommends "graphviz=2.42.2-7+deb12u1" >/dev/null ||
+        { apt-get update -qq && apt-get install -y --no-install-recommends \
+            "graphviz=2.42.2-7+deb12u1" >/dev/null; } ||
+        echo "warning: graphviz could not be installed; the SVG / PNG visualize tests will skip"
+fi
+
 step "python virtual environment (.venv)"
 if [ ! -x .venv/bin/python ]; then
     "$(find_python)" -m venv .venv
@@ -63,7 +72,9 @@ step "install pinned build and test dependencies"
     "scikit-learn==1.9.1" \
     "scipy==1.17.1" \
     "threadpoolctl==3.8.0" \
-    "psutil==7.2.2"
+    "psutil==7.2.2" \
+    "xarray==2026.9.0" \
+    "pandas==3.1.1"
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check

@@ -16,6 +16,7 @@ from brickwork import config  # noqa: E402
 from brickwork._core import MemoryBudgetError  # noqa: E402
 from brickwork.array.core import Array  # noqa: E402
 from brickwork.array.evaluation import compute, explain, persist  # noqa: E402
+from brickwork.array.visualize import visualize  # noqa: E402
 from brickwork.delayed import delayed  # noqa: E402
 
 __version__ = "0.1.0"
@@ -29,4 +30,5 @@ __all__ = [
     "delayed",
     "explain",
     "persist",
+    "visualize",
 ]

@@ -241,6 +241,9 @@ def test_setitem_value_array_and_errors():
     d[:, [5, 5]] = np.array([1.0, 2.0])
     x[:, [5, 5]] = np.array([1.0, 2.0])
     assert_matches(d, x)
+    d[np.zeros(4, bool)] = np.zeros((0, 6))  # an empty region: nothing changes
+    d[1:1] = 5
+    assert_matches(d, x)
     with pytest.raises(ValueError, match="could not broadcast"):
         d[0:2] = np.ones(4)
     with pytest.raises(IndexError, match="out of bounds"):

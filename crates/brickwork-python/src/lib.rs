@@ -7,6 +7,7 @@ mod convert;
 mod errors;
 mod expr;
 mod functions;
+mod plan;
 mod pool;
 
 use pyo3::prelude::*;
@@ -26,6 +27,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<errors::MemoryBudgetError>(),
     )?;
     functions::register(m)?;
+    plan::register(m)?;
     pool::register(m)?;
     Ok(())
 }

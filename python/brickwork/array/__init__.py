@@ -61,6 +61,7 @@ from brickwork.array.creation import (
     zeros_like,
 )
 from brickwork.array.evaluation import compute, persist
+from brickwork.array.visualize import visualize
 from brickwork.array import random
 from brickwork.array.reductions import (
     all,
@@ -387,6 +388,7 @@ __all__ = [
     "true_divide",
     "trunc",
     "var",
+    "visualize",
     "where",
     "zeros",
     "zeros_like",

@@ -299,7 +299,9 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
     from brickwork.array.routines import broadcast_to, take
     from brickwork.array.ufuncs import where
 
-    if isinstance(key, Array) or isinstance(key, np.ndarray) and key.dtype == bool:
+    if isinstance(key, Array) or (
+        isinstance(key, np.ndarray) and key.dtype == bool and key.ndim == x.ndim
+    ):
         mask = key if isinstance(key, Array) else from_array(key)
         if mask.dtype != bool or mask.shape != x.shape:
             raise IndexError(
@@ -326,6 +328,8 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
         raise ValueError(
             f"could not broadcast input array from shape {v.shape} into shape {region}"
         ) from None
+    if any(p is not None and len(p) == 0 for p in positions):
+        return x  # an empty region: nothing is assigned
     if v.ndim:
         v = v if isinstance(v, Array) else from_array(v)
         v = broadcast_to(v, region) if v.shape != region else v

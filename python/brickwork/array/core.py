@@ -575,6 +575,14 @@ class Array:
         """
         return _core.explain([self._expr])
 
+    def visualize(
+        self, filename: Any = "mydask", format: str | None = None, **kwargs: Any
+    ) -> str | bytes:
+        """Draw the optimized plan as a graph (see ``brickwork.array.visualize``)."""
+        from brickwork.array.visualize import visualize
+
+        return visualize(self, filename=filename, format=format, **kwargs)
+
     def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> Array:
         """``map_blocks(func, self, *args, **kwargs)``: apply ``func`` to every block."""
         from brickwork.array.blockwise import map_blocks
@@ -634,8 +642,37 @@ class Array:
         return Array(_core.astype(self._expr, name), "astype")
 
     def copy(self) -> Array:
-        """Return an Array of the same expression (arrays are immutable)."""
-        return Array(self._expr, self._name)
+        """A new Array of the same expression: assigning into one (``x[k] = v``) leaves
+        the other as it was."""
+        if self._pending is not None:
+            return Array._unknown(self._pending, self._name)
+        return Array(self._node, self._name)
+
+    def __copy__(self) -> Array:
+        """``copy.copy(x)``: see ``copy``."""
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Array:
+        """``copy.deepcopy(x)``: see ``copy`` (the data it reads is never written)."""
+        return self.copy()
+
+    @property
+    def real(self) -> Array:
+        """The real part: the array itself (brickwork's dtypes are real)."""
+        return self
+
+    @property
+    def imag(self) -> Array:
+        """The imaginary part: zeros of the array's shape, dtype and chunks."""
+        from brickwork.array.creation import zeros_like
+
+        return zeros_like(self)
+
+    def conj(self) -> Array:
+        """The complex conjugate: the array itself (brickwork's dtypes are real)."""
+        return self
+
+    conjugate = conj
 
     def squeeze(self, axis: Any = None) -> Array:
         """Remove axes of length one. See ``brickwork.array.squeeze``."""
@@ -859,3 +896,83 @@ class Array:
         if quotient is NotImplemented:
             return NotImplemented
         return quotient, _binary("remainder", other, self)
+
+    # ---- Array API: the array object of the standard (namespace: brickwork.array_api)
+
+    def __array_namespace__(self, *, api_version: str | None = None) -> Any:
+        """The Array API namespace of brickwork arrays, ``brickwork.array_api``.
+
+        Parameters
+        ----------
+        api_version : str, optional
+            A version of the standard (``"2021.12"`` to ``"2024.12"``); the namespace
+            implements 2024.12.
+
+        Raises
+        ------
+        ValueError
+            For another version.
+        """
+        import brickwork.array_api as xp
+        from brickwork.array_api._info import API_VERSIONS
+
+        if api_version is not None and api_version not in API_VERSIONS:
+            raise ValueError(
+                f"Array API version {api_version!r} is not supported; supported versions "
+                f"are {', '.join(API_VERSIONS)}"
+            )
+        return xp
+
+    @property
+    def device(self) -> str:
+        """The device holding the array: ``"cpu"``, brickwork's only device."""
+        from brickwork.array_api._info import DEVICE
+
+        return DEVICE
+
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Array:
+        """The array on ``device``: ``self``, since ``"cpu"`` is the only device.
+
+        Raises
+        ------
+        ValueError
+            For another device, or a ``stream`` (the CPU has none).
+        """
+        from brickwork.array_api._info import check_device
+
+        check_device(device)
+        if stream is not None:
+            raise ValueError(f"the cpu device has no streams; got stream={stream!r}")
+        return self
+
+    @property
+    def mT(self) -> Array:  # noqa: N802 - the standard's name
+        """Each matrix transposed: the last two axes swapped (a view).
+
+        Raises
+        ------
+        ValueError
+            For fewer than two dimensions.
+        """
+        if self.ndim < 2:
+            raise ValueError(f"mT needs at least 2 dimensions, got {self.ndim}")
+        axes = (*range(self.ndim - 2), self.ndim - 1, self.ndim - 2)
+        return self.transpose(axes)
+
+    def __dlpack__(
+        self,
+        *,
+        stream: Any = None,
+        max_version: tuple[int, int] | None = None,
+        dl_device: tuple[int, int] | None = None,
+        copy: bool | None = None,
+    ) -> Any:
+        """Compute the array and export the NumPy result as a DLPack capsule (NumPy's
+        ``__dlpack__`` with the same arguments), for ``from_dlpack`` of any library."""
+        return self.__array__().__dlpack__(
+            stream=stream, max_version=max_version, dl_device=dl_device, copy=copy
+        )
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """DLPack's device of the exported data: ``(1, 0)``, the CPU (kDLCPU)."""
+        return (1, 0)

@@ -5,6 +5,8 @@ Each gathers the axis into one chunk first — a rechunk, which in brickwork is 
 — and then runs NumPy's own function per block through ``map_blocks``, so the results
 are NumPy's exactly. Memory per task is one block with the whole axis. ``topk`` and
 ``argtopk`` (Dask's) first keep the top ``k`` of every block, then gather those.
+``percentile`` of a 1-d array in several chunks is Dask's approximation instead:
+percentiles per chunk, merged by one task.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, to_expr
 
 __all__ = ["argsort", "argtopk", "isin", "median", "percentile", "quantile", "sort", "topk"]
+
+_INTERNAL_METHODS = ("default", "dask", "exact", "tdigest")
+# The methods Dask's merge of per-chunk percentiles supports.
+_MERGE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def _array(a: Any) -> Array:
@@ -60,40 +66,200 @@ def _reduce_along(x: Array, ax: int, func: Any, dtype: Any, name: str, keepdims:
 
 @implements(np.quantile)
 def quantile(
-    a: Any, q: float, axis: int | None = None, keepdims: bool = False, method: str = "linear"
+    a: Any, q: Any, axis: int | None = None, keepdims: bool = False, method: str = "linear"
 ) -> Array:
-    """The ``q``-th quantile (a float in [0, 1]) along ``axis`` (the flattened array for
-    None), as ``numpy.quantile``."""
+    """The ``q``-th quantiles (floats in [0, 1]) along ``axis`` (the flattened array for
+    None), as ``numpy.quantile``: exact, each lane of the axis gathered into one task.
+    Several ``q`` give a result with ``q``'s axes first."""
     x = _array(a)
-    if np.ndim(q) != 0:
-        raise NotImplementedError("quantile with several q at once is not supported yet")
-    if not 0.0 <= float(q) <= 1.0:
+    qs = np.asarray(q)
+    if not np.all((qs >= 0) & (qs <= 1)):
         raise ValueError("Quantiles must be in the range [0, 1]")
     if axis is None:
         out = quantile(x.ravel(), q, axis=0, method=method)
-        return out.reshape((1,) * x.ndim) if keepdims else out
+        return out.reshape(qs.shape + (1,) * x.ndim) if keepdims else out
     ax = normalize_axis_index(axis, x.ndim)
-    dtype = np.quantile(np.zeros(1, x.dtype), q).dtype
-    return _reduce_along(
-        x,
-        ax,
-        lambda b: np.quantile(b, q, axis=ax, keepdims=True, method=method),
-        dtype,
-        "quantile",
-        keepdims,
+    dtype = np.quantile(np.zeros(1, x.dtype), q, method=method).dtype
+    if qs.ndim == 0:
+        return _reduce_along(
+            x,
+            ax,
+            lambda b: np.quantile(b, q, axis=ax, keepdims=True, method=method),
+            dtype,
+            "quantile",
+            keepdims,
+        )
+    flat = qs.ravel()
+    whole = _whole_axis(x, ax)
+    chunks = ((flat.size,), *((1,) if i == ax else c for i, c in enumerate(whole.chunks)))
+    out = map_blocks(
+        lambda b: np.quantile(b, flat, axis=ax, keepdims=True, method=method),
+        whole,
+        dtype=dtype,
+        chunks=chunks,
+        new_axis=0,
+        name="quantile",
     )
+    if not keepdims:
+        out = out[(slice(None),) * (ax + 1) + (0,)]
+    return out if qs.ndim == 1 else out.reshape(qs.shape + out.shape[1:])
+
+
+def percentile(
+    a: Any,
+    q: Any,
+    axis: int | None = None,
+    keepdims: bool = False,
+    method: str = "linear",
+    internal_method: str = "default",
+) -> Array:
+    """The ``q``-th percentiles (in [0, 100]), as ``dask.array.percentile``: approximate
+    for a 1-d array in several chunks, else exact as ``numpy.percentile`` along ``axis``.
+
+    The approximation is Dask's: every chunk computes its percentiles at 0, ``q`` and
+    100, and one task merges them, weighting each by the chunk's length (no chunk is
+    gathered with another). The result lies between the true percentiles ``q - g`` and
+    ``q + g``, where ``g`` is the largest gap between consecutive percentiles of
+    ``[0, *q, 100]`` (so asking for many ``q`` at once makes each more precise). NaN
+    anywhere gives NaN, as in NumPy (Dask's merge returns arbitrary values then).
+    ``numpy.percentile`` on a brickwork array is always exact.
+
+    Parameters
+    ----------
+    a : Array or array_like
+    q : float or array_like of floats
+    axis : int, optional
+        The axis (the flattened array for None).
+    keepdims : bool, default False
+    method : str, default "linear"
+        NumPy's ``method``; the approximation supports "linear", "lower", "higher",
+        "midpoint" and "nearest" (as Dask).
+    internal_method : {"default", "dask", "exact", "tdigest"}, default "default"
+        "default" and "dask" use Dask's approximation for 1-d arrays in several chunks;
+        "exact" (brickwork's addition) gathers the axis and calls NumPy, as a 1-d
+        array in one chunk always does; "tdigest" (Dask's, through crick) is not
+        supported.
+
+    Returns
+    -------
+    Array
+        NumPy's shape and dtype for the same arguments.
+
+    Raises
+    ------
+    ValueError
+        A ``q`` outside [0, 100], an unknown ``internal_method``, or a ``method`` the
+        approximation does not support.
+    NotImplementedError
+        ``internal_method="tdigest"``.
+    """
+    qs = np.asarray(q)
+    if not np.all((qs >= 0) & (qs <= 100)):
+        raise ValueError("Percentiles must be in the range [0, 100]")
+    if internal_method not in _INTERNAL_METHODS:
+        raise ValueError(
+            f"internal_method must be one of {', '.join(map(repr, _INTERNAL_METHODS))}, "
+            f"got {internal_method!r}"
+        )
+    if internal_method == "tdigest":
+        raise NotImplementedError(
+            "internal_method='tdigest' (Dask's t-digest through crick) is not supported: "
+            "use 'dask' (the default) or 'exact'"
+        )
+    x = _array(a)
+    if internal_method != "exact" and x.ndim == 1 and x.numblocks[0] > 1 and x.size:
+        if axis is not None:
+            normalize_axis_index(axis, 1)
+        out = _merged_percentiles(x, q, method)
+        return out.reshape(qs.shape + (1,)) if keepdims else out
+    # As numpy.percentile: q / 100 in the array's float type.
+    scaled = np.true_divide(q, x.dtype.type(100) if x.dtype.kind == "f" else 100)
+    return quantile(x, scaled, axis=axis, keepdims=keepdims, method=method)
 
 
 @implements(np.percentile)
-def percentile(
-    a: Any, q: float, axis: int | None = None, keepdims: bool = False, method: str = "linear"
+def _numpy_percentile(
+    a: Any, q: Any, axis: int | None = None, keepdims: bool = False, method: str = "linear"
 ) -> Array:
-    """The ``q``-th percentile (in [0, 100]) along ``axis``, as ``numpy.percentile``."""
-    if np.ndim(q) == 0 and not 0.0 <= float(q) <= 100.0:
-        raise ValueError("Percentiles must be in the range [0, 100]")
-    return quantile(
-        a, q if np.ndim(q) else float(q) / 100.0, axis=axis, keepdims=keepdims, method=method
+    """``numpy.percentile`` on a brickwork array: always exact (see ``percentile``)."""
+    return percentile(a, q, axis=axis, keepdims=keepdims, method=method, internal_method="exact")
+
+
+def _merged_percentiles(x: Array, q: Any, method: str) -> Array:
+    """Dask's approximate percentiles of the 1-d ``x``: per-chunk percentiles at
+    ``[0, *q, 100]``, merged by one task."""
+    if method not in _MERGE_METHODS:
+        raise ValueError(
+            "interpolation method can only be 'linear', 'lower', 'higher', 'midpoint', "
+            f"or 'nearest', got {method!r}"
+        )
+    qs = np.asarray(q, dtype=np.float64)
+    final = qs.ravel()
+    points = np.concatenate(([0.0], np.sort(final), [100.0]))  # the merge needs them sorted
+    dtype = np.percentile(np.zeros(1, x.dtype), q, method=method).dtype
+    block_dtype = np.percentile(np.zeros(1, x.dtype), points, method=method).dtype
+    sizes = np.asarray(x.chunks[0])
+
+    def block_percentiles(b: np.ndarray) -> np.ndarray:
+        """The chunk's percentiles at ``points``, then whether it holds a NaN."""
+        out = np.zeros(points.size + 1, block_dtype)
+        if b.size:  # an empty chunk weighs nothing in the merge
+            with np.errstate(all="ignore"):  # e.g. infinities interpolate to NaN
+                out[:-1] = np.percentile(b, points, method=method)
+            out[-1] = b.dtype.kind == "f" and np.isnan(b).any()
+        return out
+
+    per_block = map_blocks(
+        block_percentiles,
+        x,
+        dtype=block_dtype,
+        chunks=((points.size + 1,) * len(sizes),),
+        name="percentile_chunk",
     )
+
+    def merge(v: np.ndarray) -> np.ndarray:
+        v = v.reshape(len(sizes), -1)
+        if v[:, -1].any():
+            return np.full(final.size, np.nan)
+        return _merge_percentiles(final, points, v[:, :-1], sizes, method)
+
+    merged = map_blocks(
+        merge, per_block.rechunk(-1), dtype=dtype, chunks=((final.size,),), name="percentile"
+    )
+    return merged.reshape(qs.shape)
+
+
+def _merge_percentiles(
+    final: np.ndarray, points: np.ndarray, vals: np.ndarray, sizes: np.ndarray, method: str
+) -> np.ndarray:
+    """Dask's ``merge_percentiles``: the ``final`` percentiles of data whose chunks of
+    ``sizes`` elements have the percentiles ``vals[i]`` at ``points`` (one fix: see
+    ``right``)."""
+    keep = sizes > 0
+    vals, sizes = vals[keep], sizes[keep]
+    # Observations between consecutive percentiles of each chunk.
+    counts = np.concatenate(([points[0]], np.diff(points)))[None, :] * sizes[:, None]
+    combined_vals = vals.ravel()
+    order = np.argsort(combined_vals)
+    combined_vals = combined_vals[order]
+    combined_q = np.cumsum(counts.ravel()[order])
+    desired = final * sizes.sum()
+    if method == "linear":
+        return np.interp(desired, combined_q, combined_vals)
+    left = np.searchsorted(combined_q, desired, side="left")
+    # At least 0: below the first cumulative count (equal smallest values sorted with a
+    # nonzero count first) Dask's index -1 picks the largest value.
+    right = np.maximum(np.searchsorted(combined_q, desired, side="right") - 1, 0)
+    np.minimum(left, len(combined_vals) - 1, out=left)
+    lower, upper = np.minimum(left, right), np.maximum(left, right)
+    if method == "lower":
+        return combined_vals[lower]
+    if method == "higher":
+        return combined_vals[upper]
+    if method == "midpoint":
+        return 0.5 * (combined_vals[lower] + combined_vals[upper])
+    nearer_upper = np.abs(combined_q[lower] - desired) > np.abs(combined_q[upper] - desired)
+    return combined_vals[np.where(nearer_upper, upper, lower)]
 
 
 @implements(np.median)
