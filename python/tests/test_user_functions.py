@@ -7,7 +7,7 @@ from __future__ import annotations
 import dask.array as dask_array
 import numpy as np
 import pytest
-from _support import FLOAT_DTYPES, arrays, assert_values, chunk_specs, dtypes
+from _support import FLOAT_DTYPES, arrays, assert_values, chunk_specs, dtypes, explicit_chunks
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.exceptions import AxisError
@@ -602,3 +602,19 @@ def test_reduction_counts_combine_calls_like_dask(dtype):
     shapes_seen["dask"].clear()
     assert got.compute() == theirs.compute() == x.sum()
     assert sorted(shapes_seen["mine"]) == sorted(shapes_seen["dask"])
+
+
+@given(data=st.data())
+def test_apply_gufunc_with_a_core_dimension_repeated_in_one_argument(data):
+    n = data.draw(st.integers(1, 4), label="n")
+    x = np.random.default_rng(data.draw(st.integers(0, 99), label="seed")).random((5, n, n))
+    chunks = (data.draw(explicit_chunks(5), label="loop chunks"), n, n)
+    a = da.from_array(x, chunks=chunks)
+    np.testing.assert_allclose(
+        da.apply_gufunc(np.linalg.det, "(m,m)->()", a).compute(), np.linalg.det(x), rtol=1e-10
+    )
+    cube = np.random.default_rng(1).random((4, n, n, n))
+    got = da.apply_gufunc(
+        lambda v: v.sum(axis=(-3, -2, -1)), "(m,m,m)->()", da.from_array(cube, chunks=(3, n, n, n))
+    )
+    np.testing.assert_allclose(got.compute(), cube.sum(axis=(1, 2, 3)), rtol=1e-12)

@@ -285,7 +285,12 @@ def apply_gufunc(
                     f"Output core dimension `'{d}'` is not in any input: give its length in "
                     "`output_sizes`"
                 )
-    inds = [tuple(ds) for ds in dims]
+    # A core dimension repeated within one argument ("(m,m)->()"): its axes were checked
+    # to be equally long and are whole (one chunk), so the repeats get labels of their own.
+    inds = [
+        tuple(d if d not in ds[:j] else f"{d}__repeat{ds[:j].count(d)}__" for j, d in enumerate(ds))
+        for ds in dims
+    ]
     name = _funcname(func)
     if nout is None:
         cd = out_core[0]
