@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dask.array
 import numpy as np
 import pytest
 from _support import arrays, chunk_specs, explicit_chunks
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import brickwork.array as da
 
@@ -212,3 +215,28 @@ def test_bad_quantiles_raise():
         da.percentile(v, 50, internal_method="tdigest")
     with pytest.raises(np.exceptions.AxisError):
         da.percentile(v, 50, axis=1)
+
+
+@given(data=st.data())
+def test_nan_median_and_nan_arg_extremes_match_numpy(data):
+    shape = data.draw(st.tuples(st.integers(1, 6), st.integers(1, 6)), label="shape")
+    x = data.draw(arrays("float64", shape), label="x")
+    x[data.draw(hnp.arrays(bool, shape), label="nan mask")] = np.nan
+    a = da.from_array(x, chunks=data.draw(chunk_specs(shape, allow_auto=False), label="chunks"))
+    axis = data.draw(st.sampled_from([None, 0, 1, -1]), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lanes
+        np.testing.assert_allclose(
+            np.nanmedian(a, axis=axis, keepdims=keepdims).compute(),
+            np.nanmedian(x, axis=axis, keepdims=keepdims),
+        )
+    for func in (np.nanargmax, np.nanargmin):
+        lazy = func(a, axis=axis, keepdims=keepdims)
+        try:
+            expected = func(x, axis=axis, keepdims=keepdims)
+        except ValueError:
+            with pytest.raises(ValueError, match="All-NaN"):
+                lazy.compute()
+            continue
+        np.testing.assert_array_equal(lazy.compute(), expected)

@@ -21,7 +21,19 @@ from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, to_expr
 
-__all__ = ["argsort", "argtopk", "isin", "median", "percentile", "quantile", "sort", "topk"]
+__all__ = [
+    "argsort",
+    "argtopk",
+    "isin",
+    "median",
+    "nanargmax",
+    "nanargmin",
+    "nanmedian",
+    "percentile",
+    "quantile",
+    "sort",
+    "topk",
+]
 
 _INTERNAL_METHODS = ("default", "dask", "exact", "tdigest")
 # The methods Dask's merge of per-chunk percentiles supports.
@@ -270,6 +282,46 @@ def median(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
     if x.dtype.kind in "biu":
         x = x.astype(np.float64)
     return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
+@implements(np.nanmedian)
+def nanmedian(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
+    """The median ignoring NaN along ``axis`` (the flattened array for None), as
+    ``numpy.nanmedian``: exact, each lane of the axis gathered into one task."""
+    x = _array(a)
+    if axis is None:
+        out = nanmedian(x.ravel(), axis=0)
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    ax = normalize_axis_index(axis, x.ndim)
+    dtype = np.nanmedian(np.zeros(1, x.dtype)).dtype
+    return _reduce_along(
+        x, ax, lambda b: np.nanmedian(b, axis=ax, keepdims=True), dtype, "nanmedian", keepdims
+    )
+
+
+def _nanarg(func: Any, a: Any, axis: int | None, keepdims: bool) -> Array:
+    x = _array(a)
+    if axis is None:
+        out = _nanarg(func, x.ravel(), 0, False)
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    ax = normalize_axis_index(axis, x.ndim)
+    return _reduce_along(
+        x, ax, lambda b: func(b, axis=ax, keepdims=True), np.int64, func.__name__, keepdims
+    )
+
+
+@implements(np.nanargmax)
+def nanargmax(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
+    """Index of the maximum ignoring NaN, as ``numpy.nanargmax`` (each lane of the axis
+    gathered into one task; an all-NaN lane raises ValueError when computed)."""
+    return _nanarg(np.nanargmax, a, axis, keepdims)
+
+
+@implements(np.nanargmin)
+def nanargmin(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
+    """Index of the minimum ignoring NaN, as ``numpy.nanargmin`` (each lane of the axis
+    gathered into one task; an all-NaN lane raises ValueError when computed)."""
+    return _nanarg(np.nanargmin, a, axis, keepdims)
 
 
 @implements(np.isin)
