@@ -19,7 +19,7 @@ import numpy as np
 from brickwork.array.core import Array
 from brickwork.array.indexing import normalize_index, split_array_index
 
-__all__ = ["getitem", "setitem", "vindex"]
+__all__ = ["BlockView", "VIndex", "getitem", "setitem", "vindex"]
 
 
 def _is_array(item: Any) -> bool:
