@@ -10,11 +10,14 @@
 //! task seen so far. A task with no dependencies (one that brings new data in) starts
 //! only if the growth (measured, or expected of the running tasks if that is more) plus
 //! its own expected growth fits the room the plan leaves; otherwise it waits for running
-//! tasks to finish. Tasks that
-//! consume results always run, and a task is always admitted when nothing else runs,
-//! so a computation never stalls.
+//! tasks to finish. Before refusing, the allocators are asked to return their free pages
+//! (glibc's `malloc_trim`, and the global allocator's hook, see [`on_release_memory`]);
+//! what they give back was held by no task and comes off the per-task estimate. Tasks
+//! that consume results always run, and a task is always admitted when nothing else
+//! runs, so a computation never stalls.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// How often the resident size is read at most (a read costs about 25 µs).
@@ -118,8 +121,9 @@ impl Admission {
         growth.max(running * per_task) + per_task <= self.room
     }
 
-    /// Return the allocator's free memory to the system (at most every 10 ms) and
-    /// force the next measurement; false when it was done too recently.
+    /// Return the allocators' free memory to the system (at most every 10 ms), measure
+    /// again and take what was returned off the per-task estimate; false when it was
+    /// done too recently.
     fn trim(&self) -> bool {
         let now = self.start.elapsed().as_nanos() as u64;
         let last = self.trimmed.load(Ordering::Acquire);
@@ -131,9 +135,16 @@ impl Admission {
         {
             return false;
         }
+        let before = resident_bytes().unwrap_or(0);
         release_free_memory();
-        self.stamp.store(0, Ordering::Release);
         let b = resident_bytes().unwrap_or(0);
+        // What the allocator gave back was held for no task: take it off the estimate.
+        let released = before.saturating_sub(b) / self.running.load(Ordering::Acquire).max(1);
+        let _ = self
+            .per_task
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
+                Some(p.saturating_sub(released))
+            });
         self.measured.store(b, Ordering::Release);
         self.stamp
             .store(self.start.elapsed().as_nanos() as u64, Ordering::Release);
@@ -152,8 +163,19 @@ impl Admission {
     }
 }
 
-/// Ask the C allocator to return its free memory to the system (glibc's `malloc_trim`;
-/// nothing elsewhere).
+/// How the program's global allocator returns its free memory, when it is not the C
+/// library's (see [`on_release_memory`]).
+static RELEASE: OnceLock<fn()> = OnceLock::new();
+
+/// Register how the program's global allocator hands free memory back to the system
+/// (mimalloc: `mi_collect(true)`), so that run-time admission does not count memory the
+/// allocator keeps after tasks freed it. The first registration wins.
+pub fn on_release_memory(release: fn()) {
+    let _ = RELEASE.set(release);
+}
+
+/// Ask the allocators to return their free memory to the system: glibc's `malloc_trim`
+/// and the registered global allocator's hook.
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -165,6 +187,9 @@ fn release_free_memory() {
         unsafe {
             malloc_trim(0);
         }
+    }
+    if let Some(release) = RELEASE.get() {
+        release();
     }
 }
 

@@ -15,5 +15,6 @@ mod run;
 mod slots;
 mod spill;
 
+pub use admission::on_release_memory;
 pub use local::{Executor, ExternalArray, LocalExecutor, Progress};
 pub use output::{contiguous, OutputBuffer};

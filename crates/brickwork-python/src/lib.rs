@@ -17,9 +17,16 @@ use pyo3::prelude::*;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Hand mimalloc's free pages back to the system (run-time admission measures RSS).
+fn release_memory() {
+    // SAFETY: mi_collect takes no pointers and may be called from any thread.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 /// The extension module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    brickwork::layers::exec::on_release_memory(release_memory);
     m.add_class::<expr::PyExpr>()?;
     m.add("PanicError", m.py().get_type::<errors::PanicError>())?;
     m.add(
