@@ -669,8 +669,8 @@ class Array:
         return zeros_like(self)
 
     def conj(self) -> Array:
-        """The complex conjugate: the array itself (brickwork's dtypes are real)."""
-        return self
+        """The complex conjugate: a copy of the array (brickwork's dtypes are real)."""
+        return self.copy()
 
     conjugate = conj
 
