@@ -138,8 +138,12 @@ impl Admission {
         let before = resident_bytes().unwrap_or(0);
         release_free_memory();
         let b = resident_bytes().unwrap_or(0);
-        // What the allocator gave back was held for no task: take it off the estimate.
-        let released = before.saturating_sub(b) / self.running.load(Ordering::Acquire).max(1);
+        // What the allocators gave back of the growth was held for no task: take it off
+        // the estimate (not what they kept from before the computation started).
+        let given_back = before
+            .saturating_sub(self.base)
+            .saturating_sub(b.saturating_sub(self.base));
+        let released = given_back / self.running.load(Ordering::Acquire).max(1);
         let _ = self
             .per_task
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
