@@ -6,7 +6,8 @@
 //! while the computation runs: the process's resident anonymous and shared-memory bytes
 //! (`/proc/self/status`: RssAnon + RssShmem; pages of mapped files are left out, the
 //! kernel can drop them) above what they were at the start, less the arrays the plan
-//! holds in memory. Each task is expected to grow it by the largest growth per running
+//! holds in memory, read when workers ask for admission and every 10 ms by the calling
+//! thread. Each task is expected to grow it by the largest growth per running
 //! task seen so far. A task with no dependencies (one that brings new data in) starts
 //! only if the growth (measured, or expected of the running tasks if that is more) plus
 //! its own expected growth fits the room the plan leaves; otherwise it waits for running
@@ -153,6 +154,18 @@ impl Admission {
         self.stamp
             .store(self.start.elapsed().as_nanos() as u64, Ordering::Release);
         true
+    }
+
+    /// Measure now (not throttled) and record the growth per running task.
+    pub(crate) fn sample(&self) {
+        let b = resident_bytes().unwrap_or(0);
+        self.measured.store(b, Ordering::Release);
+        self.stamp
+            .store(self.start.elapsed().as_nanos() as u64, Ordering::Release);
+        let running = self.running.load(Ordering::Acquire);
+        if let Some(per_task) = b.saturating_sub(self.base).checked_div(running) {
+            self.per_task.fetch_max(per_task, Ordering::AcqRel);
+        }
     }
 
     /// Start a task that consumes results (always admitted).

@@ -365,17 +365,27 @@ impl Executor for LocalExecutor {
                     s.spawn(move || shared.work(w))
                 })
                 .collect();
+            // Poll every 50 ms; with a budget, also measure the tasks' memory every 10 ms
+            // (a task holding memory is seen even while no worker asks for admission).
+            let tick = if shared.admission.is_some() { 10 } else { 50 };
+            let mut last_poll: Option<std::time::Instant> = None;
             loop {
                 let done = shared.done.load(Ordering::Acquire);
                 if done == n || shared.stop.load(Ordering::Acquire) {
                     break;
                 }
-                if poll(Progress { done, total: n }) {
-                    cancelled = true;
-                    shared.stop.store(true, Ordering::Release);
-                    break;
+                if let Some(admission) = &shared.admission {
+                    admission.sample();
                 }
-                std::thread::park_timeout(Duration::from_millis(50));
+                if last_poll.is_none_or(|t| t.elapsed() >= Duration::from_millis(50)) {
+                    last_poll = Some(std::time::Instant::now());
+                    if poll(Progress { done, total: n }) {
+                        cancelled = true;
+                        shared.stop.store(true, Ordering::Release);
+                        break;
+                    }
+                }
+                std::thread::park_timeout(Duration::from_millis(tick));
             }
             for h in handles {
                 h.thread().unpark();
