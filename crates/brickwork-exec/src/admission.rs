@@ -8,12 +8,13 @@
 //! kernel can drop them) above what they were at the start, less the arrays the plan
 //! holds in memory, read when workers ask for admission and every 10 ms by the calling
 //! thread. Each task is expected to grow it by the largest growth per running
-//! task seen so far. A task with no dependencies (one that brings new data in) starts
+//! task seen lately. A task with no dependencies (one that brings new data in) starts
 //! only if the growth (measured, or expected of the running tasks if that is more) plus
 //! its own expected growth fits the room the plan leaves; otherwise it waits for running
 //! tasks to finish. Before refusing, the allocators are asked to return their free pages
-//! (glibc's `malloc_trim`, and the global allocator's hook, see [`on_release_memory`]);
-//! what they give back was held by no task and comes off the per-task estimate. Tasks
+//! (glibc's `malloc_trim`, and the global allocator's hook, see [`on_release_memory`]),
+//! and a measured growth per task counts for one to two windows of 0.5 s, so memory an
+//! allocator kept once does not hold work back for the rest of the computation. Tasks
 //! that consume results always run, and a task is always admitted when nothing else
 //! runs, so a computation never stalls.
 
@@ -23,6 +24,8 @@ use std::time::Instant;
 
 /// How often the resident size is read at most (a read costs about 25 µs).
 const MEASURE_EVERY_NANOS: u64 = 2_000_000;
+/// How long a measured growth per task counts: between one and two of these.
+const WINDOW_NANOS: u64 = 500_000_000;
 /// How often the allocator is asked at most to give free memory back.
 const TRIM_EVERY_NANOS: u64 = 10_000_000;
 
@@ -31,10 +34,16 @@ const TRIM_EVERY_NANOS: u64 = 10_000_000;
 pub(crate) struct Admission {
     /// Bytes the unplanned growth may reach.
     room: usize,
-    /// Resident bytes at the start plus the arrays the plan holds in memory.
-    base: usize,
-    /// The largest growth per running task measured so far.
+    /// Resident bytes before the computation: at the start, lowered whenever a
+    /// measurement is below (memory released then was not the computation's).
+    before: AtomicUsize,
+    /// The bytes of the arrays the plan holds in memory.
+    planned: usize,
+    /// The largest growth per running task measured in this window and the one before
+    /// (windows of [`WINDOW_NANOS`]: memory an allocator kept once is forgotten).
     per_task: AtomicUsize,
+    per_task_before: AtomicUsize,
+    window: AtomicU64,
     /// Tasks running now.
     running: AtomicUsize,
     /// The last measured resident bytes, and when (nanoseconds after `start`).
@@ -52,8 +61,11 @@ impl Admission {
         let now = resident_bytes()?;
         Some(Admission {
             room: limit.saturating_sub(planned),
-            base: now.saturating_add(planned),
+            before: AtomicUsize::new(now),
+            planned,
             per_task: AtomicUsize::new(0),
+            per_task_before: AtomicUsize::new(0),
+            window: AtomicU64::new(0),
             running: AtomicUsize::new(0),
             measured: AtomicUsize::new(now),
             stamp: AtomicU64::new(0),
@@ -78,14 +90,44 @@ impl Admission {
         } else {
             self.measured.load(Ordering::Acquire)
         };
-        bytes.saturating_sub(self.base)
+        self.growth_of(bytes)
+    }
+
+    /// The unplanned growth when `bytes` are resident.
+    fn growth_of(&self, bytes: usize) -> usize {
+        let before = self.before.fetch_min(bytes, Ordering::AcqRel).min(bytes);
+        bytes.saturating_sub(before.saturating_add(self.planned))
+    }
+
+    /// Record `per_task` as measured now, starting a new window when the current one
+    /// is over.
+    fn record(&self, per_task: usize) {
+        let now = self.start.elapsed().as_nanos() as u64;
+        let window = self.window.load(Ordering::Acquire);
+        if now.saturating_sub(window) >= WINDOW_NANOS
+            && self
+                .window
+                .compare_exchange(window, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            let last = self.per_task.swap(0, Ordering::AcqRel);
+            self.per_task_before.store(last, Ordering::Release);
+        }
+        self.per_task.fetch_max(per_task, Ordering::AcqRel);
+    }
+
+    /// The expected growth of one task: the largest measured in the last window or two.
+    fn expected(&self) -> usize {
+        self.per_task
+            .load(Ordering::Acquire)
+            .max(self.per_task_before.load(Ordering::Acquire))
     }
 
     /// Record the growth per task with `running` tasks running.
     fn observe(&self, running: usize) -> usize {
         let growth = self.growth();
         if let Some(per_task) = growth.checked_div(running) {
-            self.per_task.fetch_max(per_task, Ordering::AcqRel);
+            self.record(per_task);
         }
         growth
     }
@@ -118,13 +160,12 @@ impl Admission {
     /// measured growth counts if that is more.
     fn fits(&self, running: usize) -> bool {
         let growth = self.observe(running);
-        let per_task = self.per_task.load(Ordering::Acquire);
+        let per_task = self.expected();
         growth.max(running * per_task) + per_task <= self.room
     }
 
-    /// Return the allocators' free memory to the system (at most every 10 ms), measure
-    /// again and take what was returned off the per-task estimate; false when it was
-    /// done too recently.
+    /// Return the allocators' free memory to the system (at most every 10 ms) and
+    /// measure again; false when it was done too recently.
     fn trim(&self) -> bool {
         let now = self.start.elapsed().as_nanos() as u64;
         let last = self.trimmed.load(Ordering::Acquire);
@@ -136,20 +177,9 @@ impl Admission {
         {
             return false;
         }
-        let before = resident_bytes().unwrap_or(0);
         release_free_memory();
         let b = resident_bytes().unwrap_or(0);
-        // What the allocators gave back of the growth was held for no task: take it off
-        // the estimate (not what they kept from before the computation started).
-        let given_back = before
-            .saturating_sub(self.base)
-            .saturating_sub(b.saturating_sub(self.base));
-        let released = given_back / self.running.load(Ordering::Acquire).max(1);
-        let _ = self
-            .per_task
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
-                Some(p.saturating_sub(released))
-            });
+        self.growth_of(b);
         self.measured.store(b, Ordering::Release);
         self.stamp
             .store(self.start.elapsed().as_nanos() as u64, Ordering::Release);
@@ -163,8 +193,8 @@ impl Admission {
         self.stamp
             .store(self.start.elapsed().as_nanos() as u64, Ordering::Release);
         let running = self.running.load(Ordering::Acquire);
-        if let Some(per_task) = b.saturating_sub(self.base).checked_div(running) {
-            self.per_task.fetch_max(per_task, Ordering::AcqRel);
+        if let Some(per_task) = self.growth_of(b).checked_div(running) {
+            self.record(per_task);
         }
     }
 
