@@ -270,3 +270,14 @@ def test_blocks_errors():
         d.blocks[2]
     with pytest.raises(IndexError, match="None"):
         d.blocks[None]
+
+
+def test_other_array_likes_index_like_numpy_arrays_and_bad_masks_are_named():
+    import pandas as pd
+
+    x = np.arange(24).reshape(4, 6)
+    d = da.from_array(x, chunks=2)
+    assert_matches(d[pd.Index([3, 0])], x[[3, 0]])
+    assert_matches(d[:, pd.Series([True, False] * 3)], x[:, np.array([True, False] * 3)])
+    with pytest.raises(IndexError, match="boolean mask of the array's shape, got dtype int64"):
+        d[da.ones((4, 6), chunks=2, dtype=int)] = 1

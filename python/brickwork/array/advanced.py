@@ -72,13 +72,20 @@ def _expand_ellipsis(items: tuple[Any, ...], ndim: int) -> list[Any]:
     return out
 
 
+def _as_index(item: Any) -> Any:
+    """Array-likes other than brickwork arrays (a pandas Index, …) as NumPy arrays, and
+    0-d integer arrays as ints."""
+    if hasattr(item, "__array__") and not isinstance(item, Array | np.ndarray):
+        item = np.asarray(item)
+    if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
+        return int(item)
+    return item
+
+
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` with NumPy's rules (basic, one array along an axis, several arrays,
     N-d arrays, boolean masks) and lazy brickwork indices (see ``unknown``)."""
-    items = tuple(
-        int(it) if isinstance(it, np.ndarray) and it.ndim == 0 and it.dtype.kind in "iu" else it
-        for it in (index if isinstance(index, tuple) else (index,))
-    )
+    items = tuple(_as_index(it) for it in (index if isinstance(index, tuple) else (index,)))
     if any(isinstance(it, Array) for it in items):
         from brickwork.array.unknown import lazy_index
 
@@ -303,7 +310,12 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
         isinstance(key, np.ndarray) and key.dtype == bool and key.ndim == x.ndim
     ):
         mask = key if isinstance(key, Array) else from_array(key)
-        if mask.dtype != bool or mask.shape != x.shape:
+        if mask.dtype != bool:
+            raise IndexError(
+                "assignment with a brickwork array as the index needs a boolean mask of the "
+                f"array's shape, got dtype {mask.dtype}; compute integer positions first"
+            )
+        if mask.shape != x.shape:
             raise IndexError(
                 f"boolean index did not match indexed array; shape of array is {x.shape} but "
                 f"shape of boolean index is {mask.shape}"

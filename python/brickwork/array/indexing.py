@@ -1,4 +1,5 @@
-"""Normalisation of basic indices (ints, slices, None, Ellipsis) for ``Array.__getitem__``."""
+"""Normalisation of basic indices (ints, slices, None, Ellipsis), and of one index array
+along an axis, for ``Array.__getitem__`` (``advanced.py`` handles the rest)."""
 
 from __future__ import annotations
 
@@ -48,15 +49,6 @@ def _entry(item: Any) -> IndexEntry | EllipsisType:
         return int(item)
     if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
         return int(item)
-    if (
-        isinstance(item, list | tuple | np.ndarray)
-        or hasattr(item, "__array__")
-        or hasattr(item, "_expr")
-    ):
-        raise NotImplementedError(
-            f"fancy indexing (with {type(item).__name__} indices) is not supported yet; "
-            "index with ints, slices, None and Ellipsis"
-        )
     raise IndexError(_INVALID)
 
 
@@ -72,7 +64,7 @@ def normalize_index(index: Any, shape: tuple[int, ...]) -> tuple[IndexEntry, ...
         Too many indices, more than one Ellipsis, an int out of range, or an entry
         of an invalid type (float, str, …), with NumPy's messages.
     NotImplementedError
-        Integer or boolean arrays (fancy indexing).
+        A bool scalar as an index.
     """
     items = index if isinstance(index, tuple) else (index,)
     entries = [_entry(item) for item in items]
