@@ -46,7 +46,7 @@ pub(crate) struct Admission {
     window: AtomicU64,
     /// Tasks running now.
     running: AtomicUsize,
-    /// The last measured resident bytes, and when (nanoseconds after `start`).
+    /// The last measured unplanned growth, and when (nanoseconds after `start`).
     measured: AtomicUsize,
     stamp: AtomicU64,
     /// When the allocator last gave its free memory back.
@@ -67,30 +67,30 @@ impl Admission {
             per_task_before: AtomicUsize::new(0),
             window: AtomicU64::new(0),
             running: AtomicUsize::new(0),
-            measured: AtomicUsize::new(now),
+            measured: AtomicUsize::new(0),
             stamp: AtomicU64::new(0),
             trimmed: AtomicU64::new(0),
             start: Instant::now(),
         })
     }
 
-    /// The unplanned growth now (measured at most every 2 ms).
-    fn growth(&self) -> usize {
+    /// The unplanned growth now (measured at most every 2 ms), and whether it was
+    /// measured by this call.
+    fn growth(&self) -> (usize, bool) {
         let now = self.start.elapsed().as_nanos() as u64;
         let last = self.stamp.load(Ordering::Acquire);
-        let bytes = if now.saturating_sub(last) >= MEASURE_EVERY_NANOS
+        if now.saturating_sub(last) >= MEASURE_EVERY_NANOS
             && self
                 .stamp
                 .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
                 .is_ok()
         {
-            let b = resident_bytes().unwrap_or(0);
-            self.measured.store(b, Ordering::Release);
-            b
+            let growth = self.growth_of(resident_bytes().unwrap_or(0));
+            self.measured.store(growth, Ordering::Release);
+            (growth, true)
         } else {
-            self.measured.load(Ordering::Acquire)
-        };
-        self.growth_of(bytes)
+            (self.measured.load(Ordering::Acquire), false)
+        }
     }
 
     /// The unplanned growth when `bytes` are resident.
@@ -125,8 +125,8 @@ impl Admission {
 
     /// Record the growth per task with `running` tasks running.
     fn observe(&self, running: usize) -> usize {
-        let growth = self.growth();
-        if let Some(per_task) = growth.checked_div(running) {
+        let (growth, fresh) = self.growth();
+        if let Some(per_task) = growth.checked_div(running).filter(|_| fresh) {
             self.record(per_task);
         }
         growth
@@ -178,9 +178,8 @@ impl Admission {
             return false;
         }
         release_free_memory();
-        let b = resident_bytes().unwrap_or(0);
-        self.growth_of(b);
-        self.measured.store(b, Ordering::Release);
+        let growth = self.growth_of(resident_bytes().unwrap_or(0));
+        self.measured.store(growth, Ordering::Release);
         self.stamp
             .store(self.start.elapsed().as_nanos() as u64, Ordering::Release);
         true
@@ -188,12 +187,12 @@ impl Admission {
 
     /// Measure now (not throttled) and record the growth per running task.
     pub(crate) fn sample(&self) {
-        let b = resident_bytes().unwrap_or(0);
-        self.measured.store(b, Ordering::Release);
+        let growth = self.growth_of(resident_bytes().unwrap_or(0));
+        self.measured.store(growth, Ordering::Release);
         self.stamp
             .store(self.start.elapsed().as_nanos() as u64, Ordering::Release);
         let running = self.running.load(Ordering::Acquire);
-        if let Some(per_task) = self.growth_of(b).checked_div(running) {
+        if let Some(per_task) = growth.checked_div(running) {
             self.record(per_task);
         }
     }
@@ -203,9 +202,8 @@ impl Admission {
         self.running.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// A task has finished; what it held is measured before it leaves.
+    /// A task has finished (what tasks hold is measured by `sample` and admission).
     pub(crate) fn finish(&self) {
-        self.observe(self.running.load(Ordering::Acquire));
         self.running.fetch_sub(1, Ordering::AcqRel);
     }
 }
