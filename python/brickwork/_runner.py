@@ -32,14 +32,15 @@ def _num_threads(num_threads: Any) -> int:
     return n
 
 
-_active_pool: Any = None
 _shared_pool: Any = None
 
 
 def active_pool() -> Any:
     """The process pool that Python callables of the running computation use, or None
-    (they run in the calling scheduler thread)."""
-    return _active_pool
+    (they run in the calling scheduler thread). Each computation carries its own (the
+    engine hands it to the computation's worker threads), so a ``scheduler="processes"``
+    compute never sends another thread's compute to the pool."""
+    return _core.compute_pool()
 
 
 def _pool_for(processes: int) -> Any:
@@ -111,13 +112,9 @@ def run(
     -------
     list of numpy.ndarray
     """
-    global _active_pool
     threads = _num_threads(num_threads)
-    processes = _scheduler(scheduler) == "processes"
+    pool = _pool_for(threads) if _scheduler(scheduler) == "processes" else None
     callback, bar = _progress_callback(progress)
-    previous = _active_pool
-    if processes:
-        _active_pool = _pool_for(threads)
     try:
         return _core.compute(
             list(exprs),
@@ -126,8 +123,8 @@ def run(
             None if into is None else list(into),
             config.get("memory_limit"),
             config.get("temporary_directory"),
+            pool,
         )
     finally:
-        _active_pool = previous
         if bar is not None:
             bar.close()

@@ -45,6 +45,16 @@ pub enum Error {
     /// The computation was cancelled (KeyboardInterrupt when it came from Ctrl-C).
     #[error("computation cancelled")]
     Cancelled,
+    /// An error raised by user code inside a task (a Python block function's
+    /// exception), carried with the computation's result so that the caller re-raises
+    /// the original error, never another computation's.
+    #[error("{message}")]
+    External {
+        /// What failed, for callers that cannot use `source`.
+        message: String,
+        /// The user code's own error.
+        source: std::sync::Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// A bug: an invariant of the engine did not hold (RuntimeError).
     #[error("internal error (please report): {0}")]
     Internal(String),

@@ -83,6 +83,9 @@ pub struct LocalExecutor {
     /// The memory budget in bytes, held while running (see the `admission` module):
     /// tasks that bring new data in wait while the measured memory is over it.
     pub memory_limit: Option<usize>,
+    /// Data of this computation for its block functions (see
+    /// [`brickwork_kernels::callback::current_context`]), set on every worker thread.
+    pub context: Option<brickwork_kernels::callback::ComputeContext>,
 }
 
 impl Default for LocalExecutor {
@@ -93,6 +96,7 @@ impl Default for LocalExecutor {
                 .unwrap_or(1),
             spill_dir: None,
             memory_limit: None,
+            context: None,
         }
     }
 }
@@ -362,7 +366,10 @@ impl Executor for LocalExecutor {
                 .into_iter()
                 .map(|w| {
                     let shared = &shared;
-                    s.spawn(move || shared.work(w))
+                    let context = self.context.clone();
+                    s.spawn(move || {
+                        brickwork_kernels::callback::with_context(context, || shared.work(w))
+                    })
                 })
                 .collect();
             // Poll every 50 ms; with a budget, also measure the tasks' memory every 10 ms

@@ -373,6 +373,10 @@ fn scalar_power(a: &Operand, b: &Operand) -> Result<Option<Expr>> {
     let (Operand::Array(x), Operand::Scalar(k)) = (a, b) else {
         return Ok(None);
     };
+    if x.dtype() == DType::Bool && *k == ScalarKind::Int(2) {
+        // NumPy's `x ** 2` is `square(x)` for every dtype: int8 for bool.
+        return Ok(Some(unary(UnaryOp::Square, x)?));
+    }
     let d = k.promote_with(x.dtype());
     if !d.is_float() {
         return Ok(None);
@@ -422,7 +426,9 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
         }
     }
     let mut common = operand_dtypes(&[a, b])?;
-    if let Err(e) = check_scalar_fits(&[a, b], common) {
+    // A Python int must fit the dtype of the loop it is cast to, not the promoted
+    // dtype: `uint8 / 300` runs the float64 loop and is fine, as in NumPy 2.
+    if let Err(e) = check_scalar_fits(&[a, b], op.signature(common)?.0) {
         // NumPy compares integers with out-of-range Python ints exactly.
         match comparison_dtype(op, &[a, b], common) {
             Some(d) => common = d,

@@ -4,6 +4,35 @@
 
 use crate::Tile;
 use brickwork_core::{Buffer, Result};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// Data of one computation that its block functions read (the Python binding keeps
+/// the process pool of `scheduler="processes"` here). The executor sets it on every
+/// worker thread of the computation, so concurrent computations never see each other's.
+pub type ComputeContext = Arc<dyn std::any::Any + Send + Sync>;
+
+thread_local! {
+    static CONTEXT: RefCell<Option<ComputeContext>> = const { RefCell::new(None) };
+}
+
+/// The context of the computation whose task this thread is running, if any.
+pub fn current_context() -> Option<ComputeContext> {
+    CONTEXT.with(|c| c.borrow().clone())
+}
+
+/// Runs `f` with `context` as this thread's computation context (restored afterwards,
+/// also when `f` panics).
+pub fn with_context<R>(context: Option<ComputeContext>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<ComputeContext>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CONTEXT.with(|c| *c.borrow_mut() = self.0.take());
+        }
+    }
+    let _restore = Restore(CONTEXT.with(|c| c.replace(context)));
+    f()
+}
 
 /// One input block handed to a [`BlockFn`]: element `(i0, i1, ...)` of the block is at
 /// `base + i0 * strides[0] + ...` elements in `buffer`.

@@ -174,7 +174,8 @@ pub struct State {
     pub m2: Vec<f64>,
     /// Indices of the extrema (argmin, argmax); -1 before any element.
     pub idx: Vec<i64>,
-    /// Neumaier compensation of float sums (sum, nansum, mean).
+    /// Neumaier compensation of float sums (sum, nansum, mean), or the low part of the
+    /// double-double mean (var, std).
     pub comp: Vec<f64>,
 }
 
@@ -293,7 +294,12 @@ impl State {
             } else {
                 Vec::new()
             },
-            comp: if matches!(reducer, Sum | NanSum | Mean) && acc == DType::F64 {
+            // Sums: Neumaier's compensation; moments: the low part of the mean.
+            comp: if matches!(
+                reducer,
+                Sum | NanSum | Mean | Var { .. } | NanVar { .. } | Std { .. } | NanStd { .. }
+            ) && acc == DType::F64
+            {
                 vec![0.0; len]
             } else {
                 Vec::new()
@@ -379,7 +385,16 @@ impl Sink for ReduceSink<'_> {
                 let (Tile::F64(mean), TileRef::F64(x)) = (&mut st.vals, x) else {
                     return Err(bad());
                 };
-                fold_moments(mean, &mut st.count, &mut st.m2, &x[..n], base, step, nan);
+                fold_moments(
+                    mean,
+                    &mut st.comp,
+                    &mut st.count,
+                    &mut st.m2,
+                    &x[..n],
+                    base,
+                    step,
+                    nan,
+                );
                 Ok(())
             }
             Any | All => {
@@ -595,8 +610,31 @@ fn extreme<T: Extremum>(acc: &mut [T], x: &[T], base: usize, step: isize, r: Red
     }
 }
 
+/// `a + b` as an unevaluated pair `(sum, error)` (Knuth's TwoSum, exact).
+#[inline(always)]
+fn exact_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+/// Adds `t` to the double-double `(hi, lo)` and renormalizes it.
+#[inline(always)]
+fn dd_add(hi: &mut f64, lo: &mut f64, t: f64) {
+    let (s, e) = exact_sum(*hi, t);
+    let l = *lo + e;
+    let h = s + l;
+    *lo = l - (h - s);
+    *hi = h;
+}
+
+/// Folds `x` into per-output moments: `mean` (+ `mean_lo`, its low part: the mean is a
+/// double-double, so data far from zero, as `1e9 + noise`, keeps its small deviations
+/// exact), `count` and `m2` (sums of squared deviations, compensated).
+#[allow(clippy::too_many_arguments)]
 fn fold_moments(
     mean: &mut [f64],
+    mean_lo: &mut [f64],
     count: &mut [f64],
     m2: &mut [f64],
     x: &[f64],
@@ -605,25 +643,39 @@ fn fold_moments(
     nan: bool,
 ) {
     if step == 0 {
-        // Two passes over the tile (in cache), then Chan's merge.
-        let (mut c, mut s) = (0.0, 0.0);
+        // Two passes over the tile (in cache): an exact sum gives the tile's mean as a
+        // double-double, then compensated squared deviations, then Chan's merge.
+        let (mut c, mut s, mut e) = (0.0, 0.0, 0.0);
         for &v in x {
             if !(nan && v.is_nan()) {
                 c += 1.0;
-                s += v;
+                let (t, err) = exact_sum(s, v);
+                s = t;
+                e += err;
             }
         }
         if c == 0.0 {
             return;
         }
-        let mt = s / c;
-        let mut q = 0.0;
+        let (s, e) = exact_sum(s, e);
+        let q1 = s / c;
+        // The remainder s + e - q1 * c, exact through the fused multiply-add.
+        let r = (-q1).mul_add(c, s) + e;
+        let (mt, mt_lo) = exact_sum(q1, r / c);
+        let (mut q, mut qc) = (0.0, 0.0);
         for &v in x {
             if !(nan && v.is_nan()) {
-                q += (v - mt) * (v - mt);
+                let d = (v - mt) - mt_lo;
+                two_sum(&mut q, &mut qc, d * d);
             }
         }
-        merge_moments(&mut count[base], &mut mean[base], &mut m2[base], c, mt, q);
+        merge_moments(
+            &mut count[base],
+            &mut mean[base],
+            &mut mean_lo[base],
+            &mut m2[base],
+            (c, mt, mt_lo, q + qc),
+        );
     } else {
         for (k, &v) in x.iter().enumerate() {
             if nan && v.is_nan() {
@@ -631,27 +683,30 @@ fn fold_moments(
             }
             let j = (base as isize + k as isize * step) as usize;
             count[j] += 1.0;
-            let d = v - mean[j];
-            mean[j] += d / count[j];
-            m2[j] += d * (v - mean[j]);
+            let d = (v - mean[j]) - mean_lo[j];
+            dd_add(&mut mean[j], &mut mean_lo[j], d / count[j]);
+            m2[j] += d * ((v - mean[j]) - mean_lo[j]);
         }
     }
 }
 
-/// Chan et al.'s merge of (count, mean, M2) moments.
+/// Chan et al.'s merge of the moments `b = (count, mean, mean_lo, m2)` into
+/// `(c, m, m_lo, q)`; the means are double-doubles, so the difference of two means is
+/// exact even when both are large.
 #[inline]
-fn merge_moments(c: &mut f64, m: &mut f64, q: &mut f64, cb: f64, mb: f64, qb: f64) {
+fn merge_moments(c: &mut f64, m: &mut f64, m_lo: &mut f64, q: &mut f64, b: (f64, f64, f64, f64)) {
+    let (cb, mb, mb_lo, qb) = b;
     if cb == 0.0 {
         return;
     }
     if *c == 0.0 {
-        (*c, *m, *q) = (cb, mb, qb);
+        (*c, *m, *m_lo, *q) = (cb, mb, mb_lo, qb);
         return;
     }
     let tot = *c + cb;
-    let d = mb - *m;
-    *m += d * cb / tot;
-    *q += qb + d * d * *c * cb / tot;
+    let d = (mb - *m) + (mb_lo - *m_lo);
+    dd_add(m, m_lo, d * (cb / tot));
+    *q += qb + d * d * (*c * cb / tot);
     *c = tot;
 }
 
@@ -753,10 +808,9 @@ pub fn combine(reducer: Reducer, a: &mut State, b: &State) -> Result<()> {
                 merge_moments(
                     &mut a.count[j],
                     &mut m[j],
+                    &mut a.comp[j],
                     &mut a.m2[j],
-                    b.count[j],
-                    mb[j],
-                    b.m2[j],
+                    (b.count[j], mb[j], b.comp[j], b.m2[j]),
                 );
             }
         }
@@ -870,14 +924,23 @@ mod tests {
         let Tile::F64(m) = &mut a.vals else {
             unreachable!()
         };
-        fold_moments(m, &mut a.count, &mut a.m2, &xs[..2], 0, 0, false);
+        fold_moments(
+            m,
+            &mut a.comp,
+            &mut a.count,
+            &mut a.m2,
+            &xs[..2],
+            0,
+            0,
+            false,
+        );
         // b: Welford's update one element at a time.
         let mut b = State::new(Reducer::Var { ddof: 0 }, DType::F64, 1);
         let Tile::F64(m) = &mut b.vals else {
             unreachable!()
         };
         for &v in &xs[2..] {
-            fold_moments(m, &mut b.count, &mut b.m2, &[v], 0, 1, false);
+            fold_moments(m, &mut b.comp, &mut b.count, &mut b.m2, &[v], 0, 1, false);
         }
         combine(Reducer::Var { ddof: 0 }, &mut a, &b).unwrap();
         let Tile::F64(v) = finalize(Reducer::Var { ddof: 0 }, a, DType::F64, 5.0).unwrap() else {
@@ -886,6 +949,49 @@ mod tests {
         let mean = xs.iter().sum::<f64>() / 5.0;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 5.0;
         assert!((v[0] - var).abs() < 1e-12);
+    }
+
+    /// Variance of `xs` folded in the given tiles (whole-tile folds, then Chan's merge).
+    fn chunked_var(tiles: &[&[f64]], ddof: u32) -> f64 {
+        let r = Reducer::Var { ddof };
+        let mut total = State::new(r, DType::F64, 1);
+        for t in tiles {
+            let mut s = State::new(r, DType::F64, 1);
+            let Tile::F64(m) = &mut s.vals else {
+                unreachable!()
+            };
+            fold_moments(m, &mut s.comp, &mut s.count, &mut s.m2, t, 0, 0, false);
+            combine(r, &mut total, &s).unwrap();
+        }
+        let Tile::F64(v) = finalize(r, total, DType::F64, 0.0).unwrap() else {
+            unreachable!()
+        };
+        v[0]
+    }
+
+    #[test]
+    fn variance_of_large_offset_data_is_exact_across_chunks() {
+        // int64 [2^31, 2^31, 2^31 + 1, 2^31] in chunks (3, 1): the variance is exactly 0.25.
+        let b = 2f64.powi(31);
+        assert_eq!(chunked_var(&[&[b, b, b + 1.0], &[b]], 1), 0.25);
+        // 1e9 + small deviations: the same variance as the deviations alone.
+        let dev: Vec<f64> = (0..3000)
+            .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
+            .collect();
+        let big: Vec<f64> = dev.iter().map(|d| 1e9 + d).collect();
+        let tiles: Vec<&[f64]> = big.chunks(7).collect();
+        let mean = dev.iter().sum::<f64>() / dev.len() as f64;
+        let exact = dev.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / dev.len() as f64;
+        let got = chunked_var(&tiles, 0);
+        // The deviations themselves carry 1e9's rounding (ulp 1.2e-7): compare to the
+        // variance of the values as stored.
+        let stored: Vec<f64> = big.iter().map(|v| v - 1e9).collect();
+        let sm = stored.iter().sum::<f64>() / stored.len() as f64;
+        let want = stored.iter().map(|d| (d - sm).powi(2)).sum::<f64>() / stored.len() as f64;
+        assert!(
+            (got - want).abs() / want < 1e-14,
+            "{got} vs {want} (exact deviations {exact})"
+        );
     }
 
     #[test]

@@ -8,12 +8,20 @@ use brickwork::{DType, Error};
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use std::sync::Mutex;
+use std::sync::Arc;
 
-/// The exception raised by the last failing Python block function, re-raised by
-/// `compute` in place of the engine's error (a process-wide slot: concurrent computes
-/// from several Python threads may see each other's exceptions).
-pub static LAST_ERROR: Mutex<Option<PyErr>> = Mutex::new(None);
+/// The process pool of one computation (`scheduler="processes"`), its
+/// [`ComputeContext`](brickwork::layers::kernels::callback::ComputeContext).
+pub struct PoolContext(pub Py<PyAny>);
+
+/// The process pool that the running computation's block functions use, or None
+/// (called from a block function; None elsewhere, and for `scheduler="threads"`).
+#[pyfunction]
+pub fn compute_pool(py: Python<'_>) -> Option<Py<PyAny>> {
+    let context = brickwork::layers::kernels::callback::current_context()?;
+    let pool = context.downcast_ref::<PoolContext>()?;
+    Some(pool.0.clone_ref(py))
+}
 
 /// A Python callable `f(block_id, *blocks) -> ndarray` (the Python layer wraps the
 /// user's function so that it returns a C-contiguous array of the declared dtype).
@@ -89,10 +97,11 @@ impl BlockFn for PyBlockFn {
                 brickwork::layers::kernels::elementwise::cast(src, &mut tile, n);
                 Ok(tile)
             })();
-            result.map_err(|e| {
-                let msg = format!("the map_blocks function {} raised {e}", self.name);
-                *LAST_ERROR.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                Error::Value(msg)
+            // The exception travels with this computation's result (`to_py` re-raises
+            // it), so concurrent computes never see each other's exceptions.
+            result.map_err(|e| Error::External {
+                message: format!("the map_blocks function {} raised {e}", self.name),
+                source: Arc::new(e),
             })
         })
     }

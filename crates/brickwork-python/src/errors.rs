@@ -33,6 +33,11 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::Memory(m) => MemoryBudgetError::new_err(m),
         Error::NotFound(m) => pyo3::exceptions::PyFileNotFoundError::new_err(m),
         Error::Io(m) => pyo3::exceptions::PyOSError::new_err(m),
+        // User code's own exception, re-raised unchanged (with its traceback).
+        Error::External { message, source } => match source.downcast_ref::<PyErr>() {
+            Some(e) => e.clone_ref(py),
+            None => PyRuntimeError::new_err(message),
+        },
     }
 }
 

@@ -440,17 +440,10 @@ fn map_blocks(
 fn run_graph(
     py: Python<'_>,
     g: &brickwork::layers::graph::TaskGraph,
-    num_threads: usize,
+    exec: LocalExecutor,
     progress: Option<Py<PyAny>>,
     externals: Vec<Option<brickwork::ExternalArray>>,
-    spill_dir: Option<std::path::PathBuf>,
-    memory_limit: Option<usize>,
 ) -> PyResult<Vec<brickwork::OutputBuffer>> {
-    let exec = LocalExecutor {
-        num_threads,
-        spill_dir,
-        memory_limit,
-    };
     let mut failure: Option<PyErr> = None;
     let result = py.detach(|| {
         let mut poll = |p: Progress| -> bool {
@@ -477,13 +470,7 @@ fn run_graph(
     }
     match result {
         Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) => {
-            let raised = crate::callback::LAST_ERROR
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take();
-            Err(raised.unwrap_or_else(|| to_py(py, e)))
-        }
+        Ok(Err(e)) => Err(to_py(py, e)),
         Err(_) => Err(crate::errors::PanicError::new_err(
             "brickwork's scheduler panicked",
         )),
@@ -519,7 +506,11 @@ fn _panic_in_task(py: Python<'_>) -> PyResult<()> {
         graph::map_blocks(std::sync::Arc::new(PanicFn), &[ones], DType::F64, None)
     })?;
     let g = guard(py, || optimize::task_graph(&[x]))?;
-    run_graph(py, &g, 2, None, Vec::new(), None, None).map(|_| ())
+    let exec = LocalExecutor {
+        num_threads: 2,
+        ..LocalExecutor::default()
+    };
+    run_graph(py, &g, exec, None, Vec::new()).map(|_| ())
 }
 
 /// An array over the Zarr array at `component` of the store at `path`, in `chunks`
@@ -588,16 +579,13 @@ fn to_zarr(
             optimize::budget::fit(&mut g, limit, num_threads.max(1), &[])
         })?;
     }
-    run_graph(
-        py,
-        &g,
-        num_threads.max(1),
-        progress,
-        Vec::new(),
-        temporary_directory,
+    let exec = LocalExecutor {
+        num_threads: num_threads.max(1),
+        spill_dir: temporary_directory,
         memory_limit,
-    )
-    .map(|_| ())
+        context: None,
+    };
+    run_graph(py, &g, exec, progress, Vec::new()).map(|_| ())
 }
 
 /// A writable, aligned, C-contiguous NumPy array as memory to compute into.
@@ -623,9 +611,13 @@ fn external(arr: &Bound<'_, PyUntypedArray>) -> PyResult<brickwork::ExternalArra
 ///
 /// `into`, when given, holds one writable NumPy array (or None) per expression: that
 /// output is written straight into it (a memory-mapped `.npy` file streams to disk) and
-/// its entry in the returned list is the array itself.
+/// its entry in the returned list is the array itself. `pool`, when given, is the
+/// process pool that this computation's block functions run in (`scheduler=
+/// "processes"`; they read it with `compute_pool()`).
 #[pyfunction]
-#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None, temporary_directory=None))]
+#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None, temporary_directory=None, pool=None))]
+// The Python signature's keywords, one argument each.
+#[allow(clippy::too_many_arguments)]
 fn compute<'py>(
     py: Python<'py>,
     exprs: Vec<PyRef<'py, PyExpr>>,
@@ -634,6 +626,7 @@ fn compute<'py>(
     into: Option<Vec<Option<Bound<'py, PyUntypedArray>>>>,
     memory_limit: Option<usize>,
     temporary_directory: Option<std::path::PathBuf>,
+    pool: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
     if num_threads == 0 {
         return Err(PyValueError::new_err("num_threads must be at least 1"));
@@ -661,15 +654,13 @@ fn compute<'py>(
             Some(a) => Some(external(a)?),
         });
     }
-    let outputs = run_graph(
-        py,
-        &g,
+    let exec = LocalExecutor {
         num_threads,
-        progress,
-        externals,
-        temporary_directory,
+        spill_dir: temporary_directory,
         memory_limit,
-    )?;
+        context: pool.map(|p| Arc::new(crate::callback::PoolContext(p)) as _),
+    };
+    let outputs = run_graph(py, &g, exec, progress, externals)?;
     let arrays = outputs
         .into_iter()
         .enumerate()
@@ -709,5 +700,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(from_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(to_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::callback::compute_pool, m)?)?;
     Ok(())
 }

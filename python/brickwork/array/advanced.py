@@ -73,19 +73,50 @@ def _expand_ellipsis(items: tuple[Any, ...], ndim: int) -> list[Any]:
 
 
 def _as_index(item: Any) -> Any:
-    """Array-likes other than brickwork arrays (a pandas Index, …) as NumPy arrays, and
-    0-d integer arrays as ints."""
+    """Array-likes other than brickwork arrays (a pandas Index, …) as NumPy arrays,
+    0-d integer arrays as ints and 0-d boolean arrays as bools."""
     if hasattr(item, "__array__") and not isinstance(item, Array | np.ndarray):
         item = np.asarray(item)
-    if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
-        return int(item)
+    if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iub":
+        return bool(item) if item.dtype == bool else int(item)
     return item
+
+
+def _is_bool_scalar(item: Any) -> bool:
+    return isinstance(item, bool | np.bool_)
+
+
+def _bool_scalar_keys(items: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """NumPy reads a scalar ``True`` / ``False`` index as a new axis of length 1 indexed
+    by ``[0]`` / ``[]`` (an advanced index). Returns the key that inserts those axes
+    (keeping every other axis) and the key that then indexes them: ``x[items]`` is
+    ``x[first][second]``."""
+    first: list[Any] = []
+    second: list[Any] = []
+    for it in items:
+        if _is_bool_scalar(it):
+            first.append(None)
+            second.append(np.arange(1 if it else 0))
+        elif it is None:
+            first.append(None)
+            second.append(slice(None))
+        elif it is Ellipsis:
+            first.append(Ellipsis)
+            second.append(Ellipsis)
+        else:
+            mask = isinstance(it, np.ndarray | list | tuple) and np.asarray(it).dtype == bool
+            first.extend([slice(None)] * (max(np.ndim(it), 1) if mask else 1))
+            second.append(it)
+    return tuple(first), tuple(second)
 
 
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` with NumPy's rules (basic, one array along an axis, several arrays,
     N-d arrays, boolean masks) and lazy brickwork indices (see ``unknown``)."""
     items = tuple(_as_index(it) for it in (index if isinstance(index, tuple) else (index,)))
+    if any(_is_bool_scalar(it) for it in items):
+        first, second = _bool_scalar_keys(items)
+        return getitem(getitem(x, first), second)
     if any(isinstance(it, Array) for it in items):
         from brickwork.array.unknown import lazy_index
 
@@ -287,52 +318,136 @@ def _region(x: Array, key: Any) -> tuple[list[np.ndarray | None], list[int]]:
     return positions, dropped
 
 
+def _cast_value(value: Any, dtype: np.dtype) -> Any:
+    """The assigned value in the array's dtype, as NumPy casts it on assignment (unsafe
+    casting; a Python integer out of the dtype's range raises OverflowError). Casting
+    first keeps the rest of the array exact: promoting it with the value would round
+    large int64 / uint64 elements that are not assigned."""
+    if isinstance(value, Array):
+        return value.astype(dtype)
+    return np.asarray(value, dtype=dtype)
+
+
+def _check_broadcast(v: Any, target: tuple[int, ...]) -> None:
+    try:
+        if np.broadcast_shapes(v.shape, target) == target:
+            return
+    except ValueError:
+        pass
+    raise ValueError(
+        f"shape mismatch: value array of shape {v.shape} could not be broadcast to indexing "
+        f"result of shape {target}"
+    )
+
+
 def setitem(x: Array, key: Any, value: Any) -> Array:
     """The array ``x`` with ``x[key] = value`` applied, as a new lazy array.
 
-    ``key`` is a boolean mask of x's shape (NumPy or brickwork; ``value`` broadcasts to
-    x's shape), or basic indices with at most one 1-d integer / boolean array per axis
-    (``value`` broadcasts to the selected region). The value is cast to x's dtype, as
-    NumPy does. With duplicate integer positions the last value wins, as in NumPy.
+    ``key`` is basic indices with at most one 1-d integer / boolean array per axis, a
+    NumPy boolean mask of x's shape (``value`` broadcasts to the selected elements, as
+    NumPy), or a brickwork boolean mask of x's shape (``value`` broadcasts to x's shape,
+    as Dask). Scalar ``True`` / ``False`` index as NumPy (a new axis of length 1 / 0).
+    The value is cast to x's dtype first, as NumPy does, so elements outside the
+    region keep their exact values. With duplicate integer positions the last value
+    wins, as in NumPy.
 
     Raises
     ------
     ValueError
         A value that does not broadcast to the region.
+    OverflowError
+        A Python integer value out of range for x's dtype.
     IndexError
         An index out of bounds or of the wrong type.
     """
+    from brickwork.array.ufuncs import where
+
+    items = tuple(_as_index(it) for it in (key if isinstance(key, tuple) else (key,)))
+    if any(_is_bool_scalar(it) for it in items):
+        return _setitem_bool_scalars(x, items, value)
+    key = items if isinstance(key, tuple) else items[0]
+    v = _cast_value(value, x.dtype)
+    if isinstance(key, Array):
+        if key.dtype != bool:
+            raise IndexError(
+                "assignment with a brickwork array as the index needs a boolean mask of the "
+                f"array's shape, got dtype {key.dtype}; compute integer positions first"
+            )
+        if key.shape != x.shape:
+            raise IndexError(
+                f"boolean index did not match indexed array; shape of array is {x.shape} but "
+                f"shape of boolean index is {key.shape}"
+            )
+        _check_broadcast(v, x.shape)
+        return where(key, v, x)
+    if isinstance(key, np.ndarray) and key.dtype == bool and key.ndim == x.ndim:
+        return _setitem_numpy_mask(x, key, v)
+    return _setitem_region(x, key, v)
+
+
+def _setitem_bool_scalars(x: Array, items: tuple[Any, ...], value: Any) -> Array:
+    """``x[items] = value`` where ``items`` holds scalar booleans: ``False`` assigns
+    nothing; ``True`` assigns the region of the other items, with the value broadcast
+    to NumPy's ``x[items].shape`` (the region with axes of length 1 inserted)."""
+    from brickwork.array.creation import from_array
+    from brickwork.array.routines import broadcast_to, reshape
+
+    target = getitem(x, items).shape
+    v = _cast_value(value, x.dtype)
+    _check_broadcast(v, target)
+    if not all(bool(it) for it in items if _is_bool_scalar(it)):
+        return x
+    rest = tuple(it for it in items if not _is_bool_scalar(it))
+    region = getitem(x, rest).shape
+    if v.ndim:
+        v = v if isinstance(v, Array) else from_array(v)
+        v = reshape(broadcast_to(v, target), region)
+    return setitem(x, rest, v)
+
+
+def _setitem_numpy_mask(x: Array, mask: np.ndarray, v: Any) -> Array:
+    """``x[mask] = v`` for a NumPy mask of x's shape: as NumPy, ``v`` broadcasts to the
+    masked elements in C order (a scalar, one value, or one value per True)."""
+    from brickwork.array.creation import from_array
+    from brickwork.array.routines import reshape, take
+    from brickwork.array.ufuncs import where
+
+    if mask.shape != x.shape:
+        raise IndexError(
+            f"boolean index did not match indexed array; shape of array is {x.shape} but "
+            f"shape of boolean index is {mask.shape}"
+        )
+    positions = np.flatnonzero(mask)
+    count = len(positions)
+    if v.ndim == 0 or v.shape == (1,):
+        return where(from_array(mask, chunks=x.chunks), v.reshape(()) if v.ndim else v, x)
+    if v.ndim != 1 or len(v) != count:
+        raise ValueError(
+            f"NumPy boolean array indexing assignment cannot assign {v.size} input values to "
+            f"the {count} output values where the mask is true"
+        )
+    spread = np.zeros(mask.size, dtype=np.int64)
+    spread[positions] = np.arange(count)
+    v = v if isinstance(v, Array) else from_array(v)
+    spread_v = take(v, spread, axis=0)
+    if x.ndim != 1:
+        spread_v = reshape(spread_v, x.shape)
+    return where(from_array(mask, chunks=x.chunks), spread_v, x)
+
+
+def _setitem_region(x: Array, key: Any, v: Any) -> Array:
+    """``x[key] = v`` for basic indices with at most one 1-d array per axis; ``v`` is
+    already in x's dtype."""
     from brickwork.array.creation import from_array
     from brickwork.array.routines import broadcast_to, take
     from brickwork.array.ufuncs import where
 
-    if isinstance(key, Array) or (
-        isinstance(key, np.ndarray) and key.dtype == bool and key.ndim == x.ndim
-    ):
-        mask = key if isinstance(key, Array) else from_array(key)
-        if mask.dtype != bool:
-            raise IndexError(
-                "assignment with a brickwork array as the index needs a boolean mask of the "
-                f"array's shape, got dtype {mask.dtype}; compute integer positions first"
-            )
-        if mask.shape != x.shape:
-            raise IndexError(
-                f"boolean index did not match indexed array; shape of array is {x.shape} but "
-                f"shape of boolean index is {mask.shape}"
-            )
-        value = value if isinstance(value, Array) else np.asarray(value)
-        if np.broadcast_shapes(value.shape, x.shape) != x.shape:
-            raise ValueError(
-                f"could not broadcast input array from shape {value.shape} into shape {x.shape}"
-            )
-        return where(mask, value, x).astype(x.dtype)
     positions, dropped = _region(x, key)
     region = tuple(
         n if p is None else len(p)
         for a, (n, p) in enumerate(zip(x.shape, positions))
         if a not in dropped
     )
-    v = value if isinstance(value, Array) else np.asarray(value)
     try:
         if np.broadcast_shapes(v.shape, region) != region:
             raise ValueError
@@ -363,8 +478,7 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
         along = from_array(hit, chunks=(x.chunks[axis],))
         along = along[(slice(None),) + (None,) * (x.ndim - axis - 1)]
         inside = along if inside is True else inside & along
-    result = where(inside, v, x)
-    return result.astype(x.dtype)
+    return where(inside, v, x).astype(x.dtype)
 
 
 class BlockView:

@@ -731,7 +731,9 @@ class Array:
         out: None = None,
     ) -> Array:
         """Arithmetic mean over ``axis``. See ``brickwork.array.mean``."""
-        return reduction("mean", self, axis, keepdims, dtype, split_every, out=out)
+        from brickwork.array.reductions import mean
+
+        return mean(self, axis, dtype, keepdims, split_every, out)
 
     def var(
         self,

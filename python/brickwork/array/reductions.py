@@ -105,8 +105,18 @@ def mean(
     split_every: int | None = None,
     out: None = None,
 ) -> Array:
-    """Arithmetic mean over ``axis`` (float64 for integer input; arguments as ``sum``)."""
-    return reduction("mean", _array(a), axis, keepdims, dtype, split_every, out=out)
+    """Arithmetic mean over ``axis`` (float64 for integer input; arguments as ``sum``).
+
+    With an integer ``dtype`` the result is NumPy's: the sum in that dtype (wrapping on
+    overflow, as NumPy's integer accumulator), divided by the count, truncated toward
+    zero to that dtype.
+    """
+    x = _array(a)
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        total = reduction("sum", x, axis, keepdims, dtype, split_every, out=out)
+        count = x.size // total.size if total.size else 1
+        return (total / count).astype(dtype)
+    return reduction("mean", x, axis, keepdims, dtype, split_every, out=out)
 
 
 @implements(np.var)
