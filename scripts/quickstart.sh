@@ -38,8 +38,12 @@ step "install build dependencies"
 "${PY}" -m pip install --quiet --disable-pip-version-check "maturin==1.16.0" "numpy==2.4.6" "cloudpickle==3.1.3"
 
 step "build and install brickwork (pip install ., release build)"
-"${PY}" -m pip install --quiet --disable-pip-version-check \
-    --no-build-isolation --no-deps --force-reinstall .
+echo "The first build compiles about 200 Rust crates: 5 to 10 minutes on 2 cores (later"
+echo "builds are incremental). cargo's progress follows."
+# pip -v shows cargo's output; only its progress lines are shown (the whole log: .venv/build.log).
+"${PY}" -m pip install -v --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall . 2>&1 | tee .venv/build.log |
+    grep --line-buffered -E "Compiling|Finished|Built wheel|Successfully installed|error|warning: unused"
 
 step "python examples/quickstart.py"
 "${PY}" examples/quickstart.py

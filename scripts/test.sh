@@ -89,9 +89,11 @@ step "ruff check python bench"
 "${PY}" -m ruff check python bench
 
 step "build and install brickwork (pip install ., release build via maturin)"
-# --no-build-isolation: build with the pinned maturin installed above.
-"${PY}" -m pip install --quiet --disable-pip-version-check \
-    --no-build-isolation --no-deps --force-reinstall .
+# --no-build-isolation: build with the pinned maturin installed above. pip -v shows
+# cargo's output; only its progress lines are shown (the whole log: .venv/build.log).
+"${PY}" -m pip install -v --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall . 2>&1 | tee .venv/build.log |
+    grep --line-buffered -E "Compiling|Finished|Built wheel|Successfully installed|error|warning: unused"
 
 # Both pytest runs always run, so one CI log shows every failure. A fixed hypothesis seed
 # makes the run reproducible; run pytest without it (or with

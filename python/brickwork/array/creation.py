@@ -40,12 +40,16 @@ def from_array(
     asarray: bool | None = None,
     fancy: bool = True,
     inline_array: bool = False,
+    *,
+    copy: bool = False,
 ) -> Array:
     """Wrap a NumPy array (or anything with ``__array__``) as a chunked Array.
 
-    NumPy arrays are read in place, without a copy: do not modify ``x`` until the
-    computations that use it have finished. Byte-swapped or misaligned arrays are
-    copied once.
+    NumPy arrays are read in place, without a copy (brickwork's deliberate choice;
+    ``dask.array.from_array`` copies): a change to ``x`` shows in every later
+    ``compute()``, and ``x`` must not be modified while a computation that reads it
+    runs. Pass ``copy=True`` for a snapshot that later changes to ``x`` do not affect.
+    Byte-swapped or misaligned arrays are copied once.
 
     Parameters
     ----------
@@ -60,6 +64,8 @@ def from_array(
         A label shown by ``repr``.
     lock, asarray, fancy, inline_array
         Accepted for compatibility with ``dask.array.from_array``; ignored.
+    copy : bool, default False
+        Copy ``x`` once now (a snapshot) instead of reading it in place.
 
     Returns
     -------
@@ -74,7 +80,7 @@ def from_array(
     """
     if isinstance(x, Array):
         raise ValueError("x is already a brickwork Array; use asarray() instead")
-    arr = to_numpy(x)
+    arr = _numpy_with_dtype(x, None, copy=bool(copy))
     spec, limit = chunks_and_limit(chunks)
     return Array(_core.from_numpy(arr, spec, limit), name if isinstance(name, str) else "array")
 
