@@ -5,7 +5,7 @@ use crate::errors::{guard, to_py};
 use crate::expr::PyExpr;
 use brickwork::layers::graph::{self as graph, optimize, Expr, Operand};
 use brickwork::{BinaryOp, UnaryOp};
-use brickwork::{Buffer, Chunks, DType, Executor, LocalExecutor, Progress, Reducer, ScalarKind};
+use brickwork::{Buffer, Chunks, ComputeOptions, DType, Progress, Reducer, ScalarKind};
 use ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -435,15 +435,14 @@ fn map_blocks(
     guard(py, || graph::map_blocks(f, &exprs, d, grid)).map(wrap)
 }
 
-/// Run a task graph with the GIL released, polling for Ctrl-C and progress; the
-/// exception of a failing Python block function is re-raised as it was.
-fn run_graph(
+/// Run `job` (the engine's pipeline: plan, fit the budget, execute) with the GIL
+/// released, polling for Ctrl-C and progress. Engine errors and panics become Python
+/// exceptions; a failing Python block function's exception is re-raised as it was.
+fn run_detached<T: Send>(
     py: Python<'_>,
-    g: &brickwork::layers::graph::TaskGraph,
-    exec: LocalExecutor,
     progress: Option<Py<PyAny>>,
-    externals: Vec<Option<brickwork::ExternalArray>>,
-) -> PyResult<Vec<brickwork::OutputBuffer>> {
+    job: impl FnOnce(&mut dyn FnMut(Progress) -> bool) -> brickwork::Result<T> + Send,
+) -> PyResult<T> {
     let mut failure: Option<PyErr> = None;
     let result = py.detach(|| {
         let mut poll = |p: Progress| -> bool {
@@ -461,9 +460,7 @@ fn run_graph(
                 false
             })
         };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            exec.execute_into(g, externals, &mut poll)
-        }))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut poll)))
     });
     if let Some(e) = failure {
         return Err(e);
@@ -505,12 +502,16 @@ fn _panic_in_task(py: Python<'_>) -> PyResult<()> {
         let ones = graph::full(ScalarKind::Float(1.0).to_scalar(DType::F64)?, grid.clone());
         graph::map_blocks(std::sync::Arc::new(PanicFn), &[ones], DType::F64, None)
     })?;
-    let g = guard(py, || optimize::task_graph(&[x]))?;
-    let exec = LocalExecutor {
+    let options = ComputeOptions {
         num_threads: 2,
-        ..LocalExecutor::default()
+        memory_limit: None,
+        spill_dir: None,
+        context: None,
     };
-    run_graph(py, &g, exec, None, Vec::new()).map(|_| ())
+    run_detached(py, None, |poll| {
+        brickwork::compute::compute(&[x], &options, Vec::new(), poll)
+    })
+    .map(|_| ())
 }
 
 /// An array over the Zarr array at `component` of the store at `path`, in `chunks`
@@ -573,19 +574,15 @@ fn to_zarr(
     })?;
     let sink: std::sync::Arc<dyn brickwork::layers::kernels::io::BlockSink> =
         std::sync::Arc::new(sink);
-    let mut g = guard(py, || optimize::store_graph(&[(e.clone(), sink)]))?;
-    if let Some(limit) = memory_limit {
-        guard(py, || {
-            optimize::budget::fit(&mut g, limit, num_threads.max(1), &[])
-        })?;
-    }
-    let exec = LocalExecutor {
+    let options = ComputeOptions {
         num_threads: num_threads.max(1),
-        spill_dir: temporary_directory,
         memory_limit,
+        spill_dir: temporary_directory,
         context: None,
     };
-    run_graph(py, &g, exec, progress, Vec::new()).map(|_| ())
+    run_detached(py, progress, |poll| {
+        brickwork::compute::store(&[(e, sink)], &options, poll)
+    })
 }
 
 /// A writable, aligned, C-contiguous NumPy array as memory to compute into.
@@ -632,7 +629,6 @@ fn compute<'py>(
         return Err(PyValueError::new_err("num_threads must be at least 1"));
     }
     let exprs: Vec<Expr> = exprs.iter().map(|e| e.expr.clone()).collect();
-    let mut g = guard(py, || optimize::task_graph(&exprs))?;
     let into = into.unwrap_or_default();
     if into.len() > exprs.len() {
         return Err(PyValueError::new_err(format!(
@@ -641,12 +637,6 @@ fn compute<'py>(
             exprs.len()
         )));
     }
-    if let Some(limit) = memory_limit {
-        let external: Vec<bool> = into.iter().map(|a| a.is_some()).collect();
-        guard(py, || {
-            optimize::budget::fit(&mut g, limit, num_threads, &external)
-        })?;
-    }
     let mut externals = Vec::with_capacity(into.len());
     for arr in &into {
         externals.push(match arr {
@@ -654,13 +644,15 @@ fn compute<'py>(
             Some(a) => Some(external(a)?),
         });
     }
-    let exec = LocalExecutor {
+    let options = ComputeOptions {
         num_threads,
-        spill_dir: temporary_directory,
         memory_limit,
+        spill_dir: temporary_directory,
         context: pool.map(|p| Arc::new(crate::callback::PoolContext(p)) as _),
     };
-    let outputs = run_graph(py, &g, exec, progress, externals)?;
+    let outputs = run_detached(py, progress, |poll| {
+        brickwork::compute::compute(&exprs, &options, externals, poll)
+    })?;
     let arrays = outputs
         .into_iter()
         .enumerate()

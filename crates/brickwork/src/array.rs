@@ -1,7 +1,8 @@
 //! The Rust user API: [`Array`], a lazy chunked array.
 
+use crate::ComputeOptions;
 use brickwork_core::{Buffer, ChunkSpec, Chunks, DType, Element, Error, Result, ScalarKind};
-use brickwork_exec::{Executor, LocalExecutor, OutputBuffer, Progress};
+use brickwork_exec::{OutputBuffer, Progress};
 use brickwork_graph::{self as graph, Expr, Operand};
 use brickwork_kernels::reduce::Reducer;
 use brickwork_kernels::{BinaryOp, UnaryOp};
@@ -155,28 +156,29 @@ impl Array {
         self.reduce(Reducer::Mean, axes)
     }
 
-    /// Compute on all cores and return the result as an `ndarray` of `T` (which must be
-    /// the array's dtype).
+    /// Compute with [`ComputeOptions::default`] (all cores, a budget of three quarters
+    /// of the physical memory) and return the result as an `ndarray` of `T` (which
+    /// must be the array's dtype).
     pub fn compute<T: Element>(&self) -> Result<ArrayD<T>> {
         let out = compute_many(
             std::slice::from_ref(self),
-            &LocalExecutor::default(),
+            &ComputeOptions::default(),
             &mut |_| {},
         )?;
         into_ndarray(out.into_iter().next().expect("one output"))
     }
 }
 
-/// Compute several arrays in one task graph (shared work runs once) with `executor`,
-/// reporting progress to `progress`.
+/// Compute several arrays in one task graph (shared work runs once) with `options`
+/// (budget checked and held, intermediates spilled when they do not fit), reporting
+/// progress to `progress`.
 pub fn compute_many(
     arrays: &[Array],
-    executor: &dyn Executor,
+    options: &ComputeOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<OutputBuffer>> {
     let exprs: Vec<Expr> = arrays.iter().map(|a| a.expr.clone()).collect();
-    let g = graph::optimize::task_graph(&exprs)?;
-    executor.execute(&g, &mut |p| {
+    crate::compute::compute(&exprs, options, Vec::new(), &mut |p| {
         progress(p);
         false
     })

@@ -20,6 +20,7 @@
 //! ```
 
 mod array;
+pub mod compute;
 
 pub use array::{compute_many, Array};
 pub use brickwork_core::{
@@ -29,6 +30,7 @@ pub use brickwork_exec::{Executor, ExternalArray, LocalExecutor, OutputBuffer, P
 pub use brickwork_kernels::reduce::Reducer;
 pub use brickwork_kernels::{BinaryOp, UnaryOp};
 pub use brickwork_store::ZarrArray;
+pub use compute::ComputeOptions;
 
 /// Worker processes for Rust programs: run registered functions with serde arguments
 /// and byte buffers (through shared memory) in child processes; a crashed or stuck
