@@ -331,3 +331,17 @@ def test_scheduler_processes_does_not_leak_into_a_concurrent_threads_compute():
         t.join(timeout=120)
     assert pids == {os.getpid()}
     brickwork.config.get("scheduler")  # the setting is untouched
+
+
+def test_from_array_reads_in_place_unless_copy_is_asked_for():
+    """brickwork reads sources in place (documented); ``copy=True`` snapshots them,
+    as ``dask.array.from_array`` does by default."""
+    import dask.array as dask_array
+
+    x = np.arange(4.0)
+    in_place = da.from_array(x)
+    snapshot = da.from_array(x, copy=True)
+    reference = dask_array.from_array(x)
+    x[0] = -5
+    np.testing.assert_array_equal(snapshot.compute(), reference.compute())
+    np.testing.assert_array_equal(in_place.compute(), x)
