@@ -994,6 +994,42 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Integer data far from zero, cut into arbitrary tiles: the variance is the
+        /// exact rational `(n * sum(x^2) - sum(x)^2) / (n * (n - ddof))`, rounded once.
+        #[test]
+        fn variance_matches_the_exact_rational_value(
+            offset in proptest::prop_oneof![
+                proptest::strategy::Just(0i64),
+                proptest::strategy::Just(1i64 << 31),
+                proptest::strategy::Just(-(1i64 << 40)),
+                proptest::strategy::Just(1_000_000_007i64),
+            ],
+            devs in proptest::collection::vec(-1000i64..1000, 2..200),
+            cuts in proptest::collection::vec(1usize..17, 1..40),
+            ddof in 0u32..2,
+        ) {
+            let xs: Vec<f64> = devs.iter().map(|d| (offset + d) as f64).collect();
+            let mut tiles: Vec<&[f64]> = Vec::new();
+            let (mut start, mut k) = (0, 0);
+            while start < xs.len() {
+                let end = (start + cuts[k % cuts.len()]).min(xs.len());
+                tiles.push(&xs[start..end]);
+                start = end;
+                k += 1;
+            }
+            let n = devs.len() as i128;
+            let s: i128 = devs.iter().map(|&d| d as i128).sum();
+            let q: i128 = devs.iter().map(|&d| (d as i128) * (d as i128)).sum();
+            let exact = (n * q - s * s) as f64 / (n * (n - ddof as i128)) as f64;
+            let got = chunked_var(&tiles, ddof);
+            proptest::prop_assert!(
+                (got - exact).abs() <= 1e-13 * exact.abs().max(1e-300),
+                "{} vs {}", got, exact
+            );
+        }
+    }
+
     #[test]
     fn argmax_prefers_first_nan_then_first_max() {
         assert!(arg_better(f64::NAN, 5, 3.0, 1, true));
