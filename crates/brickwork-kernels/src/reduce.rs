@@ -4,7 +4,8 @@
 //! Sums are accumulated in int64 / uint64 / float64 whatever the input (float32 sums
 //! are more accurate than NumPy's float32 pairwise sums); a row reduced to one value is
 //! summed pairwise, and variances use Welford's update within a chunk and Chan's merge
-//! between chunks.
+//! between chunks, with the mean kept as a double-double so that data far from zero
+//! keeps its small deviations exact.
 
 use crate::cast::Num;
 use crate::program::Sink;
