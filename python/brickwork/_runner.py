@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,7 +33,8 @@ def _num_threads(num_threads: Any) -> int:
     return n
 
 
-_shared_pool: Any = None
+_shared_pools: dict[int, Any] = {}
+_pools_lock = threading.Lock()
 
 
 def active_pool() -> Any:
@@ -44,16 +46,15 @@ def active_pool() -> Any:
 
 
 def _pool_for(processes: int) -> Any:
-    """A pool of ``processes`` workers shared by computations (made on first use)."""
-    global _shared_pool
-    if _shared_pool is not None and (_shared_pool._processes != processes or _shared_pool._state != "running"):
-        _shared_pool.terminate()
-        _shared_pool = None
-    if _shared_pool is None:
-        from brickwork.multiprocessing import Pool
+    """A pool of ``processes`` workers shared by computations (made on first use; one
+    per size, so a computation never ends a pool that another one is using)."""
+    with _pools_lock:
+        pool = _shared_pools.get(processes)
+        if pool is None or pool._state != "running":
+            from brickwork.multiprocessing import Pool
 
-        _shared_pool = Pool(processes)
-    return _shared_pool
+            pool = _shared_pools[processes] = Pool(processes)
+        return pool
 
 
 def _scheduler(scheduler: Any) -> str:
