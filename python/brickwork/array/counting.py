@@ -40,7 +40,8 @@ def _sum_blocks(
     ``length``: each block's result is one row of a (blocks..., length) array that is
     then summed over the block axes."""
     arrays = [_with_new_axis(a) for a in (x, *extra)]
-    chunks = (*(((1,) * len(c)) for c in x.chunks), (length,))
+    # The blocks of x[..., None], not of x: slicing drops empty chunks.
+    chunks = (*(((1,) * len(c)) for c in arrays[0].chunks[:-1]), (length,))
     lead = (1,) * x.ndim
 
     def block(b: np.ndarray, *others: np.ndarray) -> np.ndarray:
@@ -234,8 +235,13 @@ def histogram(
     x = _array(a)
     if isinstance(bins, str):
         raise NotImplementedError("histogram with a bin estimator name is not supported")
+    # Edges and range fix the result's length: brickwork Arrays among them are computed.
     if isinstance(bins, Array):
         bins = np.asarray(bins)
+    if isinstance(range, Array) or (
+        isinstance(range, list | tuple) and any(isinstance(v, Array) for v in range)
+    ):
+        range = tuple(np.asarray(range).tolist())
     extra: list[Array] = []
     w_probe = None
     if weights is not None:

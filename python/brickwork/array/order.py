@@ -1,5 +1,5 @@
-"""Order statistics along an axis: sort, argsort, median, percentile, quantile, topk,
-argtopk, and isin.
+"""Order statistics along an axis: sort, argsort, median, nanmedian, percentile,
+quantile, nanpercentile, nanquantile, topk, argtopk, and isin.
 
 Each gathers the axis into one chunk first — a rechunk, which in brickwork is a free view
 — and then runs NumPy's own function per block through ``map_blocks``, so the results
@@ -12,6 +12,7 @@ percentiles per chunk, merged by one task.
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ __all__ = [
     "nanargmax",
     "nanargmin",
     "nanmedian",
+    "nanpercentile",
+    "nanquantile",
     "percentile",
     "quantile",
     "sort",
@@ -45,7 +48,16 @@ def _array(a: Any) -> Array:
 
 
 def _whole_axis(x: Array, axis: int) -> Array:
-    return x.rechunk({axis: -1})
+    """``x`` with ``axis`` in one chunk and no empty chunks on the other axes (both
+    views). Slicing drops empty chunks (``x[None]`` inserting an axis too), so a chunk
+    spec given to ``map_blocks`` that kept them would not match its input's blocks."""
+    chunks = {a: -1 if a == axis else _nonempty(c) for a, c in enumerate(x.chunks)}
+    return x.rechunk(chunks)
+
+
+def _nonempty(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """Chunk sizes without the empty ones (one empty chunk for an empty axis)."""
+    return tuple(c for c in sizes if c) or (0,)
 
 
 @implements(np.sort)
@@ -76,45 +88,115 @@ def _reduce_along(x: Array, ax: int, func: Any, dtype: Any, name: str, keepdims:
     return out if keepdims else out[(slice(None),) * ax + (0,)]
 
 
-@implements(np.quantile)
-def quantile(
-    a: Any, q: Any, axis: int | None = None, keepdims: bool = False, method: str = "linear"
+def _q_values(q: Any, name: str) -> Any:
+    """``q`` as NumPy takes it: a brickwork Array (or a sequence holding some) is
+    computed, since its values fix the result's shape; Python and NumPy scalars pass
+    unchanged, so NumPy's weak promotion of a Python float ``q`` still applies.
+
+    Raises
+    ------
+    TypeError
+        If ``q`` is not real numbers.
+    """
+    if isinstance(q, Array) or (
+        isinstance(q, list | tuple) and any(isinstance(v, Array) for v in q)
+    ):
+        q = np.asarray(q)
+    try:
+        kind = np.asarray(q).dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if kind not in "biuf":
+        raise TypeError(
+            f"{name} q must be a real number or an array_like of real numbers, got "
+            f"{type(q).__name__} {q!r}"
+        )
+    return q
+
+
+def _order_statistic(
+    func: Any, x: Array, q: Any, axis: Any, keepdims: bool, method: str, name: str
 ) -> Array:
-    """The ``q``-th quantiles (floats in [0, 1]) along ``axis`` (the flattened array for
-    None), as ``numpy.quantile``: exact, each lane of the axis gathered into one task.
-    Several ``q`` give a result with ``q``'s axes first."""
-    x = _array(a)
+    """``func(x, q, axis, keepdims=keepdims, method=method)`` for NumPy's ``quantile``,
+    ``percentile``, ``nanquantile`` or ``nanpercentile`` (``q`` already checked): each
+    lane of the axis is gathered into one task that calls ``func``; several ``q`` give
+    a result with ``q``'s axes first."""
     qs = np.asarray(q)
-    if not np.all((qs >= 0) & (qs <= 1)):
-        raise ValueError("Quantiles must be in the range [0, 1]")
     if axis is None:
-        out = quantile(x.ravel(), q, axis=0, method=method)
+        out = _order_statistic(func, x.ravel(), q, 0, False, method, name)
         return out.reshape(qs.shape + (1,) * x.ndim) if keepdims else out
     ax = normalize_axis_index(axis, x.ndim)
-    dtype = np.quantile(np.zeros(1, x.dtype), q, method=method).dtype
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lanes of nan*
+        dtype = func(np.zeros(1, x.dtype), q, method=method).dtype
     if qs.ndim == 0:
         return _reduce_along(
             x,
             ax,
-            lambda b: np.quantile(b, q, axis=ax, keepdims=True, method=method),
+            lambda b: func(b, q, axis=ax, keepdims=True, method=method),
             dtype,
-            "quantile",
+            name,
             keepdims,
         )
     flat = qs.ravel()
     whole = _whole_axis(x, ax)
     chunks = ((flat.size,), *((1,) if i == ax else c for i, c in enumerate(whole.chunks)))
     out = map_blocks(
-        lambda b: np.quantile(b, flat, axis=ax, keepdims=True, method=method),
+        lambda b: func(b, flat, axis=ax, keepdims=True, method=method),
         whole,
         dtype=dtype,
         chunks=chunks,
         new_axis=0,
-        name="quantile",
+        name=name,
     )
     if not keepdims:
         out = out[(slice(None),) * (ax + 1) + (0,)]
     return out if qs.ndim == 1 else out.reshape(qs.shape + out.shape[1:])
+
+
+def _checked_q(q: Any, name: str, top: int) -> Any:
+    """``q`` converted (``_q_values``) and checked to lie in ``[0, top]``."""
+    q = _q_values(q, name)
+    qs = np.asarray(q)
+    if not np.all((qs >= 0) & (qs <= top)):
+        what = "Quantiles" if top == 1 else "Percentiles"
+        raise ValueError(f"{what} must be in the range [0, {top}]")
+    return q
+
+
+@implements(np.quantile)
+def quantile(
+    a: Any, q: Any, axis: int | None = None, keepdims: bool = False, method: str = "linear"
+) -> Array:
+    """The ``q``-th quantiles (floats in [0, 1]) along ``axis`` (the flattened array for
+    None), as ``numpy.quantile``: exact, each lane of the axis gathered into one task.
+    Several ``q`` give a result with ``q``'s axes first. ``q`` may be a brickwork
+    Array: it is computed first (its values fix the result's shape)."""
+    x = _array(a)
+    q = _checked_q(q, "quantile", 1)
+    return _order_statistic(np.quantile, x, q, axis, keepdims, method, "quantile")
+
+
+@implements(np.nanquantile)
+def nanquantile(
+    a: Any, q: Any, axis: int | None = None, keepdims: bool = False, method: str = "linear"
+) -> Array:
+    """The ``q``-th quantiles ignoring NaN, as ``numpy.nanquantile`` (exact; arguments
+    as ``quantile``; an all-NaN lane gives NaN)."""
+    x = _array(a)
+    q = _checked_q(q, "nanquantile", 1)
+    return _order_statistic(np.nanquantile, x, q, axis, keepdims, method, "nanquantile")
+
+
+@implements(np.nanpercentile)
+def nanpercentile(
+    a: Any, q: Any, axis: int | None = None, keepdims: bool = False, method: str = "linear"
+) -> Array:
+    """The ``q``-th percentiles (in [0, 100]) ignoring NaN, as ``numpy.nanpercentile``
+    (exact, each lane of the axis gathered into one task; an all-NaN lane gives NaN)."""
+    x = _array(a)
+    q = _checked_q(q, "nanpercentile", 100)
+    return _order_statistic(np.nanpercentile, x, q, axis, keepdims, method, "nanpercentile")
 
 
 def percentile(
@@ -165,9 +247,8 @@ def percentile(
     NotImplementedError
         ``internal_method="tdigest"``.
     """
+    q = _checked_q(q, "percentile", 100)
     qs = np.asarray(q)
-    if not np.all((qs >= 0) & (qs <= 100)):
-        raise ValueError("Percentiles must be in the range [0, 100]")
     if internal_method not in _INTERNAL_METHODS:
         raise ValueError(
             f"internal_method must be one of {', '.join(map(repr, _INTERNAL_METHODS))}, "
@@ -184,9 +265,7 @@ def percentile(
             normalize_axis_index(axis, 1)
         out = _merged_percentiles(x, q, method)
         return out.reshape(qs.shape + (1,)) if keepdims else out
-    # As numpy.percentile: q / 100 in the array's float type.
-    scaled = np.true_divide(q, x.dtype.type(100) if x.dtype.kind == "f" else 100)
-    return quantile(x, scaled, axis=axis, keepdims=keepdims, method=method)
+    return _order_statistic(np.percentile, x, q, axis, keepdims, method, "percentile")
 
 
 @implements(np.percentile)
@@ -279,9 +358,16 @@ def median(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
     """The median along ``axis``, as ``numpy.median`` (integers in float64, so the mean
     of the two middle values cannot overflow)."""
     x = _array(a)
-    if x.dtype.kind in "biu":
-        x = x.astype(np.float64)
-    return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+    if axis is None:
+        out = median(x.ravel(), axis=0)
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    ax = normalize_axis_index(axis, x.ndim)
+    # NumPy's own median per lane: the mean of the two middle values, NaN (with NumPy's
+    # warning) for an empty lane, where quantile raises IndexError.
+    dtype = np.median(np.zeros(1, x.dtype)).dtype
+    return _reduce_along(
+        x, ax, lambda b: np.median(b, axis=ax, keepdims=True), dtype, "median", keepdims
+    )
 
 
 @implements(np.nanmedian)

@@ -112,8 +112,9 @@ def diff(a: Any, n: int = 1, axis: int = -1) -> Array:
 
 def _tri_mask(x: Array, k: int, lower: bool) -> Array:
     rows, cols = x.shape[-2], x.shape[-1]
-    i = arange(rows, chunks=x.chunks[-2])[:, None]
-    j = arange(cols, chunks=x.chunks[-1])[None, :]
+    # Explicit per-axis chunks: a bare (0,) for an empty axis would read as chunk size 0.
+    i = arange(rows, chunks=(x.chunks[-2],))[:, None]
+    j = arange(cols, chunks=(x.chunks[-1],))[None, :]
     return (j - i <= k) if lower else (j - i >= k)
 
 
