@@ -122,7 +122,9 @@ mod tests {
     /// column sums of both reads.
     fn used_twice() -> (Array, Vec<f64>) {
         let (rows, cols) = (1000, 500);
-        let data: Vec<f64> = (0..rows * cols).map(|i| ((i * 7919) % 1000) as f64).collect();
+        let data: Vec<f64> = (0..rows * cols)
+            .map(|i| ((i * 7919) % 1000) as f64)
+            .collect();
         let x = ArrayD::from_shape_vec(vec![rows, cols], data.clone()).unwrap();
         let x = Array::from_ndarray(x, &[100, cols]).unwrap();
         let y = x
