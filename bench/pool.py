@@ -2,12 +2,13 @@
 """brickwork.multiprocessing's Pool against its peers, measured in the same run.
 
 Usage:
-    python bench/pool.py                    # every workload: tiny, arrays, crash (~2 min)
+    python bench/pool.py                    # every workload: tiny, arrays, crash, startup, payloads
     python bench/pool.py tiny arrays        # a subset, in this order
     python bench/pool.py arrays --size-mb 8 --repeat 5
     python bench/pool.py --peers brickwork,mp tiny --tasks 200000
     python bench/pool.py --quick            # small sizes, a smoke run
     python bench/pool.py --no-brickwork     # peers only, without importing brickwork
+    python bench/pool.py payloads --payload-mib 1,16,256 --payload-kinds bytes,str
 
 Workloads:
     tiny    100,000 tasks ``inc(x) = x + 1`` through ``map(..., chunksize=1)``; the time per
@@ -23,6 +24,14 @@ Workloads:
             of the other tasks and whether the pool still works. Anything still running
             ``--deadline`` (10 s) after the pool was ready is killed and reported as a hang.
             Goal: brickwork's crashed task raises WorkerLostError within 1 s, the others finish.
+    payloads
+            one large value through ``apply``, for brickwork and multiprocessing.Pool only: as
+            the argument (``apply(size_of, (value,))``, the value made in the parent before
+            the clock starts) and as the result (``apply(make, (kind, n))``, made in the
+            worker, on the clock for both). Kinds (``--payload-kinds``): bytes, bytearray,
+            str (ASCII), list (floats, 9 pickled bytes each), numpy (uint8); sizes
+            ``--payload-mib`` (1,16,64,256). Goal: brickwork within 1.5x of multiprocessing
+            everywhere.
 
 Every pool has 2 processes and is started and warmed with a small map before the clock
 starts: start-up is never timed. Times are the best of ``--repeat`` (3) runs with
@@ -102,6 +111,28 @@ def total(a):
 
 def noop():
     """A process target that does nothing: what remains is the cost of a process."""
+
+
+PAYLOAD_KINDS = ("bytes", "bytearray", "str", "list", "numpy")
+
+
+def make_payload(kind: str, nbytes: int):
+    """A value of about nbytes bytes of the given kind (a list: of nbytes pickled)."""
+    if kind == "bytes":
+        return bytes(nbytes)
+    if kind == "bytearray":
+        return bytearray(nbytes)
+    if kind == "str":
+        return "x" * nbytes
+    if kind == "list":
+        return list(map(float, range(nbytes // 9)))  # a float pickles to 9 bytes
+    if kind == "numpy":
+        return np.ones(nbytes, dtype=np.uint8)
+    raise ValueError(f"unknown payload kind {kind!r}")
+
+
+def size_of(value) -> int:
+    return len(value)
 
 
 def crash_task(i):
@@ -363,6 +394,93 @@ def arrays(args, peers: list[str]) -> tuple[list[Row], str]:
     else:
         goal = f"{'met' if ours.ratio <= 2 else 'NOT met'} ({ours.ratio:.2f}x serial)"
     return rows, f"Goal: brickwork within 2x of serial: {goal}"
+
+
+# ------------------------------------------------------------------------- payloads
+
+
+@dataclass
+class PayloadRow:
+    kind: str
+    mib: int
+    direction: str  # "argument" or "result"
+    seconds: dict  # peer -> best time
+    ratio: float | None = None  # brickwork / multiprocessing
+    note: str = ""
+
+
+def payloads(args, peers: list[str]) -> tuple[list[PayloadRow], str]:
+    peers = [p for p in peers if p in FAST_PEERS]
+    kinds = [k for k in args.payload_kinds.split(",") if k]
+    unknown = [k for k in kinds if k not in PAYLOAD_KINDS]
+    if unknown:
+        known = ", ".join(PAYLOAD_KINDS)
+        raise SystemExit(f"unknown payload kind(s): {', '.join(unknown)}; known: {known}")
+    sizes = [int(m) for m in args.payload_mib.split(",") if m]
+    rows = {
+        (kind, mib, direction): PayloadRow(kind, mib, direction, {})
+        for kind in kinds
+        for mib in sizes
+        for direction in ("argument", "result")
+    }
+    for peer in peers:
+        print(f"  {PEERS[peer]} ...", file=sys.stderr, flush=True)
+        try:
+            with open_pool(peer) as wrapped:
+                pool = wrapped.pool
+                pool.apply(size_of, (b"warm",))
+                for kind in kinds:
+                    for mib in sizes:
+                        nbytes = mib << 20
+                        value = make_payload(kind, nbytes)
+                        expected = len(value)
+
+                        def check_size(got, expected=expected):
+                            if got != expected:
+                                raise AssertionError(f"size {got}, expected {expected}")
+
+                        def check_value(got, value=value):
+                            if isinstance(value, np.ndarray):
+                                same = np.array_equal(got, value)
+                            else:
+                                same = got == value
+                            if type(got) is not type(value) or not same:
+                                raise AssertionError("the result differs from the value made here")
+
+                        row = rows[kind, mib, "argument"]
+                        row.seconds[peer] = best_of(
+                            lambda v=value: pool.apply(size_of, (v,)), args.repeat, check_size
+                        )
+                        row = rows[kind, mib, "result"]
+                        row.seconds[peer] = best_of(
+                            lambda k=kind, n=nbytes: pool.apply(make_payload, (k, n)),
+                            args.repeat,
+                            check_value,
+                        )
+                        del value, check_value
+        except Unavailable as exc:
+            for row in rows.values():
+                row.note = f"{PEERS[peer]} not available ({exc})"
+        except Exception as exc:
+            for row in rows.values():
+                if peer not in row.seconds:
+                    row.note = f"{PEERS[peer]} failed: {type(exc).__name__}: {str(exc)[:120]}"
+    worst = None
+    for row in rows.values():
+        ours, theirs = row.seconds.get("brickwork"), row.seconds.get("mp")
+        if ours is not None and theirs:
+            row.ratio = ours / theirs
+            if worst is None or row.ratio > worst.ratio:
+                worst = row
+    if worst is None:
+        goal = "not measured"
+    else:
+        met = all(r.ratio is not None and r.ratio <= 1.5 for r in rows.values())
+        goal = (
+            f"{'met' if met else 'NOT met'} (worst {worst.ratio:.2f}x: {worst.kind} "
+            f"{worst.mib} MiB as the {worst.direction})"
+        )
+    return list(rows.values()), f"Goal: brickwork within 1.5x of multiprocessing.Pool: {goal}"
 
 
 # --------------------------------------------------------------------------- crash
@@ -679,6 +797,15 @@ def print_workload(name: str, rows, goal: str) -> None:
     elif name == "startup":
         header = ["how", "start + join", "note"]
         body = [[r.peer, fmt_time(r.seconds), r.note] for r in rows]
+    elif name == "payloads":
+        header = ["payload", "size", "as", PEERS["brickwork"], PEERS["mp"], "brickwork / mp"]
+        header.append("note")
+        body = [
+            [r.kind, f"{r.mib} MiB", r.direction]
+            + [fmt_time(r.seconds.get(p)) for p in ("brickwork", "mp")]
+            + [fmt_ratio(r.ratio), r.note]
+            for r in rows
+        ]
     elif name == "arrays":
         header = ["peer", "time", "GB/s", "time / serial", "note"]
         body = [
@@ -696,6 +823,7 @@ def print_workload(name: str, rows, goal: str) -> None:
     legend = {
         "tiny": "brickwork / peer: brickwork's time per task over the peer's; below 1 is faster. ",
         "arrays": "time / serial: a row's time over the serial loop's. ",
+        "payloads": "brickwork / mp: brickwork's time over multiprocessing's; below 1 is faster. ",
     }
     print(markdown(header, body))
     print(f"\n{legend.get(name, '')}{goal}\n")
@@ -718,6 +846,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arrays", type=int, default=20, help="arrays in `arrays` (20)")
     parser.add_argument("--size-mb", type=float, default=None, help="MB per array (80)")
     parser.add_argument("--crash-tasks", type=int, default=40, help="tasks in `crash` (40)")
+    parser.add_argument(
+        "--payload-kinds", default=",".join(PAYLOAD_KINDS), help="kinds in `payloads` (all)"
+    )
+    parser.add_argument(
+        "--payload-mib", default=None, help="MiB sizes in `payloads` (1,16,64,256)"
+    )
     parser.add_argument(
         "--deadline", type=float, default=10.0, help="seconds before a crash run is a hang (10)"
     )
@@ -744,6 +878,7 @@ def main(argv: list[str] | None = None) -> int:
     args.tasks = args.tasks or (10_000 if args.quick else 100_000)
     args.slow_tasks = args.slow_tasks or (2_000 if args.quick else 20_000)
     args.size_mb = args.size_mb or (8.0 if args.quick else 80.0)
+    args.payload_mib = args.payload_mib or ("1,16" if args.quick else "1,16,64,256")
 
     if args.no_brickwork:
         global BRICKWORK_ERROR
@@ -776,7 +911,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-WORKLOADS = {"tiny": tiny, "arrays": arrays, "crash": crash, "startup": startup}
+WORKLOADS = {
+    "tiny": tiny,
+    "arrays": arrays,
+    "crash": crash,
+    "startup": startup,
+    "payloads": payloads,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

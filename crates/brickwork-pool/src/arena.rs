@@ -6,8 +6,15 @@
 //! and address blocks by offset, so an argument crosses the process boundary without a
 //! copy. The file is anonymous: when the last process holding it exits — normally or by
 //! `kill -9` — the kernel frees it, so no segment is ever left behind.
+//!
+//! A freed block gives its pages back to the system (a hole is punched in the file),
+//! except the most recently freed small blocks ([`RETAIN_BLOCK`], up to
+//! [`RETAIN_BYTES`] in all): they keep their pages, mapped in the parent and in the
+//! workers, for the next block of the same length. Writing a fresh page costs a page
+//! fault and zeroing in the parent and another fault in each worker that reads it:
+//! several times the copy itself, for a task argument sent again and again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
@@ -24,18 +31,63 @@ pub const PAGE: usize = 4096;
 const MAX_SIZE: usize = 1 << 40;
 /// The smallest arena worth creating when the address space is limited.
 const MIN_SIZE: usize = 1 << 30;
+/// Freed blocks up to this long keep their pages for reuse...
+pub const RETAIN_BLOCK: usize = 4 << 20;
+/// ...up to this many bytes in all...
+pub const RETAIN_BYTES: usize = 32 << 20;
+/// ...and this many blocks (the oldest gives its pages back first).
+const RETAIN_BLOCKS: usize = 64;
 
 /// The free space of an arena: free blocks by offset and by size, the live blocks,
-/// and the top of the bump region.
+/// the top of the bump region, and freed blocks that kept their pages.
 #[derive(Default)]
 struct FreeList {
     by_offset: BTreeMap<usize, usize>,
     by_size: BTreeSet<(usize, usize)>,
     live: HashMap<usize, usize>,
     top: usize,
+    /// Freed blocks whose pages are kept (offset, length), oldest first; they are
+    /// neither live nor free.
+    retained: VecDeque<(usize, usize)>,
+    retained_bytes: usize,
 }
 
 impl FreeList {
+    /// A retained block of exactly `len` bytes made live again (the most recently
+    /// freed one), if there is one.
+    fn take_retained(&mut self, len: usize) -> Option<usize> {
+        let at = self.retained.iter().rposition(|&(_, l)| l == len)?;
+        let (offset, _) = self.retained.remove(at).expect("a retained block");
+        self.retained_bytes -= len;
+        self.live.insert(offset, len);
+        Some(offset)
+    }
+
+    /// Frees the live block at `offset`, keeping its pages if it is small; returns the
+    /// blocks (offset, length) that went back to the free space and whose pages must be
+    /// given back. Nothing happens if no live block starts at `offset`.
+    fn release(&mut self, offset: usize) -> Vec<(usize, usize)> {
+        let Some(len) = self.live.remove(&offset) else {
+            return Vec::new();
+        };
+        let mut dropped = Vec::new();
+        if len <= RETAIN_BLOCK {
+            self.retained.push_back((offset, len));
+            self.retained_bytes += len;
+            while self.retained_bytes > RETAIN_BYTES || self.retained.len() > RETAIN_BLOCKS {
+                let (o, l) = self.retained.pop_front().expect("retained blocks");
+                self.retained_bytes -= l;
+                dropped.push((o, l));
+            }
+        } else {
+            dropped.push((offset, len));
+        }
+        for &(o, l) in &dropped {
+            self.merge(o, l);
+        }
+        dropped
+    }
+
     fn insert_free(&mut self, offset: usize, len: usize) {
         self.by_offset.insert(offset, len);
         self.by_size.insert((len, offset));
@@ -67,8 +119,16 @@ impl FreeList {
 
     /// Returns the block at `offset` to the free space, merged with its neighbours;
     /// the length of the freed block, or `None` if no live block starts there.
+    #[cfg(test)]
     fn free(&mut self, offset: usize) -> Option<usize> {
         let len = self.live.remove(&offset)?;
+        self.merge(offset, len);
+        Some(len)
+    }
+
+    /// Returns the block `offset..offset + len` to the free space, merged with its
+    /// neighbours.
+    fn merge(&mut self, offset: usize, len: usize) {
         let (mut start, mut end) = (offset, offset + len);
         if let Some((&prev, &prev_len)) = self.by_offset.range(..start).next_back() {
             if prev + prev_len == start {
@@ -85,7 +145,6 @@ impl FreeList {
         } else {
             self.insert_free(start, end - start);
         }
-        Some(len)
     }
 }
 
@@ -142,17 +201,42 @@ impl Arena {
     /// Allocates a zeroed block of at least `len` bytes (rounded up to whole pages);
     /// returns its address, or `None` when the arena is full or detached.
     pub fn alloc(&self, len: usize) -> Option<NonNull<u8>> {
+        let (ptr, len, reused) = self.alloc_block(len)?;
+        if reused {
+            // SAFETY: the block is `len` bytes of the writable mapping, live and owned
+            // by the caller alone from now on.
+            unsafe { ptr.as_ptr().write_bytes(0, len) };
+        }
+        Some(ptr)
+    }
+
+    /// Allocates a block of at least `len` bytes, like [`Arena::alloc`], whose
+    /// contents are unspecified (a block freed earlier is reused as it is): for a
+    /// block the caller fills at once.
+    pub fn alloc_unzeroed(&self, len: usize) -> Option<NonNull<u8>> {
+        self.alloc_block(len).map(|(ptr, _, _)| ptr)
+    }
+
+    /// A block of `len` bytes rounded up to whole pages: its address, its length, and
+    /// whether it is a retained block (holding old bytes) rather than zeroed pages.
+    fn alloc_block(&self, len: usize) -> Option<(NonNull<u8>, usize, bool)> {
         if self.detached.load(Ordering::Acquire) {
             return None;
         }
         let len = len.max(1).checked_next_multiple_of(PAGE)?;
-        let offset = self.free.lock().ok()?.alloc(len, self.size)?;
+        let mut free = self.free.lock().ok()?;
+        let (offset, reused) = match free.take_retained(len) {
+            Some(offset) => (offset, true),
+            None => (free.alloc(len, self.size)?, false),
+        };
         // SAFETY: `offset + len <= size`, so the pointer stays inside the mapping.
-        Some(unsafe { self.base.add(offset) })
+        Some((unsafe { self.base.add(offset) }, len, reused))
     }
 
-    /// Frees the block starting at `ptr` and returns its pages to the system. A pointer
-    /// that is not the start of a live block is ignored, as are frees in a forked child.
+    /// Frees the block starting at `ptr`: a small one keeps its pages for the next
+    /// block of its length, a large one returns them to the system (see the module
+    /// documentation). A pointer that is not the start of a live block is ignored, as
+    /// are frees in a forked child.
     pub fn free(&self, ptr: NonNull<u8>) {
         if let Some(offset) = self.offset_of(ptr.as_ptr()) {
             self.free_at(offset);
@@ -167,10 +251,11 @@ impl Arena {
         let Ok(mut free) = self.free.lock() else {
             return;
         };
-        if let Some(len) = free.free(offset) {
+        for (offset, len) in free.release(offset) {
             // Punching a hole gives the pages back and makes them read as zero, so a
-            // later block starts zeroed (NumPy's calloc relies on it). On failure the
-            // pages stay in use but the block is still reusable.
+            // block later carved from the free space starts zeroed (NumPy's calloc
+            // relies on it). On failure the pages stay in use but the block is still
+            // reusable.
             let mode = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
             let _ = fallocate(&self.fd, mode, offset as u64, len as u64);
         }
@@ -331,10 +416,62 @@ mod tests {
         let off = arena.offset_of(p.as_ptr()).unwrap() as u64;
         assert!(view.slice(off, 10_000).unwrap().iter().all(|&b| b == 7));
         arena.free(p);
-        let q = arena.alloc(PAGE).unwrap();
+        // A small freed block keeps its pages: reused as it is for a block of the same
+        // length that will be filled, zeroed again for one that must start zeroed.
+        let q = arena.alloc_unzeroed(3 * PAGE).unwrap();
         assert_eq!(q, p);
-        assert_eq!(view.slice(off, PAGE as u64).unwrap(), &[0u8; PAGE][..]);
+        assert!(view.slice(off, 10_000).unwrap().iter().all(|&b| b == 7));
+        arena.free(q);
+        let r = arena.alloc(3 * PAGE).unwrap();
+        assert_eq!(r, p);
+        assert!(view
+            .slice(off, 3 * PAGE as u64)
+            .unwrap()
+            .iter()
+            .all(|&b| b == 0));
         assert!(view.slice(u64::MAX, 2).is_err());
-        assert_eq!(arena.used(), PAGE);
+        assert_eq!(arena.used(), 3 * PAGE);
+    }
+
+    #[test]
+    fn large_and_surplus_freed_blocks_give_their_pages_back() {
+        let arena = Arena::create().unwrap();
+        let view = ArenaView::open(arena.fd.try_clone().unwrap()).unwrap();
+        let big = RETAIN_BLOCK + PAGE;
+        let p = arena.alloc(big).unwrap();
+        // SAFETY: the block is `big` bytes long and owned by this test.
+        unsafe { p.as_ptr().write_bytes(7, big) };
+        arena.free(p);
+        let off = arena.offset_of(p.as_ptr()).unwrap() as u64;
+        // Punched: the pages read as zero, and the space is free again.
+        assert!(view.slice(off, big as u64).unwrap().iter().all(|&b| b == 0));
+        assert_eq!(arena.alloc_unzeroed(big), Some(p));
+        arena.free(p);
+        // More small blocks than are kept: the oldest give their pages back.
+        let blocks: Vec<_> = (0..RETAIN_BLOCKS + 3)
+            .map(|_| arena.alloc(PAGE).unwrap())
+            .collect();
+        for &b in &blocks {
+            // SAFETY: each block is one page owned by this test.
+            unsafe { b.as_ptr().write_bytes(9, PAGE) };
+            arena.free(b);
+        }
+        let free = arena.free.lock().unwrap();
+        assert_eq!(free.retained.len(), RETAIN_BLOCKS);
+        assert_eq!(free.retained_bytes, RETAIN_BLOCKS * PAGE);
+        drop(free);
+        let first = arena.offset_of(blocks[0].as_ptr()).unwrap() as u64;
+        assert!(view
+            .slice(first, PAGE as u64)
+            .unwrap()
+            .iter()
+            .all(|&b| b == 0));
+        let last = arena.offset_of(blocks[RETAIN_BLOCKS + 2].as_ptr()).unwrap() as u64;
+        assert!(view
+            .slice(last, PAGE as u64)
+            .unwrap()
+            .iter()
+            .all(|&b| b == 9));
+        assert_eq!(arena.used(), 0);
     }
 }

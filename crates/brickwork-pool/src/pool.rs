@@ -303,6 +303,8 @@ impl Pool {
 
     /// Runs the function `name` on each argument in the workers and returns the
     /// results in order; a task that fails (panic, dead worker, timeout) fails alone.
+    /// In a child made by `fork()` the pool's workers are the parent's: every task
+    /// fails at once with [`TaskError::Pool`] saying so.
     pub fn map<A: Serialize, R: DeserializeOwned>(
         &self,
         name: &str,
@@ -323,6 +325,13 @@ impl Pool {
         name: &str,
         items: impl IntoIterator<Item = (A, Vec<Input<'a>>)>,
     ) -> Vec<BufferResult<R>> {
+        if self.supervisor.forked() {
+            let message = forked_message(self.supervisor.owner_pid());
+            return items
+                .into_iter()
+                .map(|_| Err(TaskError::Pool(message.clone())))
+                .collect();
+        }
         let _running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let key = self.key(name);
         let job = self.next_job.fetch_add(1, Ordering::Relaxed);
@@ -388,7 +397,7 @@ impl Pool {
             match input {
                 Input::Shared(buf) => task.spans.push(buf.span()),
                 Input::Bytes(bytes) => {
-                    let Some(block) = self.arena.alloc(bytes.len()) else {
+                    let Some(block) = self.arena.alloc_unzeroed(bytes.len()) else {
                         task.owned
                             .iter()
                             .for_each(|&o| self.arena.free_at(o as usize));
@@ -438,6 +447,15 @@ impl Pool {
     }
 }
 
+/// Why a pool cannot run tasks in a child made by `fork()`.
+fn forked_message(owner: u32) -> String {
+    format!(
+        "this pool was created in process {owner}; a forked child (process {}) cannot use \
+         it: create a new pool in the child",
+        std::process::id()
+    )
+}
+
 fn fail_pending<T>(results: &mut [Option<Result<T, TaskError>>], message: &str) {
     for slot in results.iter_mut().filter(|s| s.is_none()) {
         *slot = Some(Err(TaskError::Pool(message.to_owned())));
@@ -473,6 +491,10 @@ fn decode<R: DeserializeOwned>(outcome: Outcome) -> BufferResult<R> {
 
 impl Drop for Pool {
     fn drop(&mut self) {
+        if self.supervisor.forked() {
+            // The workers and the fork server are the parent's: leave them alone.
+            return;
+        }
         self.supervisor.close();
         self.supervisor.join();
         let mut server = self.server.lock().unwrap_or_else(|p| p.into_inner());

@@ -160,9 +160,21 @@ impl Shared {
 }
 
 /// A pool of worker processes run by a supervisor thread.
+///
+/// The thread and the workers belong to the process that started the supervisor. In
+/// a child made by `fork()` (which has no copy of the thread, and whose copies of the
+/// supervisor's locks may have been taken mid-update by it) every method does nothing
+/// and touches no lock: check [`Supervisor::forked`] and refuse work there.
 pub struct Supervisor {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The process that started the supervisor.
+    owner: u32,
+}
+
+/// The calling process's id.
+fn current_pid() -> u32 {
+    rustix::process::getpid().as_raw_nonzero().get() as u32
 }
 
 impl Supervisor {
@@ -188,18 +200,37 @@ impl Supervisor {
         Ok(Supervisor {
             shared,
             thread: Mutex::new(Some(thread)),
+            owner: current_pid(),
         })
+    }
+
+    /// The id of the process that started the supervisor (and owns its workers).
+    pub fn owner_pid(&self) -> u32 {
+        self.owner
+    }
+
+    /// Whether this is a child made by `fork()` from the process that started the
+    /// supervisor: then the supervisor cannot run tasks here, and its methods do
+    /// nothing (`finished` is true, `pids` and `wait_events` are empty).
+    pub fn forked(&self) -> bool {
+        current_pid() != self.owner
     }
 
     /// Makes function `key` known to the workers (each worker receives it once,
     /// before its first task that needs it).
     pub fn define(&self, key: u64, body: Vec<u8>) {
+        if self.forked() {
+            return;
+        }
         lock(&self.shared.inbox).defines.push((key, body.into()));
         self.shared.notify();
     }
 
     /// Queues tasks; they run in the order given.
     pub fn submit(&self, tasks: Vec<Task>) {
+        if self.forked() {
+            return;
+        }
         lock(&self.shared.inbox).tasks.extend(tasks);
         self.shared.notify();
     }
@@ -224,12 +255,18 @@ impl Supervisor {
 
     /// Drops the queued tasks of `job`; its running tasks finish but are not reported.
     pub fn cancel(&self, job: u64) {
+        if self.forked() {
+            return;
+        }
         lock(&self.shared.inbox).cancels.push(job);
         self.shared.notify();
     }
 
     /// Waits up to `timeout` for finished tasks and returns all that are ready.
     pub fn wait_events(&self, timeout: Duration) -> Vec<Event> {
+        if self.forked() {
+            return Vec::new();
+        }
         let mut outbox = lock(&self.shared.outbox);
         if outbox.events.is_empty() && !outbox.finished {
             outbox = self
@@ -244,22 +281,34 @@ impl Supervisor {
 
     /// Whether the supervisor thread has ended (after `close` or `terminate`).
     pub fn finished(&self) -> bool {
+        if self.forked() {
+            return true;
+        }
         lock(&self.shared.outbox).finished
     }
 
     /// The pids of the live workers.
     pub fn pids(&self) -> Vec<u32> {
+        if self.forked() {
+            return Vec::new();
+        }
         lock(&self.shared.outbox).pids.clone()
     }
 
     /// No more tasks: the workers exit once the queue is empty.
     pub fn close(&self) {
+        if self.forked() {
+            return;
+        }
         lock(&self.shared.inbox).close = true;
         self.shared.notify();
     }
 
     /// Kills every worker now and drops every task; the supervisor ends.
     pub fn terminate(&self) {
+        if self.forked() {
+            return;
+        }
         let mut inbox = lock(&self.shared.inbox);
         let tasks = std::mem::take(&mut inbox.tasks);
         inbox.dropped.extend(tasks);
@@ -271,6 +320,9 @@ impl Supervisor {
     /// Kills every worker now and drops every task, then forks fresh workers: the pool
     /// stays usable (this is what an interrupted `map` does).
     pub fn reset(&self) {
+        if self.forked() {
+            return;
+        }
         // Tasks submitted before the reset are dropped; those submitted after it run.
         let mut inbox = lock(&self.shared.inbox);
         let tasks = std::mem::take(&mut inbox.tasks);
@@ -282,6 +334,9 @@ impl Supervisor {
 
     /// Waits for the supervisor thread to end (call `close` or `terminate` first).
     pub fn join(&self) {
+        if self.forked() {
+            return;
+        }
         let thread = lock(&self.thread).take();
         if let Some(thread) = thread {
             let _ = thread.join();
@@ -291,6 +346,16 @@ impl Supervisor {
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
+        if self.forked() {
+            // The thread is the parent's: joining its copied handle would wait forever.
+            let thread = self
+                .thread
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            std::mem::forget(thread);
+            return;
+        }
         self.terminate();
         self.join();
     }
@@ -478,15 +543,7 @@ impl State {
                     .flat_map(|q| q.id.to_le_bytes())
                     .collect();
                 if !ids.is_empty() {
-                    encode(
-                        &mut worker.conn.output,
-                        Kind::Cancel,
-                        0,
-                        0,
-                        &[],
-                        false,
-                        &ids,
-                    );
+                    encode(worker.conn.output(), Kind::Cancel, 0, 0, &[], false, &ids);
                 }
             }
         }
@@ -570,7 +627,7 @@ impl State {
             if worker.defined.insert(task.key) {
                 let body = self.defines.get(&task.key).map_or(&[][..], |b| &b[..]);
                 encode(
-                    &mut worker.conn.output,
+                    worker.conn.output(),
                     Kind::Define,
                     0,
                     task.key,
@@ -580,7 +637,7 @@ impl State {
                 );
             }
             encode(
-                &mut worker.conn.output,
+                worker.conn.output(),
                 Kind::Task,
                 self.next_id,
                 task.key,
@@ -624,7 +681,7 @@ impl State {
             ];
             for worker in &self.workers {
                 let mut flags = PollFlags::IN;
-                if !worker.conn.output.is_empty() {
+                if worker.conn.has_output() {
                     flags |= PollFlags::OUT;
                 }
                 fds.push(PollFd::from_borrowed_fd(worker.conn.fd(), flags));

@@ -126,15 +126,45 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
+/// Bodies at least this large are received straight into their own buffer (one
+/// allocation of the exact size, no copy out of the input buffer).
+const DIRECT_BODY: usize = 64 * 1024;
+/// The least room a read is offered in the input buffer.
+const MIN_READ: usize = 64 * 1024;
+/// Written output is dropped from the front of the buffer once this much has been sent
+/// (and it is at least half of the buffer), so a partly written buffer is not moved on
+/// every write.
+const COMPACT_OUTPUT: usize = 1 << 20;
+
+/// A frame whose header has arrived and whose large body is being received in place.
+struct Partial {
+    kind: Kind,
+    id: u64,
+    key: u64,
+    spans: Vec<Span>,
+    fd: Option<OwnedFd>,
+    body: Vec<u8>,
+    filled: usize,
+}
+
 /// One end of a connection: buffered reads that keep passed descriptors in order, and
 /// a buffer of bytes not yet written.
+///
+/// Every byte is copied a bounded number of times however large a frame is: reads go
+/// to the unused tail of the input buffer (which is zeroed once, when it grows, not on
+/// every read), a large body is read directly into its own buffer, and writes advance
+/// a cursor instead of moving the unwritten rest to the front.
 pub struct Conn {
     sock: OwnedFd,
+    /// Received bytes are `input[start..end]`; `input[end..]` is room for more.
     input: Vec<u8>,
     start: usize,
+    end: usize,
+    partial: Option<Partial>,
     fds: VecDeque<OwnedFd>,
-    /// Encoded frames waiting to be written.
-    pub output: Vec<u8>,
+    /// Encoded frames; `output[sent..]` is not written yet.
+    output: Vec<u8>,
+    sent: usize,
 }
 
 impl Conn {
@@ -142,10 +172,13 @@ impl Conn {
     pub fn new(sock: OwnedFd) -> Conn {
         Conn {
             sock,
-            input: Vec::with_capacity(1 << 16),
+            input: Vec::new(),
             start: 0,
+            end: 0,
+            partial: None,
             fds: VecDeque::new(),
             output: Vec::new(),
+            sent: 0,
         }
     }
 
@@ -154,38 +187,74 @@ impl Conn {
         self.sock.as_fd()
     }
 
+    /// The buffer of frames to write: append encoded frames to it ([`encode`]), then
+    /// call [`Conn::flush_nonblocking`].
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.output
+    }
+
+    /// Whether some output is not written yet.
+    pub fn has_output(&self) -> bool {
+        self.sent < self.output.len()
+    }
+
+    /// Makes room for at least `room` more bytes after the received ones: moves the
+    /// unread bytes to the front, then grows the buffer (geometrically, so that the
+    /// zeroing of new room costs a bounded amount per byte received).
+    fn make_room(&mut self, room: usize) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.input.len() - self.end >= room {
+            return;
+        }
+        if self.start > 0 {
+            self.input.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let need = self.end + room;
+        if self.input.len() < need {
+            self.input.resize(need.max(2 * self.input.len()), 0);
+        }
+    }
+
     /// Reads what is available (waiting for at least one byte unless `nonblocking`).
     /// Returns the number of bytes read: 0 means the peer closed the connection, and
     /// `Err(WouldBlock)` that nothing was available.
     pub fn fill(&mut self, nonblocking: bool) -> io::Result<usize> {
-        if self.start > 0 && self.start == self.input.len() {
-            self.input.clear();
-            self.start = 0;
+        // Bytes go to the body being received in place until it is complete; after
+        // that they belong to the next frame.
+        let into_partial = self
+            .partial
+            .as_ref()
+            .is_some_and(|p| p.filled < p.body.len());
+        if !into_partial {
+            self.make_room(MIN_READ);
         }
-        let have = self.input.len();
-        let want = (1 << 16).max(self.input.capacity() - have);
-        self.input.resize(have + want, 0);
         let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(4))];
         let mut control = RecvAncillaryBuffer::new(&mut space);
         let mut flags = RecvFlags::CMSG_CLOEXEC;
         if nonblocking {
             flags |= RecvFlags::DONTWAIT;
         }
+        let target = match &mut self.partial {
+            Some(partial) if into_partial => &mut partial.body[partial.filled..],
+            _ => &mut self.input[self.end..],
+        };
         let result = loop {
-            let mut iov = [IoSliceMut::new(&mut self.input[have..])];
+            let mut iov = [IoSliceMut::new(&mut *target)];
             match recvmsg(&self.sock, &mut iov, &mut control, flags) {
                 Err(Errno::INTR) => continue,
                 other => break other,
             }
         };
-        let read = match result {
-            Ok(msg) => msg.bytes,
-            Err(err) => {
-                self.input.truncate(have);
-                return Err(err.into());
-            }
-        };
-        self.input.truncate(have + read);
+        let read = result?.bytes;
+        match &mut self.partial {
+            Some(partial) if into_partial => partial.filled += read,
+            _ => self.end += read,
+        }
         for message in control.drain() {
             if let RecvAncillaryMessage::ScmRights(fds) = message {
                 self.fds.extend(fds);
@@ -196,7 +265,21 @@ impl Conn {
 
     /// The next complete frame in the input buffer, if there is one.
     pub fn next_frame(&mut self) -> io::Result<Option<Frame>> {
-        let bytes = &self.input[self.start..];
+        if let Some(partial) = &self.partial {
+            if partial.filled < partial.body.len() {
+                return Ok(None);
+            }
+            let partial = self.partial.take().expect("a partial frame");
+            return Ok(Some(Frame {
+                kind: partial.kind,
+                id: partial.id,
+                key: partial.key,
+                spans: partial.spans,
+                body: partial.body,
+                fd: partial.fd,
+            }));
+        }
+        let bytes = &self.input[self.start..self.end];
         if bytes.len() < HEADER {
             return Ok(None);
         }
@@ -204,9 +287,14 @@ impl Conn {
         let kind = Kind::from_u8(bytes[4])?;
         let has_fd = bytes[5] != 0;
         let n_spans = u16::from_le_bytes(bytes[6..8].try_into().expect("2 bytes")) as usize;
-        let total = HEADER + SPAN * n_spans + body_len;
-        if bytes.len() < total {
-            self.input.reserve(total - bytes.len());
+        let head = HEADER + SPAN * n_spans;
+        let total = head + body_len;
+        let direct = body_len >= DIRECT_BODY;
+        let have = bytes.len();
+        if have < total && (!direct || have < head) {
+            // Wait for the rest (for a large body, only for the header and spans).
+            let want = if direct { head } else { total };
+            self.make_room(want - have);
             return Ok(None);
         }
         let spans = (0..n_spans)
@@ -222,42 +310,67 @@ impl Conn {
         } else {
             None
         };
+        let (id, key) = (u64_at(bytes, 8), u64_at(bytes, 16));
+        if have < total {
+            // A large body that has not fully arrived: the rest is read into its own
+            // buffer, which becomes the frame's body.
+            let mut body = vec![0u8; body_len];
+            let filled = have - head;
+            body[..filled].copy_from_slice(&bytes[head..]);
+            self.start = self.end;
+            self.partial = Some(Partial {
+                kind,
+                id,
+                key,
+                spans,
+                fd,
+                body,
+                filled,
+            });
+            return Ok(None);
+        }
         let frame = Frame {
             kind,
-            id: u64_at(bytes, 8),
-            key: u64_at(bytes, 16),
+            id,
+            key,
             spans,
-            body: bytes[HEADER + SPAN * n_spans..total].to_vec(),
+            body: bytes[head..total].to_vec(),
             fd,
         };
         self.start += total;
         Ok(Some(frame))
     }
 
-    /// Writes as much of `output` as the socket takes without blocking; returns whether
-    /// everything was written.
+    /// Writes as much of the output as the socket takes without blocking; returns
+    /// whether everything was written.
     pub fn flush_nonblocking(&mut self) -> io::Result<bool> {
-        while !self.output.is_empty() {
+        while self.sent < self.output.len() {
             match rustix::net::send(
                 &self.sock,
-                &self.output,
+                &self.output[self.sent..],
                 SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
             ) {
-                Ok(n) => {
-                    self.output.drain(..n);
+                Ok(n) => self.sent += n,
+                Err(Errno::AGAIN) => {
+                    if self.sent >= COMPACT_OUTPUT && 2 * self.sent >= self.output.len() {
+                        self.output.drain(..self.sent);
+                        self.sent = 0;
+                    }
+                    return Ok(false);
                 }
-                Err(Errno::AGAIN) => return Ok(false),
                 Err(Errno::INTR) => {}
                 Err(err) => return Err(err.into()),
             }
         }
+        self.output.clear();
+        self.sent = 0;
         Ok(true)
     }
 
     /// Takes the next `n` raw bytes of input, if that many have arrived.
     pub fn take(&mut self, n: usize) -> Option<&[u8]> {
         let start = self.start;
-        (self.input.len() - start >= n).then(|| {
+        (self.end - start >= n).then(|| {
             self.start += n;
             &self.input[start..start + n]
         })
@@ -351,6 +464,54 @@ mod tests {
         assert!(frames[1].fd.is_none());
         assert_eq!(frames[2].body.len(), 100_000);
         assert!(frames[2].fd.is_some());
+    }
+
+    #[test]
+    fn large_frames_cross_whole_with_nonblocking_writes() {
+        let (mut a, mut b) = pair();
+        let big: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+        let file = memfd_create("t", MemfdFlags::CLOEXEC).unwrap();
+        encode(a.output(), Kind::Task, 1, 0, &[], false, b"small");
+        encode(a.output(), Kind::Result, 2, 0, &[], true, &big);
+        encode(a.output(), Kind::Task, 3, 0, &[], false, &big[..70_000]);
+        encode(a.output(), Kind::Define, 4, 0, &[], false, b"f");
+        let expected = big.clone();
+        let reader = std::thread::spawn(move || {
+            let mut frames = Vec::new();
+            loop {
+                while let Some(frame) = b.next_frame().unwrap() {
+                    frames.push(frame);
+                }
+                if b.fill(false).unwrap() == 0 {
+                    break;
+                }
+            }
+            frames
+        });
+        // The descriptor goes with the first byte of its frame: send what precedes it,
+        // then the rest with the descriptor attached.
+        let first = HEADER + 5;
+        a.send_all(&a.output[..first], &[]).unwrap();
+        a.sent = first;
+        let rest = a.output[first..first + 1].to_vec();
+        a.send_all(&rest, &[file.as_fd()]).unwrap();
+        a.sent += 1;
+        while !a.flush_nonblocking().unwrap() {
+            let mut fds = [rustix::event::PollFd::new(
+                &a.sock,
+                rustix::event::PollFlags::OUT,
+            )];
+            rustix::event::poll(&mut fds, None).unwrap();
+        }
+        assert!(!a.has_output());
+        drop(a);
+        let frames = reader.join().unwrap();
+        let ids: Vec<u64> = frames.iter().map(|f| f.id).collect();
+        assert_eq!(ids, [1, 2, 3, 4]);
+        assert_eq!(frames[0].body, b"small");
+        assert!(frames[1].body == expected && frames[1].fd.is_some());
+        assert_eq!(frames[2].body, &expected[..70_000]);
+        assert_eq!(frames[3].body, b"f");
     }
 
     #[test]

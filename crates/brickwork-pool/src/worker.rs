@@ -69,6 +69,12 @@ impl Reply {
 
     /// Appends an out-of-band buffer, copying it into the reply's memory file.
     pub fn push_buffer(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.push_joined(&[bytes])
+    }
+
+    /// Appends one out-of-band buffer made of `parts` one after the other (the pieces
+    /// of a serialized stream), copying them into the reply's memory file.
+    pub fn push_joined(&mut self, parts: &[&[u8]]) -> io::Result<()> {
         let file = match &self.file {
             Some(file) => file,
             None => self
@@ -76,15 +82,19 @@ impl Reply {
                 .insert(memfd_create("brickwork-result", MemfdFlags::CLOEXEC)?),
         };
         let offset = self.end.next_multiple_of(ALIGN);
-        let mut written = 0;
-        while written < bytes.len() {
-            written += rustix::io::pwrite(file, &bytes[written..], offset + written as u64)?;
+        let mut at = offset;
+        for bytes in parts {
+            let mut written = 0;
+            while written < bytes.len() {
+                written += rustix::io::pwrite(file, &bytes[written..], at + written as u64)?;
+            }
+            at += bytes.len() as u64;
         }
         self.spans.push(Span {
             offset,
-            len: bytes.len() as u64,
+            len: at - offset,
         });
-        self.end = offset + bytes.len() as u64;
+        self.end = at;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use brickwork::layers::pool::worker::{Handler, Reply};
 use brickwork::layers::pool::{Arena, ArenaView, Options, Outcome, Span, Supervisor, Task};
-use pyo3::buffer::PyBuffer;
+use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyMemoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyList, PyTuple};
@@ -191,13 +191,68 @@ impl PySupervisor {
     }
 }
 
+/// The C-contiguous buffers of a list's items, and their total length.
+fn pieces(list: &Bound<'_, PyList>) -> PyResult<(Vec<PyUntypedBuffer>, usize)> {
+    let views = list
+        .iter()
+        .map(|piece| {
+            let view = PyUntypedBuffer::get(&piece)?;
+            if view.is_c_contiguous() {
+                Ok(view)
+            } else {
+                Err(PyValueError::new_err(
+                    "out-of-band buffers must be C-contiguous",
+                ))
+            }
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let len = views.iter().map(|v| v.len_bytes()).sum();
+    Ok((views, len))
+}
+
 /// Where a buffer goes: its span in the arena, and the block to free afterwards when
-/// it had to be copied in.
+/// it had to be copied in. A list of buffers (the pieces of a pickle stream) is
+/// copied into one block, one piece after the other.
 fn place(
     py: Python<'_>,
     arena: &Arena,
     buffer: &Bound<'_, PyAny>,
 ) -> PyResult<(Span, Option<u64>)> {
+    if let Ok(list) = buffer.cast::<PyList>() {
+        let (views, len) = pieces(list)?;
+        let block = arena.alloc_unzeroed(len).ok_or_else(|| {
+            PyMemoryError::new_err(format!(
+                "the shared-memory arena has no room for a {len}-byte buffer"
+            ))
+        })?;
+        let dst = block.as_ptr() as usize;
+        py.detach(|| {
+            let mut at = 0;
+            for view in &views {
+                let n = view.len_bytes();
+                // SAFETY: each piece is its exporter's C-contiguous buffer of `n` bytes,
+                // kept alive by `view`; the pieces fill the fresh arena block of at
+                // least `len` bytes one after the other, so every copy stays inside it
+                // and overlaps nothing.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        view.buf_ptr() as *const u8,
+                        (dst + at) as *mut u8,
+                        n,
+                    )
+                };
+                at += n;
+            }
+        });
+        let offset = arena.offset_of(block.as_ptr()).expect("an arena block") as u64;
+        return Ok((
+            Span {
+                offset,
+                len: len as u64,
+            },
+            Some(offset),
+        ));
+    }
     let view = PyBuffer::<u8>::get(buffer)?;
     if !view.is_c_contiguous() {
         return Err(PyValueError::new_err(
@@ -219,7 +274,7 @@ fn place(
             ));
         }
     }
-    let block = arena.alloc(len).ok_or_else(|| {
+    let block = arena.alloc_unzeroed(len).ok_or_else(|| {
         PyMemoryError::new_err(format!(
             "the shared-memory arena has no room for a {len}-byte buffer"
         ))
@@ -301,6 +356,26 @@ impl Handler for PyHandler<'_> {
             reply.status = status;
             reply.body = answer.as_bytes().to_vec();
             for buffer in out_buffers {
+                if let Ok(list) = buffer.cast::<PyList>() {
+                    let (views, _) = pieces(list)?;
+                    let parts = views
+                        .iter()
+                        .map(|view| {
+                            // SAFETY: C-contiguous, `len_bytes` long and kept alive (and
+                            // unmodified: nothing else runs in this thread) by `view`.
+                            unsafe {
+                                std::slice::from_raw_parts(
+                                    view.buf_ptr() as *const u8,
+                                    view.len_bytes(),
+                                )
+                            }
+                        })
+                        .collect::<Vec<_>>();
+                    reply
+                        .push_joined(&parts)
+                        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+                    continue;
+                }
                 let view = PyBuffer::<u8>::get(&buffer)?;
                 if !view.is_c_contiguous() {
                     return Err(PyValueError::new_err(
@@ -451,15 +526,21 @@ mod numpy_allocator {
         },
     };
 
-    fn shared(size: usize) -> Option<NonNull<u8>> {
+    /// A block of the arena for an array of `size` bytes, zeroed or not.
+    fn shared(size: usize, zeroed: bool) -> Option<NonNull<u8>> {
         if size < THRESHOLD.load(Ordering::Relaxed) {
             return None;
         }
-        ARENA.get()?.as_ref().ok()?.alloc(size)
+        let arena = ARENA.get()?.as_ref().ok()?;
+        if zeroed {
+            arena.alloc(size)
+        } else {
+            arena.alloc_unzeroed(size)
+        }
     }
 
     unsafe extern "C" fn malloc(_: *mut c_void, size: usize) -> *mut c_void {
-        match shared(size) {
+        match shared(size, false) {
             Some(ptr) => ptr.as_ptr().cast(),
             // SAFETY: plain C allocation.
             None => unsafe { libc_malloc(size) },
@@ -467,8 +548,7 @@ mod numpy_allocator {
     }
 
     unsafe extern "C" fn calloc(_: *mut c_void, n: usize, size: usize) -> *mut c_void {
-        // Arena blocks start zeroed (freed pages are punched out).
-        match n.checked_mul(size).and_then(shared) {
+        match n.checked_mul(size).and_then(|size| shared(size, true)) {
             Some(ptr) => ptr.as_ptr().cast(),
             // SAFETY: plain C allocation.
             None => unsafe { libc_calloc(n, size) },

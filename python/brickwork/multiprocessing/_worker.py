@@ -14,14 +14,13 @@ pickled exception and its formatted traceback.
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import time
 import traceback
 from typing import Any, Callable
 
 from brickwork import _core
-from brickwork.multiprocessing._serialize import dumps, loads_function
+from brickwork.multiprocessing._serialize import dumps, loads, loads_function
 
 __all__ = ["CALL", "ERROR", "MAP", "OK", "STARMAP", "pool_main"]
 
@@ -34,7 +33,7 @@ def _error_reply(exc: BaseException) -> tuple[int, bytes, list[memoryview]]:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
         data, buffers = dumps((exc, text))
-        pickle.loads(data, buffers=buffers)
+        loads(data, buffers)
     except Exception:  # noqa: BLE001 - any failure means "not transportable"
         stand_in = RuntimeError(f"{type(exc).__qualname__}: {exc}")
         data, buffers = dumps((stand_in, text))
@@ -66,7 +65,7 @@ class _Functions:
             function = self._by_key[key]
             if isinstance(function, BaseException):
                 raise function
-            mode, payload = pickle.loads(body, buffers=buffers)
+            mode, payload = loads(body, buffers)
             start = time.perf_counter()
             if mode == MAP:
                 value: Any = [function(item) for item in payload]

@@ -120,6 +120,26 @@ class _Future(Future):
                 _drop(pool, result, CancelledError())
         return True
 
+    def result(self, timeout: float | None = None) -> Any:
+        """The call's return value (see :meth:`concurrent.futures.Future.result`).
+
+        In a child made by ``os.fork()``, a future of the parent's executor that is not
+        done raises ``PoolError`` at once: nothing in the child would complete it.
+        """
+        self._bw_check_fork()
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The call's exception (see :meth:`concurrent.futures.Future.exception`);
+        ``PoolError`` in a forked child, as :meth:`result`."""
+        self._bw_check_fork()
+        return super().exception(timeout)
+
+    def _bw_check_fork(self) -> None:
+        pool = self._bw_executor._pool
+        if pool is not None and not self.done() and pool._forked():
+            raise pool._fork_error()
+
     def _complete(self, value: Any) -> None:
         if self._bw_executor._settle(self) and self.set_running_or_notify_cancel():
             self.set_result(value)

@@ -126,7 +126,9 @@ class _Lease:
 
 def _usable(pool: Any) -> bool:
     running = getattr(pool, "_state", "running") == "running"
-    return running and getattr(pool, "_broken", None) is None
+    # A pool of the parent of a forked child is not usable in the child: replace it.
+    ours = getattr(pool, "_pid", os.getpid()) == os.getpid()
+    return running and ours and getattr(pool, "_broken", None) is None
 
 
 def _terminate_all(pools: list[Any]) -> None:

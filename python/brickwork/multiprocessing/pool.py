@@ -15,7 +15,6 @@ import math
 import mmap
 import multiprocessing as _stdlib
 import os
-import pickle
 import signal
 import subprocess
 import threading
@@ -27,7 +26,7 @@ from typing import Any
 
 from brickwork import _core
 from brickwork.multiprocessing import _forkserver
-from brickwork.multiprocessing._serialize import dumps, dumps_function
+from brickwork.multiprocessing._serialize import dumps, dumps_function, loads
 from brickwork.multiprocessing._worker import CALL, MAP, OK, STARMAP
 
 __all__ = [
@@ -47,6 +46,8 @@ _PRELOAD = ["numpy", "cloudpickle", "brickwork._core", "brickwork.multiprocessin
 _CHUNK_SECONDS = 0.1
 #: A job keeps this many chunks per process queued ahead of the workers.
 _AHEAD_PER_PROCESS = 128
+#: Result files at least this large are mapped with all their pages at once.
+_POPULATE_FROM = 1 << 20
 
 
 class TimeoutError(_stdlib.TimeoutError, TimeoutError):  # noqa: A001 - the stdlib's name
@@ -58,7 +59,8 @@ class TimeoutError(_stdlib.TimeoutError, TimeoutError):  # noqa: A001 - the stdl
 
 
 class PoolError(_stdlib.ProcessError):
-    """The pool cannot run tasks: it is closed, or its workers cannot start."""
+    """The pool cannot run tasks: it is closed, its workers cannot start, or it
+    belongs to the parent of a child made by ``os.fork()``."""
 
 
 class WorkerLostError(_stdlib.ProcessError):
@@ -507,6 +509,13 @@ class Pool:
     the queued tasks and raises ``KeyboardInterrupt``; fresh workers start, so the pool
     stays usable. Leaving a ``with Pool() as pool:`` block terminates the pool, as in
     the standard library.
+
+    The workers belong to the process that created the pool. In a child made by
+    ``os.fork()``, every call that would run tasks or wait for them (``map``,
+    ``apply``, ``imap``, ``*_async``, ``AsyncResult.get``, iterating) raises
+    ``PoolError`` at once, where the standard library's pool hangs; ``close``,
+    ``terminate`` and ``join`` return at once and leave the parent's workers alone.
+    Create a new pool in the child.
     """
 
     def __init__(
@@ -533,6 +542,8 @@ class Pool:
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         self._processes = processes
+        # The process that owns the workers: a child made by os.fork() cannot use them.
+        self._pid = os.getpid()
         self._initializer = initializer
         self._initargs = tuple(initargs)
         self._state = "running"
@@ -628,15 +639,26 @@ class Pool:
         return self._imap(func, iterable, chunksize, False, progress, "imap_unordered")
 
     def close(self) -> None:
-        """Accept no more tasks; the workers exit once the queued ones are done."""
+        """Accept no more tasks; the workers exit once the queued ones are done.
+
+        In a child made by ``os.fork()`` this only marks the pool closed: the workers
+        are the parent's.
+        """
         if self._state == "running":
             self._state = "closed"
-            self._supervisor.close()
+            if not self._forked():
+                self._supervisor.close()
 
     def terminate(self) -> None:
-        """Kill the workers now; unfinished results raise ``PoolError``."""
+        """Kill the workers now; unfinished results raise ``PoolError``.
+
+        In a child made by ``os.fork()`` this only marks the pool terminated: the
+        workers are the parent's and keep working for it.
+        """
         if self._state != "terminated":
             self._state = "terminated"
+            if self._forked():
+                return
             self._supervisor.terminate()
             self._fail_all(PoolError("the pool was terminated"))
             # As the standard library's terminate: return once the workers are gone (the
@@ -648,9 +670,15 @@ class Pool:
                 pass
 
     def join(self) -> None:
-        """Wait for the workers to exit (call ``close`` or ``terminate`` first)."""
+        """Wait for the workers to exit (call ``close`` or ``terminate`` first).
+
+        In a child made by ``os.fork()`` it returns at once: there is nothing of its
+        own to wait for.
+        """
         if self._state == "running":
             raise ValueError("Pool is still running")
+        if self._forked():
+            return
         self._supervisor.join()
         if self._handler is not threading.current_thread():  # join from a callback
             self._handler.join()
@@ -675,7 +703,19 @@ class Pool:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _forked(self) -> bool:
+        """Whether this is a child made by ``os.fork()`` from the pool's process."""
+        return os.getpid() != self._pid
+
+    def _fork_error(self) -> PoolError:
+        return PoolError(
+            f"this Pool was created in process {self._pid}; a forked child (process "
+            f"{os.getpid()}) cannot use it: create a new Pool in the child"
+        )
+
     def _check_running(self) -> None:
+        if self._forked():
+            raise self._fork_error()
         if self._broken is not None:
             raise PoolError(self._broken)
         if self._state != "running":
@@ -743,6 +783,8 @@ class Pool:
             job.cancel(error)
 
     def _wait(self, event: threading.Event, timeout: float | None) -> None:
+        if not event.is_set() and self._forked():
+            raise self._fork_error()  # nothing in this process would ever set it
         try:
             event.wait(timeout)
         except KeyboardInterrupt:
@@ -750,6 +792,8 @@ class Pool:
             raise
 
     def _wait_condition(self, cond: threading.Condition, timeout: float | None) -> None:
+        if self._forked():
+            raise self._fork_error()
         try:
             cond.wait(timeout)
         except KeyboardInterrupt:
@@ -807,11 +851,10 @@ def _dispatch(pool: Pool, event: tuple[Any, ...]) -> None:
                 if item[4] >= 0:
                     os.close(item[4])
             return
-        loads = pickle.loads
         values: list[tuple[int, Any, float]] = []
         for index, status, body, spans, fd in items:
             try:
-                payload = loads(body) if fd < 0 else loads(body, buffers=_map_buffers(spans, fd))
+                payload = loads(body) if fd < 0 else loads(body, _map_buffers(spans, fd))
             except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled fails its task
                 payload, status = (exc, ""), -1
             if status == OK:
@@ -845,7 +888,10 @@ def _map_buffers(spans: list[tuple[int, int]], fd: int) -> list[memoryview]:
     """Views of a result's out-of-band buffers in its memory file (closing the fd)."""
     try:
         size = max(offset + length for offset, length in spans)
-        region = memoryview(mmap.mmap(fd, size))
+        flags = mmap.MAP_SHARED
+        if size >= _POPULATE_FROM:
+            flags |= mmap.MAP_POPULATE  # one system call, not a page fault per 64 KiB
+        region = memoryview(mmap.mmap(fd, size, flags=flags))
         return [region[offset : offset + length] for offset, length in spans]
     finally:
         os.close(fd)
