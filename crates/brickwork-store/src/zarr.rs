@@ -16,11 +16,33 @@ pub struct ZarrArray {
     component: String,
     dtype: DType,
     shape: Vec<usize>,
+    /// The array's directory as an absolute path, whatever the working directory later.
+    node: PathBuf,
 }
 
+/// `ZarrArray(<the array's directory, absolute>)`. The optimized plan shows a stored
+/// leaf by this text, and `brickwork.array.storage` reads the directory from it to find
+/// the stores a computation reads (so that `to_zarr` refuses to replace one of them):
+/// keep the form.
 impl std::fmt::Debug for ZarrArray {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ZarrArray({}{})", self.store.display(), self.component)
+        write!(f, "ZarrArray({})", self.node.display())
+    }
+}
+
+/// `path` made absolute against the working directory now (lexically: symbolic links
+/// are not resolved); unchanged if the working directory cannot be read.
+fn absolute_path(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The directory of the node at `path` (`/` or `/a/b`) of the store at `store`, as an
+/// absolute path.
+fn absolute_node_dir(store: &Path, path: &str) -> PathBuf {
+    let base = absolute_path(store);
+    match path.trim_matches('/') {
+        "" => base,
+        rest => base.join(rest),
     }
 }
 
@@ -97,6 +119,10 @@ impl ZarrArray {
 
     /// Open the array at `component` (None: the root) of the store at `store`.
     pub fn open(store: &Path, component: Option<&str>) -> Result<ZarrArray> {
+        // A relative path is fixed now: the store reads its chunks by path when a
+        // computation runs, perhaps after the working directory has changed.
+        let absolute = absolute_path(store);
+        let store = absolute.as_path();
         let path = node_path(component);
         let name = ZarrArray::describe(store, &path);
         if !store.is_dir() {
@@ -133,6 +159,7 @@ impl ZarrArray {
         Ok(ZarrArray {
             array,
             store: store.to_path_buf(),
+            node: absolute_node_dir(store, &path),
             component: path,
             dtype,
             shape,
@@ -150,6 +177,8 @@ impl ZarrArray {
         chunk: &[usize],
         overwrite: bool,
     ) -> Result<ZarrArray> {
+        let absolute = absolute_path(store);
+        let store = absolute.as_path();
         let path = node_path(component);
         let name = ZarrArray::describe(store, &path);
         let node_dir = if path == "/" {
@@ -226,6 +255,7 @@ impl ZarrArray {
         Ok(ZarrArray {
             array,
             store: store.to_path_buf(),
+            node: absolute_node_dir(store, &path),
             component: path,
             dtype,
             shape: shape.to_vec(),
@@ -304,5 +334,55 @@ impl BlockSink for ZarrArray {
 
     fn name(&self) -> String {
         ZarrArray::describe(&self.store, &self.component)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_store_path_is_fixed_when_opened() {
+        let dir = std::env::temp_dir().join(format!("brickwork-store-rel-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let z =
+            ZarrArray::create(&dir.join("s.zarr"), None, &[3], DType::I64, &[3], false).unwrap();
+        z.write(&[0], &[3], &Tile::I64(vec![1, 2, 3])).unwrap();
+        // A relative path to the same store, from the working directory.
+        let cwd = std::env::current_dir().unwrap();
+        let up = cwd.components().count() - 1;
+        let relative: PathBuf = std::iter::repeat_n("..", up)
+            .collect::<PathBuf>()
+            .join(dir.strip_prefix("/").unwrap())
+            .join("s.zarr");
+        let opened = ZarrArray::open(&relative, None).unwrap();
+        assert!(opened.store.is_absolute());
+        assert!(format!("{opened:?}").starts_with("ZarrArray(/"));
+        let Tile::I64(v) = opened.read(&[0], &[3]).unwrap() else {
+            panic!("not int64")
+        };
+        assert_eq!(v, vec![1, 2, 3]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn debug_names_the_absolute_directory_of_the_array() {
+        let dir =
+            std::env::temp_dir().join(format!("brickwork-store-debug-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = dir.join("s.zarr");
+        ZarrArray::create(&store, Some("g/x"), &[4], DType::F64, &[2], false).unwrap();
+        let opened = ZarrArray::open(&store, Some("/g/x/")).unwrap();
+        assert_eq!(
+            format!("{opened:?}"),
+            format!("ZarrArray({})", store.join("g/x").display())
+        );
+        let root = ZarrArray::create(&dir.join("r.zarr"), None, &[1], DType::I8, &[1], false);
+        assert_eq!(
+            format!("{:?}", root.unwrap()),
+            format!("ZarrArray({})", dir.join("r.zarr").display())
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
