@@ -368,3 +368,32 @@ def test_compute_with_several_outputs_reads_sources_unchanged(tmp_path):
     assert total == 15
     da.to_npy(da.from_array(flipped), path)  # a NumPy result now, not the file
     np.testing.assert_array_equal(np.load(path), np.arange(6.0)[::-1])
+
+
+OPERATIONS = {
+    "rechunk": lambda a: a.rechunk((16, 1)),
+    "map_blocks": lambda a: a.map_blocks(lambda b: b * 2),
+    "take": lambda a: da.take(a, [3, 1], axis=0),
+    "matmul": lambda a: a @ a,
+    "cumsum": lambda a: a.cumsum(axis=0),
+    "sort": lambda a: da.sort(a, axis=0),
+    "mean": lambda a: a.mean(axis=1),
+    "concatenate": lambda a: da.concatenate([a, a]),
+}
+
+
+@pytest.mark.parametrize("name", list(OPERATIONS))
+def test_every_kind_of_stage_reading_the_source_is_seen(tmp_path, name):
+    """The stores a computation reads are found in every kind of stage (map, gather,
+    scan, matmul, callback, reduction, the copy of a rechunk against the chunks)."""
+    x = np.arange(256.0).reshape(16, 16)
+    store_path, npy_path = tmp_path / "s.zarr", tmp_path / "s.npy"
+    da.to_zarr(da.from_array(x, chunks=(1, 16)), store_path)
+    np.save(npy_path, x)
+    op = OPERATIONS[name]
+    with pytest.raises(ValueError, match="reads the Zarr array"):
+        da.to_zarr(op(da.from_zarr(store_path)), store_path, overwrite=True)
+    np.testing.assert_array_equal(da.from_zarr(store_path).compute(), x)
+    expected = op(da.from_array(x)).compute()
+    da.to_npy(op(da.from_npy(npy_path, chunks=(4, 8))), npy_path)
+    np.testing.assert_allclose(np.load(npy_path), expected)
