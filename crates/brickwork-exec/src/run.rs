@@ -302,15 +302,26 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             let mut block = Tile::new(dtype, shape.iter().product());
             let outer: usize = shape[..*axis].iter().product();
             let inner: usize = shape[*axis + 1..].iter().product();
-            let mut slice_shape = shape.clone();
-            slice_shape[*axis] = 1;
-            for j in 0..shape[*axis] {
-                let mut from = offset.clone();
-                from[*axis] = indices[offset[*axis] + j];
-                let view =
-                    leaf_views(ctx, std::slice::from_ref(leaf), &from, &slice_shape)?.remove(0);
-                let slice = crate::output::contiguous(&view, dtype, &slice_shape, scratch)?;
-                place(&mut block, &slice, outer, shape[*axis], inner, j)?;
+            let begin = offset[*axis];
+            for (at, run) in indices.pieces(begin, begin + shape[*axis]) {
+                // A run counting up is one region of the input; any other run is read
+                // slice by slice.
+                let (count, each) = if run.step == 1 {
+                    (1, run.len)
+                } else {
+                    (run.len, 1)
+                };
+                let mut region = shape.clone();
+                region[*axis] = each;
+                for k in 0..count {
+                    let mut from = offset.clone();
+                    from[*axis] = run.at(k);
+                    let view =
+                        leaf_views(ctx, std::slice::from_ref(leaf), &from, &region)?.remove(0);
+                    let part = crate::output::contiguous(&view, dtype, &region, scratch)?;
+                    let j = at - begin + k;
+                    place(&mut block, &part, outer, shape[*axis], inner, j, each)?;
+                }
             }
             let placed = placed(&offset, at);
             ctx.write_block(*target, &block, &placed, &shape, scratch)
@@ -433,8 +444,8 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
     }
 }
 
-/// Copy `slice` (outer x 1 x inner, C order) to position `j` of `block` (outer x n x
-/// inner).
+/// Copy `slice` (outer x m x inner, C order) to positions `j..j + m` of `block`
+/// (outer x n x inner).
 fn place(
     block: &mut Tile,
     slice: &Tile,
@@ -442,14 +453,16 @@ fn place(
     n: usize,
     inner: usize,
     j: usize,
+    m: usize,
 ) -> Result<()> {
+    let w = m * inner;
     macro_rules! arms {
         ($($v:ident),*) => {
             match (block, slice) {
                 $((Tile::$v(b), Tile::$v(s)) => {
                     for o in 0..outer {
                         let at = (o * n + j) * inner;
-                        b[at..at + inner].copy_from_slice(&s[o * inner..(o + 1) * inner]);
+                        b[at..at + w].copy_from_slice(&s[o * w..(o + 1) * w]);
                     }
                     Ok(())
                 })*

@@ -855,13 +855,41 @@ pub fn take(x: &Expr, indices: &[i64], axis: i64) -> Result<Expr> {
             Ok(if i < 0 { i + n } else { i } as usize)
         })
         .collect::<Result<Vec<usize>>>()?;
+    gather(x, axis, crate::Indices::from_positions(&resolved))
+}
+
+/// `x` indexed along `axis` by runs of coordinates `(start, step, len)`: the same as
+/// [`take`] of the runs' coordinates, built and planned in O(runs) (overlap halos).
+pub fn take_runs(x: &Expr, runs: &[(usize, isize, usize)], axis: i64) -> Result<Expr> {
+    ensure!(
+        x.ndim() > 0,
+        Index,
+        "cannot index a 0-dimensional array with an integer array"
+    );
+    let axis = normalize_axis(axis, x.ndim())?;
+    let n = x.shape()[axis];
+    for &(start, step, len) in runs {
+        let last = start as i128 + (len.max(1) as i128 - 1) * step as i128;
+        ensure!(
+            len == 0 || (start < n && (0..n as i128).contains(&last)),
+            Index,
+            "the run of {len} coordinates from {start} by {step} leaves axis {axis} of size {n}"
+        );
+    }
+    let runs = runs
+        .iter()
+        .map(|&(start, step, len)| crate::Run { start, step, len });
+    gather(x, axis, crate::Indices::from_runs(runs))
+}
+
+fn gather(x: &Expr, axis: usize, indices: crate::Indices) -> Result<Expr> {
     let mut axes = x.chunks().0.clone();
     let size = axes[axis].max_size().max(1);
-    axes[axis] = AxisChunks::regular(size, resolved.len());
+    axes[axis] = AxisChunks::regular(size, indices.len());
     Ok(Expr::new(
         Op::Take {
             axis,
-            indices: std::sync::Arc::new(resolved),
+            indices: std::sync::Arc::new(indices),
         },
         vec![x.clone()],
         x.dtype(),

@@ -89,7 +89,7 @@ pub enum Op {
         /// The axis.
         axis: usize,
         /// The coordinates along it, in output order (validated, non-negative).
-        indices: Arc<Vec<usize>>,
+        indices: Arc<crate::Indices>,
     },
     /// The matrix product of inputs 0 (m x k) and 1 (k x n), whose k chunks match.
     MatMul,

@@ -10,12 +10,14 @@
 
 mod build;
 mod expr;
+mod indices;
 pub mod optimize;
 mod taskgraph;
 mod view;
 
 pub use build::*;
 pub use expr::{Expr, Node, Op, ReduceSpec, Source};
+pub use indices::{Indices, Run};
 pub use taskgraph::{
     block_offsets, gather_region, partial_coords, Final, Leaf, LeafKind, PartialOut, Stage,
     StageKind, TaskGraph, Writer, Writers,

@@ -68,18 +68,16 @@ impl Writers {
 /// The input region a gather block reads: the block's ranges on every axis but `axis`,
 /// and the span of its indices along `axis`.
 pub fn gather_region(
-    indices: &[usize],
+    indices: &crate::Indices,
     axis: usize,
     offset: &[usize],
     shape: &[usize],
 ) -> (Vec<usize>, Vec<usize>) {
-    let idx = &indices[offset[axis]..offset[axis] + shape[axis]];
-    let lo = idx.iter().copied().min().unwrap_or(0);
-    let hi = idx.iter().copied().max().unwrap_or(0);
+    let span = indices.span(offset[axis], offset[axis] + shape[axis]);
     let mut start = offset.to_vec();
     let mut size = shape.to_vec();
-    start[axis] = lo;
-    size[axis] = if idx.is_empty() { 0 } else { hi - lo + 1 };
+    start[axis] = span.map_or(0, |(lo, _)| lo);
+    size[axis] = span.map_or(0, |(lo, hi)| hi - lo + 1);
     (start, size)
 }
 
@@ -197,7 +195,7 @@ pub enum StageKind {
         /// The axis.
         axis: usize,
         /// The coordinates taken along it, in output order.
-        indices: Arc<Vec<usize>>,
+        indices: Arc<crate::Indices>,
         /// The output grid.
         grid: Chunks,
         /// The target written.

@@ -319,6 +319,18 @@ fn take(py: Python<'_>, x: &PyExpr, indices: Vec<i64>, axis: i64) -> PyResult<Py
     guard(py, || graph::take(&x.expr, &indices, axis)).map(wrap)
 }
 
+/// `x` indexed along `axis` by runs of coordinates `(start, step, len)` (built in
+/// O(runs): overlap halos).
+#[pyfunction]
+fn take_runs(
+    py: Python<'_>,
+    x: &PyExpr,
+    runs: Vec<(usize, isize, usize)>,
+    axis: i64,
+) -> PyResult<PyExpr> {
+    guard(py, || graph::take_runs(&x.expr, &runs, axis)).map(wrap)
+}
+
 /// `x` with a new shape (C order; one entry may be -1).
 #[pyfunction]
 fn reshape(py: Python<'_>, x: &PyExpr, shape: Vec<i64>) -> PyResult<PyExpr> {
@@ -687,6 +699,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(cumulative, m)?)?;
     m.add_function(wrap_pyfunction!(take, m)?)?;
+    m.add_function(wrap_pyfunction!(take_runs, m)?)?;
     m.add_function(wrap_pyfunction!(matmul, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_task, m)?)?;
     m.add_function(wrap_pyfunction!(from_zarr, m)?)?;

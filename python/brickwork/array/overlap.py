@@ -134,40 +134,60 @@ def _rechunked(x: Array, depth: dict[int, Any], allow_rechunk: bool) -> Array:
     return x
 
 
+def _border(n: int, first: int, count: int, kind: Any) -> list[tuple[int, int, int]]:
+    """Runs ``(start, step, len)`` of the ``count`` coordinates from ``first`` on, where
+    those outside ``0..n`` are replaced as ``kind`` says (a constant reads the nearest
+    element; the caller masks it)."""
+    if count == 0:
+        return []
+    if 0 <= first and first + count <= n:
+        return [(first, 1, count)]
+    if kind == "periodic":
+        # At most one wrap: a depth is never larger than the axis.
+        lo = first % n
+        head = min(count, n - lo)
+        return [(lo, 1, head)] + ([(0, 1, count - head)] if count > head else [])
+    if kind == "reflect":  # mirrored, the edge element included
+        if first < 0:
+            return [(-1 - first, -1, count)]
+        return [(2 * n - 1 - first, -1, count)]
+    return [(0 if first < 0 else n - 1, 0, count)]  # nearest, or a constant
+
+
 def _extend_axis(x: Array, axis: int, before: int, after: int, kind: Any) -> Array:
     """``x`` with every block along ``axis`` extended by its neighbours' borders (and the
-    boundary outside the array), by one gather."""
+    boundary outside the array), by one gather of O(blocks) runs of coordinates."""
     n = x.shape[axis]
     sizes = x.chunks[axis]
-    bounds = [0, *accumulate(sizes)]
-    pieces, new_sizes = [], []
+    runs: list[tuple[int, int, int]] = []
+    new_sizes = []
     last = len(sizes) - 1
-    for k, (start, stop) in enumerate(zip(bounds, bounds[1:])):
+    start = 0
+    for k, size in enumerate(sizes):
         lo = before if (kind != "none" or k > 0) else 0
         hi = after if (kind != "none" or k < last) else 0
-        pieces.append(np.arange(start - lo, stop + hi))
-        new_sizes.append(stop - start + lo + hi)
-    idx = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
-    if idx.size == n and np.array_equal(idx, np.arange(n)):
+        runs += _border(n, start - lo, lo, kind)
+        runs.append((start, 1, size))
+        runs += _border(n, start + size, hi, kind)
+        new_sizes.append(size + lo + hi)
+        start += size
+    if tuple(new_sizes) == sizes:
         return x
-    outside = (idx < 0) | (idx >= n)
-    if kind == "reflect":
-        idx = np.where(idx < 0, -1 - idx, np.where(idx >= n, 2 * n - 1 - idx, idx))
-    elif kind == "periodic":
-        idx = idx % n
-    else:  # nearest, or a constant filled in below
-        idx = np.clip(idx, 0, n - 1)
-    expr = _core.take(x._expr, [int(i) for i in idx], axis)
+    expr = _core.take_runs(x._expr, [r for r in runs if r[2]], axis)
     chunks = tuple(tuple(new_sizes) if i == axis else c for i, c in enumerate(x.chunks))
     out = Array(_core.rechunk(expr, chunks, config.get("chunk_size")), "overlap")
-    if isinstance(kind, str) or not outside.any():
+    if isinstance(kind, str):
         return out
+    from brickwork.array.creation import arange
     from brickwork.array.ufuncs import where
 
-    mask = outside.reshape((-1,) + (1,) * (x.ndim - axis - 1))
-    mask_chunks = (tuple(new_sizes),) + ((1,),) * (x.ndim - axis - 1)
-    cond = Array(_core.from_numpy(mask, mask_chunks, config.get("chunk_size")), "boundary")
-    return where(cond, np.full((), kind, dtype=x.dtype), out)
+    # A constant boundary: the first `before` and the last `after` positions of the
+    # extended axis lie outside the array.
+    total = sum(new_sizes)
+    position = arange(total, chunks=(tuple(new_sizes),))
+    outside = (position < before) | (position >= total - after)
+    outside = outside[(slice(None),) + (None,) * (x.ndim - axis - 1)]
+    return where(outside, np.full((), kind, dtype=x.dtype), out)
 
 
 def overlap(x: Any, depth: Any, boundary: Any, *, allow_rechunk: bool = True) -> Array:
