@@ -855,12 +855,18 @@ pub fn take(x: &Expr, indices: &[i64], axis: i64) -> Result<Expr> {
             Ok(if i < 0 { i + n } else { i } as usize)
         })
         .collect::<Result<Vec<usize>>>()?;
-    gather(x, axis, crate::Indices::from_positions(&resolved))
+    gather(x, axis, crate::Indices::from_positions(&resolved), None)
 }
 
 /// `x` indexed along `axis` by runs of coordinates `(start, step, len)`: the same as
 /// [`take`] of the runs' coordinates, built and planned in O(runs) (overlap halos).
-pub fn take_runs(x: &Expr, runs: &[(usize, isize, usize)], axis: i64) -> Result<Expr> {
+/// `chunks`, when given, are the output's chunk sizes along `axis` (else regular).
+pub fn take_runs(
+    x: &Expr,
+    runs: &[(usize, isize, usize)],
+    axis: i64,
+    chunks: Option<&[usize]>,
+) -> Result<Expr> {
     ensure!(
         x.ndim() > 0,
         Index,
@@ -879,13 +885,31 @@ pub fn take_runs(x: &Expr, runs: &[(usize, isize, usize)], axis: i64) -> Result<
     let runs = runs
         .iter()
         .map(|&(start, step, len)| crate::Run { start, step, len });
-    gather(x, axis, crate::Indices::from_runs(runs))
+    let indices = crate::Indices::from_runs(runs);
+    if let Some(sizes) = chunks {
+        let total: usize = sizes.iter().sum();
+        ensure!(
+            total == indices.len(),
+            Chunks,
+            "chunks {sizes:?} add up to {total}, not to the {} coordinates taken",
+            indices.len()
+        );
+    }
+    gather(x, axis, indices, chunks)
 }
 
-fn gather(x: &Expr, axis: usize, indices: crate::Indices) -> Result<Expr> {
+fn gather(
+    x: &Expr,
+    axis: usize,
+    indices: crate::Indices,
+    chunks: Option<&[usize]>,
+) -> Result<Expr> {
     let mut axes = x.chunks().0.clone();
     let size = axes[axis].max_size().max(1);
-    axes[axis] = AxisChunks::regular(size, indices.len());
+    axes[axis] = match chunks {
+        Some(sizes) => AxisChunks::from_sizes(sizes),
+        None => AxisChunks::regular(size, indices.len()),
+    };
     Ok(Expr::new(
         Op::Take {
             axis,

@@ -320,15 +320,20 @@ fn take(py: Python<'_>, x: &PyExpr, indices: Vec<i64>, axis: i64) -> PyResult<Py
 }
 
 /// `x` indexed along `axis` by runs of coordinates `(start, step, len)` (built in
-/// O(runs): overlap halos).
+/// O(runs): overlap halos), in `chunks` along `axis` when given.
 #[pyfunction]
+#[pyo3(signature = (x, runs, axis, chunks=None))]
 fn take_runs(
     py: Python<'_>,
     x: &PyExpr,
     runs: Vec<(usize, isize, usize)>,
     axis: i64,
+    chunks: Option<Vec<usize>>,
 ) -> PyResult<PyExpr> {
-    guard(py, || graph::take_runs(&x.expr, &runs, axis)).map(wrap)
+    guard(py, || {
+        graph::take_runs(&x.expr, &runs, axis, chunks.as_deref())
+    })
+    .map(wrap)
 }
 
 /// `x` with a new shape (C order; one entry may be -1).

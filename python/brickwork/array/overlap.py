@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from brickwork import _core, config
+from brickwork import _core
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import Label, map_blocks, map_blocks_with
 from brickwork.array.core import Array, to_expr
@@ -173,9 +173,7 @@ def _extend_axis(x: Array, axis: int, before: int, after: int, kind: Any) -> Arr
         start += size
     if tuple(new_sizes) == sizes:
         return x
-    expr = _core.take_runs(x._expr, [r for r in runs if r[2]], axis)
-    chunks = tuple(tuple(new_sizes) if i == axis else c for i, c in enumerate(x.chunks))
-    out = Array(_core.rechunk(expr, chunks, config.get("chunk_size")), "overlap")
+    out = Array(_core.take_runs(x._expr, [r for r in runs if r[2]], axis, new_sizes), "overlap")
     if isinstance(kind, str):
         return out
     from brickwork.array.creation import arange
