@@ -64,6 +64,12 @@ def _describe(value):
     return type(value).__name__, len(value), hashlib.sha256(raw).hexdigest()
 
 
+def _answers_through_memory_files():
+    """Pool initializer: streams of 1 MiB or more come back through a memory file (by
+    default only those of 1 GiB or more do)."""
+    _serialize.INLINE_ANSWER = MIB
+
+
 @pytest.fixture(scope="module")
 def pool():
     with Pool(2) as p:
@@ -161,3 +167,13 @@ def test_the_stream_threshold_is_where_the_body_changes():
     body, buffers = _serialize.dumps(b"x" * _serialize.STREAM_THRESHOLD)
     assert body == _serialize.STREAM_MARK and isinstance(buffers[-1], list)
     assert _serialize.loads(body, buffers) == b"x" * _serialize.STREAM_THRESHOLD
+
+
+def test_large_answers_through_memory_files_round_trip():
+    with Pool(1, initializer=_answers_through_memory_files) as pool:
+        for kind in ("bytes", "bytearray", "str", "mixed"):
+            value = _make(kind, 3 * MIB, seed=5)
+            assert _equal(pool.apply(_echo, (value,)), value)
+            assert _equal(pool.apply(_make, (kind, 3 * MIB, 5)), value)
+        small = _make("bytes", MIB // 2, seed=6)  # below the limit: in the answer's frame
+        assert pool.apply(_echo, (small,)) == small

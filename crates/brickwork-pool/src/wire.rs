@@ -102,9 +102,24 @@ pub fn encode(
     has_fd: bool,
     body: &[u8],
 ) {
-    let body_len = u32::try_from(body.len()).expect("frame bodies are limited to 4 GiB");
-    let spans_len = u16::try_from(spans.len()).expect("frames carry at most 65535 spans");
     out.reserve(HEADER + SPAN * spans.len() + body.len());
+    encode_head(out, kind, id, key, spans, has_fd, body.len());
+    out.extend_from_slice(body);
+}
+
+/// Appends the header and spans of a frame whose `body_len` bytes of body the caller
+/// sends right after them (see [`Conn::send_all_parts`]).
+pub fn encode_head(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    id: u64,
+    key: u64,
+    spans: &[Span],
+    has_fd: bool,
+    body_len: usize,
+) {
+    let body_len = u32::try_from(body_len).expect("frame bodies are limited to 4 GiB");
+    let spans_len = u16::try_from(spans.len()).expect("frames carry at most 65535 spans");
     out.extend_from_slice(&body_len.to_le_bytes());
     out.push(kind as u8);
     out.push(u8::from(has_fd));
@@ -115,7 +130,6 @@ pub fn encode(
         out.extend_from_slice(&span.offset.to_le_bytes());
         out.extend_from_slice(&span.len.to_le_bytes());
     }
-    out.extend_from_slice(body);
 }
 
 fn protocol(msg: String) -> io::Error {
@@ -383,29 +397,53 @@ impl Conn {
 
     /// Writes `bytes` completely, blocking, with `fds` (at most two) attached to the
     /// first byte.
-    pub fn send_all(&self, mut bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    pub fn send_all(&self, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+        self.send_all_parts(&[bytes], fds)
+    }
+
+    /// Writes `parts` one after the other completely, blocking (gathered: a part is
+    /// never copied), with `fds` (at most two) attached to the first byte.
+    pub fn send_all_parts(&self, parts: &[&[u8]], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+        /// Parts handed to one `sendmsg` (the kernel takes at most 1024).
+        const GATHER: usize = 256;
+        let mut at = 0; // the first part not completely sent...
+        let mut within = 0; // ...and how much of it was
         let mut first = true;
-        while !bytes.is_empty() {
+        loop {
+            while at < parts.len() && within == parts[at].len() {
+                at += 1;
+                within = 0;
+            }
+            if at == parts.len() {
+                return Ok(());
+            }
+            let slices: Vec<IoSlice<'_>> = std::iter::once(&parts[at][within..])
+                .chain(parts[at + 1..].iter().copied())
+                .take(GATHER)
+                .map(IoSlice::new)
+                .collect();
             let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
             let mut control = SendAncillaryBuffer::new(&mut space);
             if first && !fds.is_empty() {
                 control.push(SendAncillaryMessage::ScmRights(fds));
             }
-            match sendmsg(
-                &self.sock,
-                &[IoSlice::new(bytes)],
-                &mut control,
-                SendFlags::NOSIGNAL,
-            ) {
-                Ok(n) => {
-                    bytes = &bytes[n..];
+            match sendmsg(&self.sock, &slices, &mut control, SendFlags::NOSIGNAL) {
+                Ok(mut n) => {
                     first = false;
+                    while n > 0 {
+                        let step = n.min(parts[at].len() - within);
+                        within += step;
+                        n -= step;
+                        if within == parts[at].len() {
+                            at += 1;
+                            within = 0;
+                        }
+                    }
                 }
                 Err(Errno::INTR) => {}
                 Err(err) => return Err(err.into()),
             }
         }
-        Ok(())
     }
 }
 
@@ -512,6 +550,31 @@ mod tests {
         assert!(frames[1].body == expected && frames[1].fd.is_some());
         assert_eq!(frames[2].body, &expected[..70_000]);
         assert_eq!(frames[3].body, b"f");
+    }
+
+    #[test]
+    fn gathered_parts_arrive_as_one_frame() {
+        let (a, mut b) = pair();
+        let parts: Vec<Vec<u8>> = (0..600u32)
+            .map(|i| vec![(i % 256) as u8; 1 + (i as usize * 37) % 9000])
+            .collect();
+        let body: Vec<u8> = parts.concat();
+        let mut head = Vec::new();
+        encode_head(&mut head, Kind::Result, 9, 0, &[], false, body.len());
+        let writer = std::thread::spawn(move || {
+            let mut all: Vec<&[u8]> = vec![&head, &[]];
+            all.extend(parts.iter().map(Vec::as_slice));
+            a.send_all_parts(&all, &[]).unwrap();
+        });
+        let frame = loop {
+            if let Some(frame) = b.next_frame().unwrap() {
+                break frame;
+            }
+            assert!(b.fill(false).unwrap() > 0);
+        };
+        writer.join().unwrap();
+        assert_eq!((frame.id, frame.body.len()), (9, body.len()));
+        assert!(frame.body == body);
     }
 
     #[test]

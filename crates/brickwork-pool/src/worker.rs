@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use rustix::fs::{memfd_create, MemfdFlags};
 
 use crate::arena::ArenaView;
-use crate::wire::{encode, Conn, Frame, Kind, Span, MAX_BODY, MAX_SPANS, SKIPPED, TOO_LARGE};
+use crate::wire::{
+    encode, encode_head, Conn, Frame, Kind, Span, MAX_BODY, MAX_SPANS, SKIPPED, TOO_LARGE,
+};
 
 /// Buffers in a result's memory file start on multiples of this many bytes.
 const ALIGN: u64 = 64;
@@ -29,27 +31,47 @@ pub trait Handler {
     fn call(&mut self, key: u64, body: &[u8], buffers: &[&[u8]], reply: &mut Reply);
 }
 
+/// A piece of a reply's body that is sent from where it lies, without a copy.
+pub type BodyPart = Box<dyn AsRef<[u8]>>;
+
 /// A task's answer being built: a status, a body and out-of-band buffers.
 #[derive(Default)]
 pub struct Reply {
     /// The status (for Python: 0 value, 1 exception).
     pub status: u64,
-    /// The serialized result.
+    /// The serialized result (followed by the parts, if any).
     pub body: Vec<u8>,
+    parts: Vec<BodyPart>,
     spans: Vec<Span>,
     file: Option<OwnedFd>,
     end: u64,
 }
 
 impl Reply {
+    /// Appends `part` to the body: it is written to the socket from where it lies
+    /// (after `body` and the parts appended before it), not copied into the body.
+    pub fn push_body_part(&mut self, part: BodyPart) {
+        self.parts.push(part);
+    }
+
+    /// The length of the body with its parts.
+    fn body_len(&self) -> usize {
+        self.body.len()
+            + self
+                .parts
+                .iter()
+                .map(|p| (**p).as_ref().len())
+                .sum::<usize>()
+    }
+
     /// Replaces a reply too large for one frame by a [`TOO_LARGE`] answer saying why.
     fn fit_frame(&mut self) {
-        let why = if self.body.len() > MAX_BODY {
+        let body_len = self.body_len();
+        let why = if body_len > MAX_BODY {
             format!(
-                "the task's result takes {} bytes serialized; at most {MAX_BODY} bytes fit \
-                 in one answer: return a smaller result (large NumPy arrays travel in shared \
-                 memory and do not count)",
-                self.body.len()
+                "the task's result takes {body_len} bytes serialized; at most {MAX_BODY} bytes \
+                 fit in one answer: return a smaller result (large NumPy arrays travel in \
+                 shared memory and do not count)"
             )
         } else if self.spans.len() > MAX_SPANS {
             format!(
@@ -162,17 +184,19 @@ pub fn serve(sock: OwnedFd, arena: &ArenaView, handler: &mut impl Handler) -> io
             reply.fit_frame();
         }
         out.clear();
-        encode(
+        encode_head(
             &mut out,
             Kind::Result,
             frame.id,
             reply.status,
             &reply.spans,
             reply.file.is_some(),
-            &reply.body,
+            reply.body_len(),
         );
         let fds: Vec<_> = reply.file.iter().map(|f| f.as_fd()).collect();
-        conn.send_all(&out, &fds)?;
+        let mut parts: Vec<&[u8]> = vec![&out, &reply.body];
+        parts.extend(reply.parts.iter().map(|p| (**p).as_ref()));
+        conn.send_all_parts(&parts, &fds)?;
     }
 }
 

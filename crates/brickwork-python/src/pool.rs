@@ -138,8 +138,9 @@ impl PySupervisor {
 
     /// Waits up to `timeout` seconds (without the GIL) and returns finished tasks,
     /// consecutive ones of the same job and kind grouped: `(job, kind, items)` where
-    /// kind "done" has items `(index, status, body, spans, fd)` with `fd` -1 or a
-    /// memory file the caller now owns; "lost" `(index, pid, returncode)`; "timeout"
+    /// kind "done" has items `(index, status, body, spans, fd)` with `body` bytes (or
+    /// a read-only [`FrameBody`] buffer when large) and `fd` -1 or a memory file the
+    /// caller now owns; "lost" `(index, pid, returncode)`; "timeout"
     /// `(index, pid, seconds)`; "failed" `(index, message)`.
     fn events<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::from_secs(1));
@@ -296,6 +297,53 @@ fn place(
     ))
 }
 
+/// Bodies at least this large reach Python as a [`FrameBody`] (no copy), smaller ones
+/// as `bytes`.
+const FRAME_BODY_FROM: usize = 64 * 1024;
+
+/// A task's answer as it was received (a large pickle stream), read by Python through
+/// the buffer protocol (read-only) without a copy.
+#[pyclass(frozen, module = "brickwork._core")]
+pub struct FrameBody {
+    data: Vec<u8>,
+}
+
+#[pymethods]
+impl FrameBody {
+    /// Exports the bytes read-only.
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut pyo3::ffi::Py_buffer,
+        flags: std::ffi::c_int,
+    ) -> PyResult<()> {
+        let data = &slf.get().data;
+        // SAFETY: `view` is the caller's Py_buffer to fill; the bytes live in the frozen
+        // object, which the view keeps alive (FillInfo takes a reference to `slf`), and
+        // are exported read-only (a writable request is refused with BufferError).
+        let filled = unsafe {
+            pyo3::ffi::PyBuffer_FillInfo(
+                view,
+                slf.as_ptr(),
+                data.as_ptr() as *mut c_void,
+                data.len() as isize,
+                1,
+                flags,
+            )
+        };
+        if filled < 0 {
+            return Err(PyErr::fetch(slf.py()));
+        }
+        Ok(())
+    }
+
+    /// Nothing to release: the bytes never move.
+    unsafe fn __releasebuffer__(&self, _view: *mut pyo3::ffi::Py_buffer) {}
+
+    fn __len__(&self) -> usize {
+        self.data.len()
+    }
+}
+
 fn event_item<'py>(
     py: Python<'py>,
     index: u64,
@@ -310,10 +358,12 @@ fn event_item<'py>(
         } => {
             let spans: Vec<(u64, u64)> = spans.iter().map(|s| (s.offset, s.len)).collect();
             let fd = file.map_or(-1, |f| f.into_raw_fd());
-            (
-                "done",
-                (index, status, PyBytes::new(py, &body), spans, fd).into_pyobject(py)?,
-            )
+            let body = if body.len() >= FRAME_BODY_FROM {
+                Bound::new(py, FrameBody { data: body })?.into_any()
+            } else {
+                PyBytes::new(py, &body).into_any()
+            };
+            ("done", (index, status, body, spans, fd).into_pyobject(py)?)
         }
         Outcome::Lost { pid, returncode } => ("lost", (index, pid, returncode).into_pyobject(py)?),
         Outcome::TimedOut { pid, timeout } => (
@@ -351,10 +401,17 @@ impl Handler for PyHandler<'_> {
                 PyBytes::new(self.py, body),
                 PyList::new(self.py, views)?,
             ))?;
-            let (status, answer, out_buffers): (u64, Bound<'_, PyBytes>, Vec<Bound<'_, PyAny>>) =
+            let (status, answer, out_buffers): (u64, Bound<'_, PyAny>, Vec<Bound<'_, PyAny>>) =
                 out.extract()?;
             reply.status = status;
-            reply.body = answer.as_bytes().to_vec();
+            if let Ok(list) = answer.cast::<PyList>() {
+                // A large stream's pieces: written to the socket from where they lie.
+                for view in pieces(list)?.0 {
+                    reply.push_body_part(Box::new(Piece(view)));
+                }
+            } else {
+                reply.body = answer.cast::<PyBytes>()?.as_bytes().to_vec();
+            }
             for buffer in out_buffers {
                 if let Ok(list) = buffer.cast::<PyList>() {
                     let (views, _) = pieces(list)?;
@@ -396,6 +453,18 @@ impl Handler for PyHandler<'_> {
         if let Err(err) = result {
             self.error.get_or_insert(err);
         }
+    }
+}
+
+/// A C-contiguous Python buffer sent as a part of a reply's body.
+struct Piece(PyUntypedBuffer);
+
+impl AsRef<[u8]> for Piece {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: the buffer is C-contiguous (checked by `pieces`), `len_bytes` long and
+        // kept alive by the export `self.0` holds; the worker runs no Python code between
+        // the task's return and the send, so nothing changes it meanwhile.
+        unsafe { std::slice::from_raw_parts(self.0.buf_ptr() as *const u8, self.0.len_bytes()) }
     }
 }
 
@@ -652,6 +721,7 @@ fn set_numpy_handler<'py>(
 /// Adds the pool's classes and functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySupervisor>()?;
+    m.add_class::<FrameBody>()?;
     m.add_function(wrap_pyfunction!(pool_worker_serve, m)?)?;
     m.add_function(wrap_pyfunction!(arena_used, m)?)?;
     m.add_function(wrap_pyfunction!(arena_contains, m)?)?;

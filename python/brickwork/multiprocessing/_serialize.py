@@ -5,14 +5,20 @@ buffer) are not copied into the pickle stream: arguments travel through the pare
 shared-memory arena and results through a memory file the worker fills, so a large
 array crosses at most one copy and, when it already lives in the arena, none.
 
-Pickle writes ``bytes``, ``bytearray`` and ``str`` into the stream itself. A stream of
-at least ``STREAM_THRESHOLD`` bytes (a large ``bytes`` or ``str``, a long list) travels
-the same way as a buffer: the message's body is only :data:`STREAM_MARK`, and the
-stream is its last out-of-band buffer, given as the list of pieces the pickler wrote
-(a large ``bytes`` or ``bytearray`` is one of the pieces itself, not a copy); the pool
-copies the pieces one after the other into shared memory, and :func:`loads` reads the
-stream there in place. Both are linear in the size of the value, with one copy of each
-byte on the way.
+Pickle writes ``bytes``, ``bytearray`` and ``str`` into the stream itself. The pickler
+writes the stream in pieces (a large ``bytes`` or ``bytearray`` is one of the pieces
+itself, not a copy), and a large stream is never joined in Python:
+
+- an argument's stream of at least ``STREAM_THRESHOLD`` bytes (a large ``bytes`` or
+  ``str``, a long list) travels like a buffer: the message's body is only
+  :data:`STREAM_MARK` and the pieces, its last out-of-band buffer, are copied one
+  after the other into the shared-memory arena, where the worker unpickles them in
+  place (:func:`loads`);
+- a worker's answer of that size is written to the socket from its pieces, and the
+  parent unpickles the body it received without copying it again (a stream of
+  ``INLINE_ANSWER`` bytes or more goes through a memory file instead).
+
+Every byte is copied a bounded number of times, whatever the size of the value.
 
 Functions and lambdas are pickled with cloudpickle; so are values that refer to
 ``__main__`` by name (classes and functions of a script), which workers cannot import.
@@ -31,7 +37,9 @@ __all__ = [
     "SHARED_THRESHOLD",
     "STREAM_MARK",
     "STREAM_THRESHOLD",
+    "INLINE_ANSWER",
     "dumps",
+    "dumps_answer",
     "dumps_function",
     "loads",
     "loads_function",
@@ -41,6 +49,10 @@ __all__ = [
 SHARED_THRESHOLD = 64 * 1024
 #: Pickle streams at least this large travel out of band too (as the last buffer).
 STREAM_THRESHOLD = 256 * 1024
+#: A worker's answer whose stream is smaller than this goes in its frame (see
+#: :func:`dumps_answer`), a larger one through a memory file like a buffer (a frame
+#: holds at most 4 GiB).
+INLINE_ANSWER = 1 << 30
 #: The body of a message whose pickle stream is its last out-of-band buffer (a pickle
 #: stream of protocol 5 starts with b"\x80\x05", so the two cannot be confused).
 STREAM_MARK = b"brickwork:stream-out-of-band"
@@ -138,6 +150,19 @@ def dumps(value: Any) -> tuple[bytes, list[Any]]:
     # which workers cannot import by name): pickle them by value.
     pieces, buffers = _Writer(cloudpickle.Pickler).dump(value)
     return _body(pieces, buffers)
+
+
+def dumps_answer(value: Any) -> tuple[bytes | list[Any], list[Any]]:
+    """:func:`dumps` for a worker's answer: a stream below ``INLINE_ANSWER`` bytes is
+    the body itself, as the list of its pieces, which the worker writes into its answer
+    from where they lie (no memory file, whose fresh pages cost more than the copies
+    through the socket); the parent receives it as one body."""
+    body, buffers = dumps(value)
+    if body == STREAM_MARK:
+        pieces = buffers[-1]
+        if sum(memoryview(piece).nbytes for piece in pieces) < INLINE_ANSWER:
+            return pieces, buffers[:-1]
+    return body, buffers
 
 
 def _body(pieces: list[Any], buffers: list[Any]) -> tuple[bytes, list[Any]]:

@@ -20,7 +20,7 @@ import traceback
 from typing import Any, Callable
 
 from brickwork import _core
-from brickwork.multiprocessing._serialize import dumps, loads, loads_function
+from brickwork.multiprocessing._serialize import dumps, dumps_answer, loads, loads_function
 
 __all__ = ["CALL", "ERROR", "MAP", "OK", "STARMAP", "pool_main"]
 
@@ -59,8 +59,9 @@ class _Functions:
         except BaseException as exc:  # noqa: BLE001 - reported with the first task
             self._by_key[key] = exc
 
-    def call(self, key: int, body: bytes, buffers: list[memoryview]) -> tuple[int, bytes, list[memoryview]]:
-        """Run one task and return ``(status, pickled answer, out-of-band buffers)``."""
+    def call(self, key: int, body: bytes, buffers: list[memoryview]) -> tuple[int, Any, list[Any]]:
+        """Run one task and return ``(status, pickled answer, out-of-band buffers)``; a
+        large answer is the list of its pieces (see ``dumps_answer``)."""
         try:
             function = self._by_key[key]
             if isinstance(function, BaseException):
@@ -74,7 +75,7 @@ class _Functions:
             else:
                 args, kwargs = payload
                 value = function(*args, **kwargs)
-            data, out = dumps((value, time.perf_counter() - start))
+            data, out = dumps_answer((value, time.perf_counter() - start))
             return OK, data, out
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
             return _error_reply(exc)
