@@ -272,3 +272,33 @@ def test_the_stdlib_pool_hangs_where_brickwork_raises():
         os.waitpid(pid, 0)
         os.close(read_end)
         assert not ready, "the standard library's map returned in a forked child"
+
+
+def test_the_joblib_backend_starts_its_own_pool_in_a_forked_child():
+    joblib = pytest.importorskip("joblib")
+    from brickwork.multiprocessing import joblib_backend
+
+    def run():
+        with joblib.parallel_config(backend="brickwork"):
+            return joblib.Parallel(n_jobs=2)(joblib.delayed(_square)(x) for x in range(6))
+
+    try:
+        assert run() == [x * x for x in range(6)]
+        parents = joblib_backend._keeper.pool
+
+        def child():
+            report = {"parallel": _outcome(run)}
+            ours = joblib_backend._keeper.pool
+            report["new pool"] = ours is not None and ours is not parents and not ours._forked()
+            joblib_backend.shutdown_pool()
+            return report
+
+        report, how = _in_child(child)
+        assert how == "exit 0", (how, report)
+        assert report["parallel"]["outcome"] == f"ok: {[x * x for x in range(6)]!r}"
+        assert report["new pool"] is True
+        # The parent's cached pool is untouched.
+        assert joblib_backend._keeper.pool is parents and parents._state == "running"
+        assert run() == [x * x for x in range(6)]
+    finally:
+        joblib_backend.shutdown_pool()
