@@ -132,12 +132,30 @@ def test_a_failed_to_npy_leaves_the_old_file_and_nothing_else(tmp_path):
     assert _leftovers(tmp_path, "s.npy") == []
 
 
+def test_to_npy_without_unnamed_files_uses_a_hidden_one(tmp_path, monkeypatch):
+    """Filesystems without O_TMPFILE: a hidden temporary name, removed on failure."""
+    monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    path = tmp_path / "s.npy"
+    np.save(path, np.arange(5.0))
+    da.to_npy(da.from_npy(path) * 3, path)
+    np.testing.assert_array_equal(np.load(path), np.arange(5.0) * 3)
+    with pytest.raises(ZeroDivisionError):
+        da.to_npy(da.ones(4, chunks=2).map_blocks(lambda b: 1 / 0), path)
+    np.testing.assert_array_equal(np.load(path), np.arange(5.0) * 3)
+    da.to_npy(da.arange(3), tmp_path / "new.npy")
+    assert _leftovers(tmp_path, "s.npy", "new.npy") == []
+
+
 def test_to_npy_keeps_the_permission_bits_and_writes_any_shape(tmp_path):
     path = tmp_path / "s.npy"
     np.save(path, np.arange(3))
     path.chmod(0o640)
     da.to_npy(da.from_npy(path) + 1, path)
     assert (path.stat().st_mode & 0o777) == 0o640
+    # A new file gets the mode np.save gives one (0o666 less the umask).
+    np.save(tmp_path / "saved.npy", np.arange(3))
+    da.to_npy(da.arange(3), tmp_path / "made.npy")
+    assert (tmp_path / "made.npy").stat().st_mode == (tmp_path / "saved.npy").stat().st_mode
     for x in (np.zeros((0, 3)), np.array(5.0), np.arange(7, dtype=np.uint8), np.ones((2, 3), bool)):
         da.to_npy(da.from_array(x), path)
         got = np.load(path)
