@@ -360,3 +360,45 @@ def test_module_level_functions_use_a_reseedable_generator():
         da.random.permutation(5),
     ):
         assert x.shape == (5,) and x.compute().shape == (5,)
+
+
+def _numpy_blocks(seed, method, params, shape, chunks, dtype=None):
+    """The array NumPy's per-block generators give (child i of the first call's
+    SeedSequence draws block i)."""
+    nblocks = math.prod(len(c) for c in chunks)
+    children = np.random.SeedSequence(seed).spawn(1)[0].spawn(nblocks)
+    kwargs = {} if dtype is None else {"dtype": dtype}
+    first = getattr(np.random.default_rng(0), method)(*params, size=(1,), **kwargs)
+    want = np.empty(shape, dtype=first.dtype)
+    for child, index in zip(children, _blocks(chunks)):
+        block_shape = tuple(s.stop - s.start for s in index)
+        gen = np.random.Generator(np.random.PCG64(child))
+        want[index] = getattr(gen, method)(*params, size=block_shape, **kwargs)
+    return want
+
+
+@given(data=st.data(), seed=st.integers(0, 2**70), dtype=st.sampled_from(["float64", "float32"]))
+def test_engine_random_of_views_matches_numpy_blocks(data, seed, dtype):
+    """The engine generates any region of a random array (slices with steps, reversed,
+    transposed, fused into other operations) with NumPy's per-block streams."""
+    shape = data.draw(st.lists(st.integers(1, 9), min_size=1, max_size=3).map(tuple))
+    chunks = data.draw(chunk_specs(shape, allow_auto=False))
+    x = da.random.default_rng(seed).random(shape, dtype=dtype, chunks=chunks)
+    want = _numpy_blocks(seed, "random", (), shape, x.chunks, dtype)
+    index = tuple(
+        slice(None, None, data.draw(st.sampled_from([1, 2, -1, -3]))) for _ in shape
+    )
+    np.testing.assert_array_equal(x[index].compute(), want[index])
+    np.testing.assert_array_equal(x.T.compute(), want.T)
+    # brickwork sums float32 in float64 (more accurate than NumPy's float32 sums).
+    np.testing.assert_allclose(
+        (x * 2 + 1).sum(axis=0).compute(), (want * 2 + 1).sum(axis=0), rtol=1e-6
+    )
+
+
+def test_engine_uniform_large_block_index_and_seed_sequence_entropy():
+    """Many blocks (indices above 2**16), big entropy, and a SeedSequence given."""
+    ss = np.random.SeedSequence([2**40 + 5, 7])
+    x = da.random.default_rng(ss).uniform(-3.0, 5.0, size=(300, 400), chunks=(1, 2))
+    want = _numpy_blocks(ss.entropy, "uniform", (-3.0, 5.0), (300, 400), x.chunks)
+    np.testing.assert_array_equal(x.compute(), want)

@@ -86,7 +86,9 @@ fn leaf_views(
                     }
                 }
                 LeafKind::Generated(g) => {
-                    let (base, strides) = leaf.view.address(&[1], &[0], offset, ndim);
+                    let at = g.strides();
+                    let origin = vec![0i64; at.len()];
+                    let (base, strides) = leaf.view.address(&at, &origin, offset, ndim);
                     InputView {
                         input: Input::Generated(g.clone()),
                         base,

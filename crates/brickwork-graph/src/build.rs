@@ -8,6 +8,7 @@ use brickwork_core::{
     Scalar, ScalarKind,
 };
 use brickwork_kernels::program::{check_view, Generator};
+use brickwork_kernels::random::{Dist, RandomSpec};
 use brickwork_kernels::reduce::Reducer;
 use brickwork_kernels::{BinaryOp, UnaryOp};
 
@@ -158,6 +159,37 @@ fn kind_f64(k: ScalarKind) -> f64 {
         ScalarKind::Int(i) => i as f64,
         ScalarKind::Float(f) => f,
     }
+}
+
+/// A random array of `chunks` whose block `i` (C order of the block grid) is drawn by
+/// NumPy's `Generator(PCG64(SeedSequence(entropy, spawn_key + (i,), pool_size)))`;
+/// `entropy` holds the call's assembled words (see [`RandomSpec`]). float32 for
+/// [`Dist::Random32`], else float64.
+pub fn random(entropy: Vec<u32>, pool_size: usize, dist: Dist, chunks: Chunks) -> Result<Expr> {
+    let shape = chunks.shape();
+    let bounds = chunks
+        .0
+        .iter()
+        .map(|axis| {
+            let mut b = vec![0];
+            for s in axis.sizes() {
+                b.push(b.last().copied().unwrap_or(0) + s);
+            }
+            b
+        })
+        .collect();
+    let spec = RandomSpec::new(entropy, pool_size, shape, bounds, dist)?;
+    let dtype = if dist == Dist::Random32 {
+        DType::F32
+    } else {
+        DType::F64
+    };
+    Ok(Expr::new(
+        Op::Generate(Generator::Random(std::sync::Arc::new(spec))),
+        vec![],
+        dtype,
+        chunks,
+    ))
 }
 
 /// NumPy's `linspace(start, stop, num, endpoint)` in `dtype`.

@@ -14,6 +14,7 @@ pub mod gemm;
 pub mod io;
 pub mod ops;
 pub mod program;
+pub mod random;
 pub mod reduce;
 pub mod scan;
 pub mod tile;

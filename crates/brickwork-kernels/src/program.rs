@@ -127,9 +127,33 @@ pub enum Generator {
         /// Whether the last element is `stop`.
         endpoint: bool,
     },
+    /// Random values: block by block the streams of NumPy's per-block PCG64 generators
+    /// (see [`crate::random`]); addresses are C-order element numbers of the array.
+    Random(std::sync::Arc<crate::random::RandomSpec>),
 }
 
 impl Generator {
+    /// The address step per axis of the generated array (its elements are numbered in C
+    /// order).
+    pub fn strides(&self) -> Vec<isize> {
+        match self {
+            Generator::Random(spec) => spec.strides(),
+            _ => vec![1],
+        }
+    }
+
+    /// `out[k]` = the element at address `base + k * step`.
+    fn fill<T: Num>(&self, base: isize, step: isize, out: &mut [T]) {
+        match self {
+            Generator::Random(spec) => spec.fill(base, step, out),
+            _ => {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = self.at(base + k as isize * step);
+                }
+            }
+        }
+    }
+
     #[inline]
     fn at<T: Num>(&self, i: isize) -> T {
         match self {
@@ -156,6 +180,11 @@ impl Generator {
                 } else {
                     T::from_f64(v.floor())
                 }
+            }
+            Generator::Random(spec) => {
+                let mut one = [T::from_f64(0.0)];
+                spec.fill(i, 1, &mut one);
+                one[0]
             }
         }
     }
@@ -344,11 +373,7 @@ fn load(input: &Input, base: isize, step: isize, tile: &mut Tile, n: usize) -> R
             with_tile!(tile, v => unsafe { gather(ptr as *const _, base, step, &mut v[..n]) });
         }
         Input::Generated(g) => {
-            with_tile!(tile, v => {
-                for (k, o) in v[..n].iter_mut().enumerate() {
-                    *o = g.at(base + k as isize * step);
-                }
-            });
+            with_tile!(tile, v => g.fill(base, step, &mut v[..n]));
         }
     }
     Ok(std::ptr::null())

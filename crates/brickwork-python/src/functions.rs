@@ -94,6 +94,45 @@ fn from_numpy(
     .map(wrap)
 }
 
+/// A random array in `chunks` whose block `i` is drawn by NumPy's
+/// `Generator(PCG64(SeedSequence(entropy, spawn_key + (i,), pool_size)))`: `entropy`
+/// is the call's assembled words; `dist` is "random" (float64 or float32 by `dtype`)
+/// or "uniform" (`low + range * random()`, float64).
+#[pyfunction]
+#[pyo3(signature = (shape, entropy, pool_size, dist, dtype, chunks, limit, low=0.0, range=1.0))]
+#[allow(clippy::too_many_arguments)]
+fn random(
+    py: Python<'_>,
+    shape: Vec<usize>,
+    entropy: Vec<u32>,
+    pool_size: usize,
+    dist: &str,
+    dtype: &str,
+    chunks: &Bound<'_, PyAny>,
+    limit: usize,
+    low: f64,
+    range: f64,
+) -> PyResult<PyExpr> {
+    use brickwork::layers::kernels::random::Dist;
+    let dist = match (dist, dtype) {
+        ("random", "float64") => Dist::Random64,
+        ("random", "float32") => Dist::Random32,
+        ("uniform", "float64") => Dist::Uniform { low, range },
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "no Rust generator for {dist} of dtype {dtype}"
+            )))
+        }
+    };
+    let d = if dist == Dist::Random32 {
+        DType::F32
+    } else {
+        DType::F64
+    };
+    let g = grid(chunks, &shape, d, limit)?;
+    guard(py, || graph::random(entropy, pool_size, dist, g)).map(wrap)
+}
+
 /// An array of `shape` filled with `value`.
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype, chunks, limit))]
@@ -684,6 +723,7 @@ fn compute<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(from_numpy, m)?)?;
     m.add_function(wrap_pyfunction!(full, m)?)?;
+    m.add_function(wrap_pyfunction!(random, m)?)?;
     m.add_function(wrap_pyfunction!(arange, m)?)?;
     m.add_function(wrap_pyfunction!(linspace, m)?)?;
     m.add_function(wrap_pyfunction!(normalize_chunks, m)?)?;
