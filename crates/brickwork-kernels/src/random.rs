@@ -211,19 +211,18 @@ impl RandomSpec {
         let mut coords = vec![0usize; ndim];
         while k < out.len() {
             let mut rest = (base + k as isize * step) as usize;
-            for a in 0..ndim {
-                coords[a] = rest / strides[a] as usize;
-                rest %= strides[a] as usize;
+            for (c, &s) in coords.iter_mut().zip(&strides) {
+                *c = rest / s as usize;
+                rest %= s as usize;
             }
             // The block holding the element, and the element's place in its stream.
             let (mut index, mut offset, mut row_end) = (0usize, 0usize, usize::MAX);
-            for a in 0..ndim {
-                let b = &self.bounds[a];
-                let i = b.partition_point(|&x| x <= coords[a]) - 1;
+            for (a, (b, &c)) in self.bounds.iter().zip(&coords).enumerate() {
+                let i = b.partition_point(|&x| x <= c) - 1;
                 index = index * (b.len() - 1) + i;
-                offset = offset * (b[i + 1] - b[i]) + (coords[a] - b[i]);
+                offset = offset * (b[i + 1] - b[i]) + (c - b[i]);
                 if a == last {
-                    row_end = b[i + 1] - coords[a];
+                    row_end = b[i + 1] - c;
                 }
             }
             // A run along the block's row when the addresses count up; else one element.
