@@ -423,3 +423,17 @@ def test_astype_matches_numpy_unsafe_casting(data, target, form):
     spec = {"str": target, "dtype": np.dtype(target), "type": np.dtype(target).type}[form]
     result = _bw(x, chunks).astype(spec)
     assert_matches(result, x.astype(target))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "bool"])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"nan": -1.0}, {"posinf": 7.0, "neginf": -7.0}, {"nan": 1e300}]
+)
+def test_nan_to_num_matches_numpy(dtype, kwargs):
+    x = np.array([0.0, np.nan, np.inf, -np.inf, -2.5, 3.0]).astype(dtype)
+    got = da.nan_to_num(da.from_array(x, chunks=4), **kwargs)
+    with np.errstate(all="ignore"):
+        expected = np.nan_to_num(x, **kwargs)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got.compute(), expected)
+    np.testing.assert_array_equal(np.nan_to_num(da.from_array(x), **kwargs).compute(), expected)

@@ -89,6 +89,7 @@ __all__ = [
     "minimum",
     "mod",
     "multiply",
+    "nan_to_num",
     "negative",
     "not_equal",
     "positive",
@@ -362,3 +363,29 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Array:
     if not any(isinstance(operand, _core.Expr) for operand in operands):
         operands[0] = to_expr(condition)
     return Array(_core.where(*operands), "where")
+
+
+@implements(np.nan_to_num)
+def nan_to_num(
+    x: Any,
+    copy: bool = True,
+    nan: float = 0.0,
+    posinf: float | None = None,
+    neginf: float | None = None,
+) -> Any:
+    """NaN replaced by ``nan``, infinities by ``posinf`` / ``neginf`` (default: the
+    dtype's largest / smallest finite value), as ``numpy.nan_to_num``: one fused
+    elementwise kernel. Integer and bool arrays are returned unchanged.
+    """
+    if not isinstance(x, Array):
+        return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
+    if x.dtype.kind != "f":
+        return x
+    info = np.finfo(x.dtype)
+    big = info.max if posinf is None else posinf
+    small = info.min if neginf is None else neginf
+    # The replacement values take the array's dtype, as NumPy assigns them.
+    fill = [np.asarray(v, dtype=x.dtype)[()] for v in (nan, big, small)]
+    out = where(isnan(x), fill[0], x)
+    out = where(x == np.inf, fill[1], out)
+    return where(x == -np.inf, fill[2], out)
