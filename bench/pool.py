@@ -30,9 +30,10 @@ Workloads:
             the clock starts) and as the result (``apply(make, (kind, n))``, made in the
             worker, on the clock for both). Kinds (``--payload-kinds``): bytes, bytearray,
             str (ASCII), list (floats, 9 pickled bytes each), numpy (uint8); sizes
-            ``--payload-mib`` (1,16,64,256). Fast rows run more than ``--repeat`` times, for
-            at least 0.5 s (50 runs at most). Goal: brickwork within 1.5x of
-            multiprocessing everywhere.
+            ``--payload-mib`` (1,16,64,256). Both pools stay open and take turns, run by
+            run, so that they share the machine's load; fast rows run more than
+            ``--repeat`` times, for at least 0.5 s each (50 runs at most). Goal: brickwork
+            within 1.5x of multiprocessing everywhere.
 
 Every pool has 2 processes and is started and warmed with a small map before the clock
 starts: start-up is never timed. Times are the best of ``--repeat`` (3) runs with
@@ -63,7 +64,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import CancelledError
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
 
@@ -302,22 +303,29 @@ def best_of(fn: Callable[[], object], repeat: int, check: Callable[[object], Non
     return best
 
 
-def best_of_timed(
-    fn: Callable[[], object], repeat: int, check: Callable[[object], None], seconds: float = 0.5
-) -> float:
-    """Like best_of, with more runs of a fast fn: until ``seconds`` have passed (<= 50)."""
-    best = math.inf
-    spent = 0.0
-    runs = 0
-    while runs < max(repeat, 1) or (spent < seconds and runs < 50):
-        gc.collect()
-        start = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - start
-        best, spent, runs = min(best, elapsed), spent + elapsed, runs + 1
-        if runs == 1:
-            check(result)
-        del result
+def best_of_interleaved(
+    calls: dict[str, Callable[[], object]],
+    repeat: int,
+    check: Callable[[object], None],
+    seconds: float = 0.5,
+) -> dict[str, float]:
+    """The best wall time of each call, the calls taking turns (so that they share the
+    machine's load): at least ``repeat`` rounds, more while a call has run for less
+    than ``seconds`` in all (50 rounds at most). check() sees each call's first result."""
+    best = dict.fromkeys(calls, math.inf)
+    spent = dict.fromkeys(calls, 0.0)
+    rounds = 0
+    while rounds < max(repeat, 1) or (min(spent.values()) < seconds and rounds < 50):
+        for name, fn in calls.items():
+            gc.collect()
+            start = time.perf_counter()
+            result = fn()
+            elapsed = time.perf_counter() - start
+            best[name], spent[name] = min(best[name], elapsed), spent[name] + elapsed
+            if rounds == 0:
+                check(result)
+            del result
+        rounds += 1
     return best
 
 
@@ -443,48 +451,57 @@ def payloads(args, peers: list[str]) -> tuple[list[PayloadRow], str]:
         for mib in sizes
         for direction in ("argument", "result")
     }
-    for peer in peers:
-        print(f"  {PEERS[peer]} ...", file=sys.stderr, flush=True)
-        try:
-            with open_pool(peer) as wrapped:
-                pool = wrapped.pool
-                pool.apply(size_of, (b"warm",))
-                for kind in kinds:
-                    for mib in sizes:
-                        nbytes = mib << 20
-                        value = make_payload(kind, nbytes)
-                        expected = len(value)
+    with ExitStack() as stack:
+        pools = {}
+        for peer in peers:
+            try:
+                pools[peer] = stack.enter_context(open_pool(peer)).pool
+                pools[peer].apply(size_of, (b"warm",))
+            except Unavailable as exc:
+                for row in rows.values():
+                    row.note = f"{PEERS[peer]} not available ({exc})"
+        for kind in kinds:
+            for mib in sizes:
+                print(f"  {kind} {mib} MiB ...", file=sys.stderr, flush=True)
+                nbytes = mib << 20
+                value = make_payload(kind, nbytes)
+                expected = len(value)
 
-                        def check_size(got, expected=expected):
-                            if got != expected:
-                                raise AssertionError(f"size {got}, expected {expected}")
+                def check_size(got, expected=expected):
+                    if got != expected:
+                        raise AssertionError(f"size {got}, expected {expected}")
 
-                        def check_value(got, value=value):
-                            if isinstance(value, np.ndarray):
-                                same = np.array_equal(got, value)
-                            else:
-                                same = got == value
-                            if type(got) is not type(value) or not same:
-                                raise AssertionError("the result differs from the value made here")
+                def check_value(got, value=value):
+                    if isinstance(value, np.ndarray):
+                        same = np.array_equal(got, value)
+                    else:
+                        same = got == value
+                    if type(got) is not type(value) or not same:
+                        raise AssertionError("the result differs from the value made here")
 
-                        row = rows[kind, mib, "argument"]
-                        row.seconds[peer] = best_of_timed(
-                            lambda v=value: pool.apply(size_of, (v,)), args.repeat, check_size
+                try:
+                    rows[kind, mib, "argument"].seconds = best_of_interleaved(
+                        {
+                            peer: lambda p=pool, v=value: p.apply(size_of, (v,))
+                            for peer, pool in pools.items()
+                        },
+                        args.repeat,
+                        check_size,
+                    )
+                    rows[kind, mib, "result"].seconds = best_of_interleaved(
+                        {
+                            peer: lambda p=pool, k=kind, n=nbytes: p.apply(make_payload, (k, n))
+                            for peer, pool in pools.items()
+                        },
+                        args.repeat,
+                        check_value,
+                    )
+                except Exception as exc:
+                    for direction in ("argument", "result"):
+                        rows[kind, mib, direction].note = (
+                            f"failed: {type(exc).__name__}: {str(exc)[:120]}"
                         )
-                        row = rows[kind, mib, "result"]
-                        row.seconds[peer] = best_of_timed(
-                            lambda k=kind, n=nbytes: pool.apply(make_payload, (k, n)),
-                            args.repeat,
-                            check_value,
-                        )
-                        del value, check_value
-        except Unavailable as exc:
-            for row in rows.values():
-                row.note = f"{PEERS[peer]} not available ({exc})"
-        except Exception as exc:
-            for row in rows.values():
-                if peer not in row.seconds:
-                    row.note = f"{PEERS[peer]} failed: {type(exc).__name__}: {str(exc)[:120]}"
+                del value, check_value
     worst = None
     for row in rows.values():
         ours, theirs = row.seconds.get("brickwork"), row.seconds.get("mp")
