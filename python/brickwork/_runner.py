@@ -12,9 +12,19 @@ import numpy as np
 from brickwork import _core, config
 from brickwork.progress import ProgressBar
 
-__all__ = ["ProgressArg", "active_pool", "run"]
+__all__ = ["ProgressArg", "active_pool", "add_check", "run"]
 
 ProgressArg = bool | Callable[[int, int], object] | None
+
+# Checks every computation passes before it starts (a source file truncated since its
+# array was made, ...): each raises to refuse the computation.
+_checks: list[Callable[[Sequence[_core.Expr]], None]] = []
+
+
+def add_check(check: Callable[[Sequence[_core.Expr]], None]) -> None:
+    """Run ``check(exprs)`` before every computation (it raises to refuse it)."""
+    if check not in _checks:
+        _checks.append(check)
 
 
 def _num_threads(num_threads: Any) -> int:
@@ -114,6 +124,8 @@ def run(
     list of numpy.ndarray
     """
     threads = _num_threads(num_threads)
+    for check in _checks:
+        check(exprs)
     pool = _pool_for(threads) if _scheduler(scheduler) == "processes" else None
     callback, bar = _progress_callback(progress)
     try:

@@ -345,3 +345,22 @@ def test_from_array_reads_in_place_unless_copy_is_asked_for():
     x[0] = -5
     np.testing.assert_array_equal(snapshot.compute(), reference.compute())
     np.testing.assert_array_equal(in_place.compute(), x)
+
+
+def test_zero_chunk_size_on_an_empty_axis_as_dask():
+    import dask.array as dask_array
+
+    assert da.zeros(0, chunks=(0,)).chunks == dask_array.zeros(0, chunks=(0,)).chunks
+    assert da.zeros((0, 3), chunks=(0, 3)).chunks == dask_array.zeros((0, 3), chunks=(0, 3)).chunks
+    with pytest.raises(ValueError):
+        da.zeros(3, chunks=0)
+
+
+@pytest.mark.parametrize("position", [3, -1, 0])
+def test_zero_d_brickwork_integer_index_is_like_an_int(position):
+    x = np.arange(12).reshape(3, 4)
+    a = da.from_array(x, chunks=2)
+    i = da.from_array(np.array(position))
+    np.testing.assert_array_equal(a[:, i].compute(), x[:, position])
+    if position < 3:
+        np.testing.assert_array_equal(a[i].compute(), x[position])

@@ -315,12 +315,6 @@ def test_counting_over_gappy_chunkings_matches_numpy(data):
     )
 
 
-@pytest.mark.xfail(
-    reason="unknown.py's _axis_mask: the mask spread with x[..., None] loses the empty "
-    "chunks (slicing drops them) and map_blocks then refines x's blocks to that grid; "
-    "fix: drop x's empty chunks first (a free rechunk)",
-    strict=False,
-)
 def test_masking_rows_of_an_array_with_empty_chunks():
     """``x[mask]`` with a lazy mask along one axis (unknown.py's ``_axis_mask``)."""
     x = np.arange(20.0).reshape(5, 4)

@@ -415,3 +415,30 @@ def test_every_kind_of_stage_reading_the_source_is_seen(tmp_path, name):
     expected = op(da.from_array(x)).compute()
     da.to_npy(op(da.from_npy(npy_path, chunks=(4, 8))), npy_path)
     np.testing.assert_allclose(np.load(npy_path), expected)
+
+
+def test_plain_compute_of_a_truncated_npy_source_raises_oserror(tmp_path):
+    """Another program truncates the file after from_npy: compute() raises OSError
+    naming the file instead of dying of SIGBUS (run in a child to be safe)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "s.npy"
+    code = textwrap.dedent(
+        f"""
+        import numpy as np, brickwork.array as da
+        np.save({str(path)!r}, np.ones((2000, 1000)))
+        a = da.from_npy({str(path)!r}, chunks=(100, 1000))
+        with open({str(path)!r}, "r+b") as f:
+            f.truncate(4096)
+        try:
+            a.sum().compute()
+        except OSError as e:
+            assert "s.npy" in str(e), e
+            print("OSError")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "OSError"

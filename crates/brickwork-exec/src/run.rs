@@ -337,12 +337,14 @@ pub(crate) fn run_task(ctx: &Ctx, t: usize, scratch: &mut Scratch) -> Result<()>
             target,
             offset: at,
         } => {
-            let (coords, offset, shape) = block(grid, i);
+            let (_, offset, shape) = block(grid, i);
             let placed = placed(&offset, at);
             let dtype = ctx.graph.targets[*target].1;
             let views = leaf_views(ctx, leaves, &offset, &shape)?;
             let mut block = evaluate(program, &views, dtype, &shape, scratch)?;
-            let carry = if coords[*axis] > 0 {
+            // Continue from the element before the block (the blocks before it may be
+            // empty: look at the position, not the block's number).
+            let carry = if offset[*axis] > 0 {
                 let mut from = placed.clone();
                 from[*axis] -= 1;
                 let mut slice = shape.clone();

@@ -13,7 +13,9 @@ pub fn dtype(name: Option<&str>) -> PyResult<Option<DType>> {
         .transpose()
 }
 
-fn axis_spec(obj: &Bound<'_, PyAny>, axis: usize) -> PyResult<ChunkSpec> {
+/// The chunk spec of `axis` (of length `len`: a chunk size of 0 is accepted for an
+/// empty axis, as Dask does).
+fn axis_spec(obj: &Bound<'_, PyAny>, axis: usize, len: usize) -> PyResult<ChunkSpec> {
     if obj.is_none() {
         return Ok(ChunkSpec::Full);
     }
@@ -55,6 +57,7 @@ fn axis_spec(obj: &Bound<'_, PyAny>, axis: usize) -> PyResult<ChunkSpec> {
     }
     match obj.extract::<i64>() {
         Ok(-1) => Ok(ChunkSpec::Full),
+        Ok(0) if len == 0 => Ok(ChunkSpec::Full),
         Ok(n) if n > 0 => Ok(ChunkSpec::Size(n as usize)),
         Ok(n) => Err(PyValueError::new_err(format!(
             "chunk size {n} on axis {axis} is not valid: expected a positive int, -1 or None for the whole axis, or \"auto\""
@@ -79,7 +82,7 @@ pub fn chunk_specs(obj: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<Chun
                     "chunks dict key {a} is not an axis of an array of {ndim} dimensions"
                 ))
             })?;
-            specs[axis] = axis_spec(&v, axis)?;
+            specs[axis] = axis_spec(&v, axis, shape[axis])?;
         }
         return Ok(specs);
     }
@@ -87,7 +90,7 @@ pub fn chunk_specs(obj: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<Chun
         let items: Vec<Bound<'_, PyAny>> = t.iter().collect();
         let flat = items.iter().all(|v| v.is_instance_of::<PyInt>());
         if ndim == 1 && items.len() > 1 && flat {
-            return Ok(vec![axis_spec(obj, 0)?]);
+            return Ok(vec![axis_spec(obj, 0, shape[0])?]);
         }
         if items.len() != ndim {
             return Err(PyValueError::new_err(format!(
@@ -99,14 +102,14 @@ pub fn chunk_specs(obj: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Vec<Chun
         return items
             .iter()
             .enumerate()
-            .map(|(a, v)| axis_spec(v, a))
+            .map(|(a, v)| axis_spec(v, a, shape[a]))
             .collect();
     }
     if obj.is_instance_of::<pyo3::types::PyList>() {
         let t = PyTuple::new(obj.py(), obj.try_iter()?.collect::<PyResult<Vec<_>>>()?)?;
         return chunk_specs(t.as_any(), shape);
     }
-    (0..ndim).map(|a| axis_spec(obj, a)).collect()
+    (0..ndim).map(|a| axis_spec(obj, a, shape[a])).collect()
 }
 
 /// A Python bool / int / float to a weak scalar.

@@ -56,7 +56,7 @@ def _scan(op: str, a: Any, axis: Any, dtype: Any, method: str) -> Array:
     if sequential.dtype == bool:
         raise TypeError(f"{op} with dtype bool is not supported: cast to an integer first")
     if method == "sequential":
-        return _without_leading_empty_chunks(op, x, axis, dtype, sequential)
+        return sequential
     if axis is None:
         x, axis = x.reshape(-1), 0
     axis = int(axis) % x.ndim
@@ -64,36 +64,11 @@ def _scan(op: str, a: Any, axis: Any, dtype: Any, method: str) -> Array:
     nonempty = tuple(c for c in x.chunks[axis] if c)
     if len(nonempty) < 2:
         # One block: the same scan.
-        return _without_leading_empty_chunks(op, x, axis, dtype, sequential)
+        return sequential
     x = x.rechunk({axis: nonempty})
     result = _blelloch(op, x.astype(sequential.dtype), axis)
     # Slices and concatenations drop empty chunks; Dask keeps the input's chunks.
     return result if result.chunks == sequential.chunks else result.rechunk(sequential.chunks)
-
-
-def _without_leading_empty_chunks(
-    op: str, x: Array, axis: int | None, dtype: Any, sequential: Array
-) -> Array:
-    """``sequential``, or when the chunks along the scanned axis start with empty ones,
-    the same scan of ``x`` computed without them and cut back into ``sequential``'s
-    chunks.
-
-    The engine's scan stage continues a block from the last slice of the block before it
-    along the axis; for a block preceded only by empty blocks there is no such slice (the
-    read fell before the array's start). Rechunking is a view, so the scan runs over the
-    same data with the empty chunks merged away; cutting the result back into the
-    original chunks keeps Dask's chunks (a copy of the result, only in this case).
-    """
-    if axis is None:
-        x, ax = x.reshape(-1), 0
-    else:
-        ax = int(axis) % x.ndim
-    sizes = x.chunks[ax]
-    if len(sizes) < 2 or sizes[0] != 0 or not any(sizes):
-        return sequential
-    merged = x.rechunk({ax: tuple(s for s in sizes if s)})
-    scan = Array(_core.cumulative(op, merged._expr, ax, _dtype_name(dtype)), op)
-    return scan.rechunk(sequential.chunks)
 
 
 def _along(axis: int, index: Any) -> tuple[Any, ...]:

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from brickwork import _core, config
-from brickwork._runner import ProgressArg, _num_threads, run
+from brickwork._runner import ProgressArg, _num_threads, add_check, run
 from brickwork.array.core import Array
 from brickwork.array.creation import from_array
 
@@ -248,8 +248,9 @@ def check_mapped_sources(exprs: Sequence[_core.Expr]) -> None:
     rewrote it in place after the array was made: reading them would kill the process
     with SIGBUS. Free when no ``from_npy`` array is alive (nothing is planned then).
 
-    The writers (``store``, ``to_npy``, ``to_zarr``) make this check before they run.
-    A file truncated while a computation runs is not caught.
+    Every computation makes this check before it starts (``_runner.add_check``), and
+    the writers (``store``, ``to_npy``, ``to_zarr``) too. A file truncated while a
+    computation runs is not caught.
 
     Raises
     ------
@@ -259,6 +260,9 @@ def check_mapped_sources(exprs: Sequence[_core.Expr]) -> None:
     if not _NPY_MAPS:
         return
     _check_npy_files(_source_regions(_plan_inputs(exprs)))
+
+
+add_check(check_mapped_sources)  # every compute, not only the writers
 
 
 # --------------------------------------------------------------------------- store

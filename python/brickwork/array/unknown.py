@@ -115,6 +115,11 @@ def _axis_mask(x: Array, mask: Array, axis: int) -> Array:
             f"boolean index did not match indexed array along axis {axis}; size of axis is "
             f"{size} but size of corresponding boolean axis is {mask.shape[0]}"
         )
+    # Empty chunks merged away (a free view): slicing `spread` below drops them, and the
+    # blocks of x and of the spread mask must match one to one.
+    solid = tuple(tuple(c for c in sizes if c) or sizes for sizes in x.chunks)
+    if solid != x.chunks:
+        x = rechunk(x, solid)
     mask = rechunk(mask, (x.chunks[axis],))
     spread = mask[(slice(None),) + (None,) * (x.ndim - axis - 1)]
 
@@ -187,4 +192,8 @@ def lazy_index(x: Array, items: tuple[Any, ...]) -> Array:
     y = x[basic]
     if index.dtype.kind == "b":
         return _axis_mask(y, index, axis)
+    if index.ndim == 0:
+        # A 0-d integer array indexes like an int: take that one position, drop the axis.
+        taken = _axis_positions(y, index.reshape((1,)), axis)
+        return taken[(slice(None),) * axis + (0,)]
     return _axis_positions(y, index, axis)
