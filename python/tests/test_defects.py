@@ -364,3 +364,17 @@ def test_zero_d_brickwork_integer_index_is_like_an_int(position):
     np.testing.assert_array_equal(a[:, i].compute(), x[:, position])
     if position < 3:
         np.testing.assert_array_equal(a[i].compute(), x[position])
+
+
+def test_storage_errors_keep_the_os_error_number(tmp_path):
+    """Error::Io keeps its source: Python gets the OSError subclass and errno, as
+    open() would raise for the same path."""
+    import errno
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    with pytest.raises(NotADirectoryError) as caught:
+        da.to_zarr(da.ones(4), str(blocker / "sub.zarr"))
+    assert caught.value.errno == errno.ENOTDIR
+    with pytest.raises(NotADirectoryError):
+        open(blocker / "sub.zarr", "w")

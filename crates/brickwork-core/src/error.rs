@@ -36,9 +36,15 @@ pub enum Error {
     /// A file or store that does not exist (FileNotFoundError).
     #[error("{0}")]
     NotFound(String),
-    /// Reading or writing storage failed (OSError).
-    #[error("{0}")]
-    Io(String),
+    /// Reading or writing storage failed (OSError; the matching subclass, such as
+    /// PermissionError, when an OS error number is found among the sources).
+    #[error("{message}")]
+    Io {
+        /// What failed, naming the file or store.
+        message: String,
+        /// The underlying error, when there is one.
+        source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+    },
     /// A computation that would not fit the memory budget (a MemoryError subclass).
     #[error("{0}")]
     Memory(String),
@@ -60,6 +66,49 @@ pub enum Error {
     Internal(String),
 }
 
+impl Error {
+    /// An [`Error::Io`] that keeps the error it comes from.
+    pub fn io(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Io {
+            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
+    /// An [`Error::Io`] without an underlying error.
+    pub fn io_message(message: impl Into<String>) -> Error {
+        Error::Io {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The OS error number among this error's sources, if any.
+    pub fn os_error(&self) -> Option<i32> {
+        let Error::Io {
+            source: Some(source),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let mut e: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+        while let Some(err) = e {
+            if let Some(code) = err
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.raw_os_error())
+            {
+                return Some(code);
+            }
+            e = err.source();
+        }
+        None
+    }
+}
+
 /// Return early with an [`Error`] of the given kind built from a format string.
 #[macro_export]
 macro_rules! bail {
@@ -76,4 +125,21 @@ macro_rules! ensure {
             $crate::bail!($kind, $($arg)*);
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_keep_their_source_and_os_error_number() {
+        let e = Error::io(
+            "cannot open x",
+            std::io::Error::from_raw_os_error(13), // EACCES
+        );
+        assert_eq!(e.os_error(), Some(13));
+        assert_eq!(e.to_string(), "cannot open x");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(Error::io_message("no source").os_error(), None);
+    }
 }

@@ -61,11 +61,14 @@ impl SpillFile {
     /// and writes may then be used, not the mapping.
     pub(crate) fn create(dir: &Path, len: usize, layout: Option<Chunks>) -> Result<SpillFile> {
         let fail = |what: &str, e: rustix::io::Errno| {
-            Error::Io(format!(
-                "cannot {what} a {len}-byte spill file in {}: {e} (set brickwork.config \
-                 temporary_directory to a directory with room)",
-                dir.display()
-            ))
+            Error::io(
+                format!(
+                    "cannot {what} a {len}-byte spill file in {}: {e} (set brickwork.config \
+                     temporary_directory to a directory with room)",
+                    dir.display()
+                ),
+                std::io::Error::from(e),
+            )
         };
         let len = len.max(1);
         let flags = OFlags::RDWR | OFlags::CLOEXEC;
@@ -228,13 +231,18 @@ impl SpillFile {
     fn read_at(&self, mut buf: &mut [u8], mut offset: u64) -> Result<()> {
         while !buf.is_empty() {
             match rustix::io::pread(&self.file, &mut *buf, offset) {
-                Ok(0) => return Err(Error::Io("a spill file ended early".into())),
+                Ok(0) => return Err(Error::io_message("a spill file ended early")),
                 Ok(n) => {
                     buf = &mut buf[n..];
                     offset += n as u64;
                 }
                 Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(Error::Io(format!("cannot read a spill file: {e}"))),
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("cannot read a spill file: {e}"),
+                        std::io::Error::from(e),
+                    ))
+                }
             }
         }
         Ok(())
@@ -249,7 +257,12 @@ impl SpillFile {
                     offset += n as u64;
                 }
                 Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(Error::Io(format!("cannot write a spill file: {e}"))),
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("cannot write a spill file: {e}"),
+                        std::io::Error::from(e),
+                    ))
+                }
             }
         }
         Ok(())

@@ -32,7 +32,14 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::Internal(m) => PanicError::new_err(m),
         Error::Memory(m) => MemoryBudgetError::new_err(m),
         Error::NotFound(m) => pyo3::exceptions::PyFileNotFoundError::new_err(m),
-        Error::Io(m) => pyo3::exceptions::PyOSError::new_err(m),
+        Error::Io { .. } => {
+            let message = e.to_string();
+            match e.os_error() {
+                // OSError(errno, message) picks the subclass (PermissionError, ...).
+                Some(code) => pyo3::exceptions::PyOSError::new_err((code, message)),
+                None => pyo3::exceptions::PyOSError::new_err(message),
+            }
+        }
         // User code's own exception, re-raised unchanged (with its traceback).
         Error::External { message, source } => match source.downcast_ref::<PyErr>() {
             Some(e) => e.clone_ref(py),

@@ -132,10 +132,10 @@ impl ZarrArray {
             )));
         }
         let fs = DirStore::new(store).map_err(|e| {
-            Error::Io(format!(
-                "cannot open the Zarr store {}: {e}",
-                store.display()
-            ))
+            Error::io(
+                format!("cannot open the Zarr store {}: {e}", store.display()),
+                e,
+            )
         })?;
         let array = Array::open(Arc::new(fs), &path).map_err(|e| {
             let msg = e.to_string();
@@ -194,19 +194,19 @@ impl ZarrArray {
         }
         if exists {
             std::fs::remove_dir_all(&node_dir)
-                .map_err(|e| Error::Io(format!("cannot remove the old array {name}: {e}")))?;
+                .map_err(|e| Error::io(format!("cannot remove the old array {name}: {e}"), e))?;
         }
         std::fs::create_dir_all(store).map_err(|e| {
-            Error::Io(format!(
-                "cannot create the Zarr store {}: {e}",
-                store.display()
-            ))
+            Error::io(
+                format!("cannot create the Zarr store {}: {e}", store.display()),
+                e,
+            )
         })?;
         let fs = Arc::new(DirStore::new(store).map_err(|e| {
-            Error::Io(format!(
-                "cannot open the Zarr store {}: {e}",
-                store.display()
-            ))
+            Error::io(
+                format!("cannot open the Zarr store {}: {e}", store.display()),
+                e,
+            )
         })?);
         // The groups above the array, so that zarr-python can open the store as a group.
         let parts: Vec<&str> = path
@@ -223,7 +223,7 @@ impl ZarrArray {
                     .map_err(|e| e.to_string())
                     .and_then(|g| g.store_metadata().map_err(|e| e.to_string()));
                 made.map_err(|e| {
-                    Error::Io(format!(
+                    Error::io_message(format!(
                         "cannot create the group {group} in {}: {e}",
                         store.display()
                     ))
@@ -251,7 +251,7 @@ impl ZarrArray {
         .map_err(|e| Error::Value(format!("cannot create the Zarr array {name}: {e}")))?;
         array
             .store_metadata()
-            .map_err(|e| Error::Io(format!("cannot write the metadata of {name}: {e}")))?;
+            .map_err(|e| Error::io(format!("cannot write the metadata of {name}: {e}"), e))?;
         Ok(ZarrArray {
             array,
             store: store.to_path_buf(),
@@ -283,13 +283,16 @@ impl BlockSource for ZarrArray {
     fn read(&self, start: &[usize], shape: &[usize]) -> Result<Tile> {
         let subset = ranges(start, shape);
         let fail = |e: zarrs::array::ArrayError| {
-            Error::Io(format!(
-                "cannot read the region at {} of shape {} of the Zarr array {}{}: {e}",
-                fmt_shape(start),
-                fmt_shape(shape),
-                ZarrArray::describe(&self.store, &self.component),
-                self.chunk_keys(&subset)
-            ))
+            Error::io(
+                format!(
+                    "cannot read the region at {} of shape {} of the Zarr array {}{}: {e}",
+                    fmt_shape(start),
+                    fmt_shape(shape),
+                    ZarrArray::describe(&self.store, &self.component),
+                    self.chunk_keys(&subset)
+                ),
+                e,
+            )
         };
         let opts = serial();
         macro_rules! get {
@@ -322,13 +325,16 @@ impl BlockSink for ZarrArray {
         let subset = ranges(start, shape);
         let result = with_tile!(block, v => self.array.store_array_subset_opt(&subset, v.as_slice(), &serial()));
         result.map_err(|e| {
-            Error::Io(format!(
-                "cannot write the block at {} of shape {} to the Zarr array {}{}: {e}",
-                fmt_shape(start),
-                fmt_shape(shape),
-                ZarrArray::describe(&self.store, &self.component),
-                self.chunk_keys(&subset)
-            ))
+            Error::io(
+                format!(
+                    "cannot write the block at {} of shape {} to the Zarr array {}{}: {e}",
+                    fmt_shape(start),
+                    fmt_shape(shape),
+                    ZarrArray::describe(&self.store, &self.component),
+                    self.chunk_keys(&subset)
+                ),
+                e,
+            )
         })
     }
 
