@@ -202,7 +202,7 @@ impl Conn {
     }
 
     /// The buffer of frames to write: append encoded frames to it ([`encode`]), then
-    /// call [`Conn::flush_nonblocking`].
+    /// call [`Conn::flush_nonblocking`]. Only append: its front may be written already.
     pub fn output(&mut self) -> &mut Vec<u8> {
         &mut self.output
     }
