@@ -32,19 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from brickwork._callables import funcname
 from brickwork import config
 
 __all__ = ["Delayed", "compute", "contains_delayed", "delayed"]
 
 _LITERAL = object()  # the "function" of a node that only builds its (resolved) argument
 _NO_OBJECT = object()  # delayed() called without an object: a decorator
-
-
-def _funcname(func: Any) -> str:
-    while not hasattr(func, "__name__") and hasattr(func, "func"):  # functools.partial
-        func = func.func
-    name = getattr(func, "__name__", type(func).__name__)
-    return "lambda" if name == "<lambda>" else str(name)
 
 
 # --------------------------------------------------------------------------- traversal
@@ -259,7 +253,7 @@ class DelayedLeaf(Delayed):
             self._obj,
             args,
             kwargs,
-            name=_funcname(self._obj),
+            name=funcname(self._obj),
             pure=self._pure if pure is None else bool(pure),
             key=dask_key_name,
             length=self._nout,
@@ -361,7 +355,7 @@ def delayed(
     if nout is not None and (not isinstance(nout, int) or nout < 0):
         raise ValueError(f"nout must be None or a non-negative integer, got {nout!r}")
     if callable(obj) and not contains_delayed(obj):
-        key = name or f"{_funcname(obj)}-{tokenize(obj)}"
+        key = name or f"{funcname(obj)}-{tokenize(obj)}"
         return DelayedLeaf(obj, key, pure=bool(pure), nout=nout)
     held: list[Any] = []
     if traverse:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
+from brickwork._callables import funcname
 from brickwork import _core, config
 from brickwork._runner import active_pool
 from brickwork.array.core import Array, to_expr
@@ -40,12 +41,6 @@ def _accepts(func: Callable[..., Any], name: str) -> bool:
         return name in inspect.signature(func).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _funcname(func: Any) -> str:
-    while hasattr(func, "func") and not hasattr(func, "__name__"):  # functools.partial
-        func = func.func
-    return str(getattr(func, "__name__", type(func).__name__))
 
 
 def _infer_dtype(func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> np.dtype:
@@ -520,7 +515,7 @@ def map_blocks_with(
         args,
         inds,
         dtype=out_dtype,
-        name=name or token or _funcname(func),
+        name=name or token or funcname(func),
         kwargs=kwargs,
         new_axes=new_axes,
         adjust_chunks=adjust,
@@ -632,7 +627,7 @@ def blockwise(
         values,
         inds,
         dtype=dtype,
-        name=name or token or _funcname(func),
+        name=name or token or funcname(func),
         kwargs=kwargs,
         new_axes=new_axes,
         adjust_chunks=adjust_chunks,

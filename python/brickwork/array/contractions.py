@@ -18,17 +18,13 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from brickwork.array._dispatch import implements
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.linalg import matmul
 from brickwork.array.routines import broadcast_to
 
 __all__ = ["einsum", "tensordot"]
 
 Labels = tuple[Hashable, ...]
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(np.asarray(a)), "array")
 
 
 # ---------------------------------------------------------------------------------
@@ -224,7 +220,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Array:
     numpy.exceptions.AxisError
         If an axis is out of range.
     """
-    x, y = _array(a), _array(b)
+    x, y = as_array(a), as_array(b)
     try:
         axes_a, axes_b = axes
     except TypeError:
@@ -446,7 +442,7 @@ def einsum(
         subscripts, ops = operands[0], list(operands[1:])
     else:
         subscripts, ops = _interleaved(operands)
-    arrays = [_array(a) for a in ops]
+    arrays = [as_array(a) for a in ops]
     labels, output = _parse(subscripts, [a.ndim for a in arrays])
     if dtype is None:
         result_dtype = np.result_type(*(a.dtype for a in arrays))

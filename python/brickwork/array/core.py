@@ -117,6 +117,22 @@ def to_expr(x: Any, like: _core.Expr | None = None) -> _core.Expr:
     return _numpy_operand(np.asarray(operand), None)
 
 
+def as_array(a: Any) -> Array:
+    """``a`` as an Array: Arrays unchanged; NumPy arrays (read in place), scalars, lists
+    and other array-likes (``__array__``) wrapped in one chunk.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` cannot be used as an array.
+    """
+    if isinstance(a, Array):
+        return a
+    if hasattr(a, "__array__") and not isinstance(a, np.ndarray | np.generic):
+        a = np.asarray(a)  # another library's array (a pandas Series, ...)
+    return Array(to_expr(a), "array")
+
+
 def first_expr(*args: Any) -> _core.Expr | None:
     """The expression of the first Array among ``args``, if any."""
     for arg in args:

@@ -16,16 +16,12 @@ import numpy as np
 
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import map_blocks
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.creation import from_array, zeros
 from brickwork.array.evaluation import compute
 from brickwork.array.routines import concatenate, rechunk, reshape
 
 __all__ = ["bincount", "digitize", "histogram", "searchsorted", "unique"]
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
 
 
 def _with_new_axis(x: Array) -> Array:
@@ -86,7 +82,7 @@ def unique(
     Array or tuple of Arrays
         The unique values, then the optional outputs in NumPy's order.
     """
-    x = _array(ar)
+    x = as_array(ar)
     values = np.asarray(x.compute())
     result = np.unique(
         values,
@@ -148,7 +144,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Array:
     TypeError
         If ``x`` is not of an integer or bool dtype.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if arr.ndim != 1:
         raise ValueError("Input array must be one dimensional. Try using x.ravel()")
     if arr.dtype.kind not in "biu":
@@ -161,7 +157,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Array:
         raise ValueError("'minlength' must not be negative")
     extra: list[Array] = []
     if weights is not None:
-        w = _array(weights)
+        w = as_array(weights)
         if w.shape != arr.shape:
             raise ValueError("The weights and list don't have the same length.")
         extra.append(rechunk(w, arr.chunks))
@@ -232,7 +228,7 @@ def histogram(
         As NumPy: bad ``range``, non-monotonic edges, ``weights`` of another shape,
         or a non-finite range.
     """
-    x = _array(a)
+    x = as_array(a)
     if isinstance(bins, str):
         raise NotImplementedError("histogram with a bin estimator name is not supported")
     # Edges and range fix the result's length: brickwork Arrays among them are computed.
@@ -245,7 +241,7 @@ def histogram(
     extra: list[Array] = []
     w_probe = None
     if weights is not None:
-        w = _array(weights)
+        w = as_array(weights)
         if w.shape != x.shape:
             raise ValueError("weights should have the same shape as a.")
         extra.append(rechunk(w, x.chunks))
@@ -297,7 +293,7 @@ def digitize(x: Any, bins: Any, right: bool = False) -> Array:
     ValueError
         If ``bins`` is not 1-d or not monotonic.
     """
-    arr = _array(x)
+    arr = as_array(x)
     edges = np.asarray(bins)
     right = bool(right)
     probe = np.digitize(np.zeros(0, arr.dtype), edges, right=right)
@@ -343,7 +339,7 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Arra
         raise NotImplementedError("da.searchsorted with a sorter argument is not supported")
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right' (got {side!r})")
-    vals = _array(v)
+    vals = as_array(v)
     if not isinstance(a, Array):
         haystack = np.asarray(a)
         if haystack.ndim != 1:

@@ -19,7 +19,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import map_blocks
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.creation import zeros
 from brickwork.array.routines import concatenate
 
@@ -39,10 +39,6 @@ __all__ = [
     "svd_compressed",
     "tsqr",
 ]
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
 
 
 def _float_dtype(*dtypes: Any) -> np.dtype:
@@ -221,7 +217,7 @@ def tsqr(data: Any, compute_svd: bool = False, _max_vchunk_size: Any = None) -> 
     ValueError
         If ``data`` is not 2-d or has more than one chunk along its columns.
     """
-    a = _array(data)
+    a = as_array(data)
     if a.ndim != 2 or a.numblocks[1] != 1:
         raise ValueError(
             "Input must have the following properties:\n"
@@ -260,7 +256,7 @@ def sfqr(data: Any, name: str | None = None) -> tuple[Array, Array]:
     ValueError
         If ``data`` is not 2-d or has more than one chunk along its rows.
     """
-    a = _array(data)
+    a = as_array(data)
     if a.ndim != 2 or a.numblocks[0] != 1:
         raise ValueError(
             "Input must have the following properties:\n"
@@ -310,7 +306,7 @@ def qr(a: Any) -> tuple[Array, Array]:
     numpy.linalg.LinAlgError
         For fewer than two dimensions (a ValueError).
     """
-    x = _array(a)
+    x = as_array(a)
     _check_2d(x, "qr")
     if x.numblocks[1] == 1 and x.numblocks[0] > 1:
         return tsqr(x)
@@ -379,7 +375,7 @@ def svd(a: Any, coerce_signs: bool = True, full_matrices: bool = False) -> tuple
             "full_matrices=True is not implemented for brickwork arrays. Use "
             "full_matrices=False to compute the reduced SVD."
         )
-    x = _array(a)
+    x = as_array(a)
     if x.ndim != 2:
         raise ValueError(f"Array must be 2D.\nInput shape: {x.shape}\nInput ndim: {x.ndim}\n")
     nb = x.numblocks
@@ -441,7 +437,7 @@ def compression_matrix(
     """
     if iterator not in ("power", "QR"):
         raise ValueError(f"Iterator '{iterator}' not valid, must one one of ['power', 'QR']")
-    x = _array(data)
+    x = as_array(data)
     m, n = x.shape
     comp = compression_level(min(m, n), q, n_oversamples=n_oversamples)
     dtype = np.dtype(np.float32) if x.dtype == np.float32 else np.dtype(np.float64)
@@ -494,7 +490,7 @@ def svd_compressed(
     v : Array
         ``(k, n)``, orthonormal rows.
     """
-    x = _as_float(_array(a))
+    x = _as_float(as_array(a))
     comp = compression_matrix(
         x,
         k,
@@ -555,7 +551,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     numpy.exceptions.AxisError
         If an axis is out of range.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float64)
     nd = arr.ndim
@@ -694,7 +690,7 @@ def solve(a: Any, b: Any, sym_pos: Any = None, assume_a: str = "gen") -> Array:
             f"assume_a = {assume_a!r} is not a recognized matrix structure, valid "
             "structures are 'pos' and 'gen'."
         )
-    x, y = _array(a), _array(b)
+    x, y = as_array(a), as_array(b)
     _check_square(x, "solve")
     y2, vector = _rhs(x, y, "solve")
     dtype = _float_dtype(x.dtype, y.dtype)
@@ -725,7 +721,7 @@ def inv(a: Any) -> Array:
         If ``a`` is not 2-d and square (at build time) or is singular (at compute
         time).
     """
-    x = _array(a)
+    x = as_array(a)
     _check_square(x, "inv")
     dtype = _float_dtype(x.dtype)
     return _whole(np.linalg.inv, [_as_float(x, dtype)], x.shape, dtype, "inv").rechunk(x.chunks)
@@ -746,7 +742,7 @@ def cholesky(a: Any, lower: bool = False) -> Array:
         If ``a`` is not 2-d and square (at build time) or not positive definite (at
         compute time).
     """
-    x = _array(a)
+    x = as_array(a)
     _check_square(x, "cholesky")
     dtype = _float_dtype(x.dtype)
 
@@ -802,7 +798,7 @@ def lu(a: Any) -> tuple[Array, Array, Array]:
     ValueError
         If ``a`` is not 2-d and square.
     """
-    x = _array(a)
+    x = as_array(a)
     if x.ndim != 2:
         raise ValueError("Dimension must be 2 to perform lu decomposition")
     if x.shape[0] != x.shape[1]:
@@ -824,7 +820,7 @@ def solve_triangular(a: Any, b: Any, lower: bool = False) -> Array:
     ValueError
         If ``a`` is not 2-d and square, or ``b``'s length differs.
     """
-    x, y = _array(a), _array(b)
+    x, y = as_array(a), as_array(b)
     if x.ndim != 2:
         raise ValueError("a must be 2 dimensional")
     if x.shape[0] != x.shape[1]:
@@ -887,7 +883,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Array, Array, Array, Array
     numpy.linalg.LinAlgError
         If ``a`` is not 2-d, or ``b``'s length differs (``"Incompatible dimensions"``).
     """
-    x, y = _array(a), _array(b)
+    x, y = as_array(a), as_array(b)
     _check_2d(x, "lstsq")
     if y.ndim not in (1, 2):
         raise np.linalg.LinAlgError(f"{y.ndim}-dimensional array given for b")
@@ -939,7 +935,7 @@ def _numpy_svd(
     """``numpy.linalg.svd`` of a brickwork array: lazy for the reduced SVD of a 2-d array
     (also the full one when square, or without ``u`` and ``v``), NumPy's eager result
     otherwise (as for NumPy functions brickwork does not implement)."""
-    x = _array(a)
+    x = as_array(a)
     full = compute_uv and full_matrices and x.ndim == 2 and x.shape[0] != x.shape[1]
     if full or x.ndim != 2 or hermitian:
         return np.linalg.svd(

@@ -21,18 +21,11 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
+from brickwork._callables import funcname
 from brickwork.array.blockwise import apply_blocks
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 
 __all__ = ["apply_gufunc", "as_gufunc", "gufunc"]
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
-def _funcname(func: Any) -> str:
-    return str(getattr(func, "__name__", type(func).__name__))
 
 
 _DIMENSION_NAME = r"\w+"
@@ -233,7 +226,7 @@ def apply_gufunc(
         func = np.vectorize(func, signature=signature, otypes=dtypes)
     out_core = outs if nout else [outs]
     in_axes, out_axes = _normalize_axes(axes, axis, keepdims, ins, out_core)
-    arrays = [_array(a) for a in args]
+    arrays = [as_array(a) for a in args]
     if len(ins) != len(arrays):
         raise ValueError(
             f"According to `signature`, `func` requires {len(ins)} arguments, but "
@@ -291,7 +284,7 @@ def apply_gufunc(
         tuple(d if d not in ds[:j] else f"{d}__repeat{ds[:j].count(d)}__" for j, d in enumerate(ds))
         for ds in dims
     ]
-    name = _funcname(func)
+    name = funcname(func)
     if nout is None:
         cd = out_core[0]
         leaves = [
@@ -366,7 +359,7 @@ def _several_outputs(
         arrays,
         inds,
         dtype=np.uint8,
-        name=_funcname(func),
+        name=funcname(func),
         kwargs=kwargs,
         new_axes={"__bytes__": offsets[-1]},
         concatenate=True,
@@ -383,7 +376,7 @@ def _several_outputs(
             [packed],
             [loop_out + ("__bytes__",)],
             dtype=dtypes[k],
-            name=f"{_funcname(func)}-{k}",
+            name=f"{funcname(func)}-{k}",
             new_axes={d: core_shapes[d] for d in cd},
             concatenate=True,
         )

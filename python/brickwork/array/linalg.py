@@ -12,7 +12,7 @@ import numpy as np
 
 from brickwork import _core
 from brickwork.array._dispatch import implements, implements_ufunc
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 
 __all__ = [
     "cholesky",
@@ -38,10 +38,6 @@ __all__ = [
 #: Batched float products with at most this many matrices run one GEMM per matrix;
 #: larger batches multiply and sum elementwise (fused, without BLAS).
 BATCH_GEMM_LIMIT = 64
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
 
 
 def matmul(a: Any, b: Any) -> Array:
@@ -75,7 +71,7 @@ def matmul(a: Any, b: Any) -> Array:
         If an operand is 0-d, the inner dimensions differ, or the stack dimensions do
         not broadcast.
     """
-    x, y = _array(a), _array(b)
+    x, y = as_array(a), as_array(b)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
     vec_left, vec_right = x.ndim == 1, y.ndim == 1
@@ -162,7 +158,7 @@ def dot(a: Any, b: Any) -> Array:
     """The dot product, as ``numpy.dot``: ``matmul`` for 1-d and 2-d operands, a
     multiplication when one is 0-d, and otherwise the sum over the last axis of ``a``
     and the second-to-last of ``b`` (``tensordot(a, b, axes=([-1], [-2]))``)."""
-    x, y = _array(a), _array(b)
+    x, y = as_array(a), as_array(b)
     if x.ndim == 0 or y.ndim == 0:
         return x * y
     if x.ndim <= 2 and y.ndim <= 2:
@@ -192,7 +188,7 @@ def outer(a: Any, b: Any) -> Array:
     Array
         2-d, of shape ``(a.size, b.size)``.
     """
-    x, y = _array(a), _array(b)
+    x, y = as_array(a), as_array(b)
     x = x if x.ndim == 1 else x.ravel()
     y = y if y.ndim == 1 else y.ravel()
     return x[:, None] * y[None, :]
@@ -222,7 +218,7 @@ def vdot(a: Any, b: Any) -> Array:
     ValueError
         If the sizes differ.
     """
-    x, y = _array(a), _array(b)
+    x, y = as_array(a), as_array(b)
     if x.size != y.size:
         raise ValueError("vectors have different lengths")
     x = x if x.ndim == 1 else x.ravel()

@@ -20,7 +20,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import map_blocks
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 
 __all__ = [
     "argsort",
@@ -43,10 +43,6 @@ _INTERNAL_METHODS = ("default", "dask", "exact", "tdigest")
 _MERGE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
 def _whole_axis(x: Array, axis: int) -> Array:
     """``x`` with ``axis`` in one chunk and no empty chunks on the other axes (both
     views). Slicing drops empty chunks (``x[None]`` inserting an axis too), so a chunk
@@ -63,7 +59,7 @@ def _nonempty(sizes: tuple[int, ...]) -> tuple[int, ...]:
 @implements(np.sort)
 def sort(a: Any, axis: int = -1) -> Array:
     """Sort along ``axis``, as ``numpy.sort``."""
-    x = _array(a)
+    x = as_array(a)
     ax = normalize_axis_index(axis, x.ndim)
     return map_blocks(lambda b: np.sort(b, axis=ax), _whole_axis(x, ax), dtype=x.dtype, name="sort")
 
@@ -71,7 +67,7 @@ def sort(a: Any, axis: int = -1) -> Array:
 @implements(np.argsort)
 def argsort(a: Any, axis: int = -1) -> Array:
     """Indices that sort along ``axis`` (stable), as ``numpy.argsort``."""
-    x = _array(a)
+    x = as_array(a)
     ax = normalize_axis_index(axis, x.ndim)
     return map_blocks(
         lambda b: np.argsort(b, axis=ax, kind="stable"),
@@ -172,7 +168,7 @@ def quantile(
     None), as ``numpy.quantile``: exact, each lane of the axis gathered into one task.
     Several ``q`` give a result with ``q``'s axes first. ``q`` may be a brickwork
     Array: it is computed first (its values fix the result's shape)."""
-    x = _array(a)
+    x = as_array(a)
     q = _checked_q(q, "quantile", 1)
     return _order_statistic(np.quantile, x, q, axis, keepdims, method, "quantile")
 
@@ -183,7 +179,7 @@ def nanquantile(
 ) -> Array:
     """The ``q``-th quantiles ignoring NaN, as ``numpy.nanquantile`` (exact; arguments
     as ``quantile``; an all-NaN lane gives NaN)."""
-    x = _array(a)
+    x = as_array(a)
     q = _checked_q(q, "nanquantile", 1)
     return _order_statistic(np.nanquantile, x, q, axis, keepdims, method, "nanquantile")
 
@@ -194,7 +190,7 @@ def nanpercentile(
 ) -> Array:
     """The ``q``-th percentiles (in [0, 100]) ignoring NaN, as ``numpy.nanpercentile``
     (exact, each lane of the axis gathered into one task; an all-NaN lane gives NaN)."""
-    x = _array(a)
+    x = as_array(a)
     q = _checked_q(q, "nanpercentile", 100)
     return _order_statistic(np.nanpercentile, x, q, axis, keepdims, method, "nanpercentile")
 
@@ -259,7 +255,7 @@ def percentile(
             "internal_method='tdigest' (Dask's t-digest through crick) is not supported: "
             "use 'dask' (the default) or 'exact'"
         )
-    x = _array(a)
+    x = as_array(a)
     if internal_method != "exact" and x.ndim == 1 and x.numblocks[0] > 1 and x.size:
         if axis is not None:
             normalize_axis_index(axis, 1)
@@ -357,7 +353,7 @@ def _merge_percentiles(
 def median(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
     """The median along ``axis``, as ``numpy.median`` (integers in float64, so the mean
     of the two middle values cannot overflow)."""
-    x = _array(a)
+    x = as_array(a)
     if axis is None:
         out = median(x.ravel(), axis=0)
         return out.reshape((1,) * x.ndim) if keepdims else out
@@ -374,7 +370,7 @@ def median(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
 def nanmedian(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
     """The median ignoring NaN along ``axis`` (the flattened array for None), as
     ``numpy.nanmedian``: exact, each lane of the axis gathered into one task."""
-    x = _array(a)
+    x = as_array(a)
     if axis is None:
         out = nanmedian(x.ravel(), axis=0)
         return out.reshape((1,) * x.ndim) if keepdims else out
@@ -386,7 +382,7 @@ def nanmedian(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
 
 
 def _nanarg(func: Any, a: Any, axis: int | None, keepdims: bool) -> Array:
-    x = _array(a)
+    x = as_array(a)
     if axis is None:
         out = _nanarg(func, x.ravel(), 0, False)
         return out.reshape((1,) * x.ndim) if keepdims else out
@@ -414,7 +410,7 @@ def nanargmin(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
 def isin(element: Any, test_elements: Any, invert: bool = False) -> Array:
     """Whether each element is in ``test_elements`` (a NumPy array or sequence), as
     ``numpy.isin``."""
-    x = _array(element)
+    x = as_array(element)
     values = np.asarray(test_elements)
     return map_blocks(lambda b: np.isin(b, values, invert=invert), x, dtype=bool, name="isin")
 
@@ -461,7 +457,7 @@ def _topk_parts(x: Array, k: int, ax: int) -> tuple[Array, Array]:
 
 
 def _topk_args(a: Any, k: Any, axis: Any) -> tuple[Array, int, int]:
-    x = _array(a)
+    x = as_array(a)
     if x.ndim == 0:
         raise np.exceptions.AxisError("topk needs an array of at least one dimension")
     k = operator.index(k)

@@ -21,7 +21,7 @@ import numpy as np
 from brickwork import _core
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import Label, map_blocks, map_blocks_with
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 
 __all__ = [
     "coerce_boundary",
@@ -35,10 +35,6 @@ __all__ = [
 ]
 
 _KINDS = ("reflect", "periodic", "nearest", "none")
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
 
 
 def coerce_depth(ndim: int, depth: Any) -> dict[int, Any]:
@@ -220,7 +216,7 @@ def overlap(x: Any, depth: Any, boundary: Any, *, allow_rechunk: bool = True) ->
     NotImplementedError
         For an asymmetric depth with a boundary other than ``"none"``.
     """
-    x = _array(x)
+    x = as_array(x)
     depth2 = coerce_depth(x.ndim, depth)
     boundary2 = coerce_boundary(x.ndim, boundary)
     _check_asymmetric(depth2, boundary2)
@@ -291,7 +287,7 @@ def trim_internal(x: Any, axes: Any, boundary: Any = None) -> Array:
     -------
     Array
     """
-    x = _array(x)
+    x = as_array(x)
     depth = coerce_depth(x.ndim, axes)
     kinds = coerce_boundary(x.ndim, boundary)
     chunks = _trimmed_chunks(x.chunks, depth, kinds)
@@ -307,7 +303,7 @@ def trim_internal(x: Any, axes: Any, boundary: Any = None) -> Array:
 
 def trim_overlap(x: Any, depth: Any, boundary: Any = None) -> Array:
     """``trim_internal`` with a depth given as ``overlap`` takes it."""
-    x = _array(x)
+    x = as_array(x)
     return trim_internal(x, coerce_depth(x.ndim, depth), boundary)
 
 
@@ -469,7 +465,7 @@ def sliding_window_view(
     """
     from numpy.lib.array_utils import normalize_axis_tuple
 
-    x = _array(x)
+    x = as_array(x)
     window = tuple(window_shape) if np.iterable(window_shape) else (window_shape,)
     window = tuple(int(w) for w in window)
     if any(w <= 0 for w in window):

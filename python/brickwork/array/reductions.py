@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from brickwork.array._dispatch import implements
-from brickwork.array.core import Array, reduction, to_expr
+from brickwork.array.core import Array, as_array, reduction
 
 __all__ = [
     "all",
@@ -40,10 +40,6 @@ __all__ = [
 ]
 
 AxisLike = int | Sequence[int] | None
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
 
 
 # The builtins are shadowed below by NumPy's names, as in numpy and dask.array.
@@ -80,7 +76,7 @@ def sum(
     -------
     Array
     """
-    return reduction("sum", _array(a), axis, keepdims, dtype, split_every, out=out)
+    return reduction("sum", as_array(a), axis, keepdims, dtype, split_every, out=out)
 
 
 @implements(np.prod)
@@ -93,7 +89,7 @@ def prod(
     out: None = None,
 ) -> Array:
     """Product of the elements over ``axis`` (arguments as ``sum``)."""
-    return reduction("prod", _array(a), axis, keepdims, dtype, split_every, out=out)
+    return reduction("prod", as_array(a), axis, keepdims, dtype, split_every, out=out)
 
 
 @implements(np.mean)
@@ -111,7 +107,7 @@ def mean(
     overflow, as NumPy's integer accumulator), divided by the count, truncated toward
     zero to that dtype.
     """
-    x = _array(a)
+    x = as_array(a)
     if dtype is not None and np.dtype(dtype).kind in "iu":
         total = reduction("sum", x, axis, keepdims, dtype, split_every, out=out)
         count = x.size // total.size if total.size else 1
@@ -130,7 +126,7 @@ def var(
     out: None = None,
 ) -> Array:
     """Variance over ``axis``, dividing by ``N - ddof`` (arguments as ``sum``)."""
-    return reduction("var", _array(a), axis, keepdims, dtype, split_every, ddof, out)
+    return reduction("var", as_array(a), axis, keepdims, dtype, split_every, ddof, out)
 
 
 @implements(np.std)
@@ -144,7 +140,7 @@ def std(
     out: None = None,
 ) -> Array:
     """Standard deviation over ``axis``, dividing by ``N - ddof`` (arguments as ``sum``)."""
-    return reduction("std", _array(a), axis, keepdims, dtype, split_every, ddof, out)
+    return reduction("std", as_array(a), axis, keepdims, dtype, split_every, ddof, out)
 
 
 @implements(np.min, np.amin)
@@ -156,7 +152,7 @@ def min(
     out: None = None,
 ) -> Array:
     """Minimum over ``axis``; NaN if any element is NaN (arguments as ``sum``)."""
-    return reduction("min", _array(a), axis, keepdims, None, split_every, out=out)
+    return reduction("min", as_array(a), axis, keepdims, None, split_every, out=out)
 
 
 @implements(np.max, np.amax)
@@ -168,7 +164,7 @@ def max(
     out: None = None,
 ) -> Array:
     """Maximum over ``axis``; NaN if any element is NaN (arguments as ``sum``)."""
-    return reduction("max", _array(a), axis, keepdims, None, split_every, out=out)
+    return reduction("max", as_array(a), axis, keepdims, None, split_every, out=out)
 
 
 amin, amax = min, max
@@ -183,7 +179,7 @@ def any(
     out: None = None,
 ) -> Array:
     """Whether any element over ``axis`` is true (arguments as ``sum``)."""
-    return reduction("any", _array(a), axis, keepdims, None, split_every, out=out)
+    return reduction("any", as_array(a), axis, keepdims, None, split_every, out=out)
 
 
 @implements(np.all)
@@ -195,7 +191,7 @@ def all(
     out: None = None,
 ) -> Array:
     """Whether all elements over ``axis`` are true (arguments as ``sum``)."""
-    return reduction("all", _array(a), axis, keepdims, None, split_every, out=out)
+    return reduction("all", as_array(a), axis, keepdims, None, split_every, out=out)
 
 
 @implements(np.argmin)
@@ -207,7 +203,7 @@ def argmin(
     out: None = None,
 ) -> Array:
     """Index of the first minimum along ``axis`` (an int), or in the flattened array."""
-    return reduction("argmin", _array(a), axis, keepdims, None, split_every, out=out)
+    return reduction("argmin", as_array(a), axis, keepdims, None, split_every, out=out)
 
 
 @implements(np.argmax)
@@ -219,7 +215,7 @@ def argmax(
     out: None = None,
 ) -> Array:
     """Index of the first maximum along ``axis`` (an int), or in the flattened array."""
-    return reduction("argmax", _array(a), axis, keepdims, None, split_every, out=out)
+    return reduction("argmax", as_array(a), axis, keepdims, None, split_every, out=out)
 
 
 @implements(np.nansum)
@@ -232,7 +228,7 @@ def nansum(
     out: None = None,
 ) -> Array:
     """Sum over ``axis`` treating NaN as zero (arguments as ``sum``)."""
-    return reduction("nansum", _array(a), axis, keepdims, dtype, split_every, out=out)
+    return reduction("nansum", as_array(a), axis, keepdims, dtype, split_every, out=out)
 
 
 @implements(np.nanprod)
@@ -245,7 +241,7 @@ def nanprod(
     out: None = None,
 ) -> Array:
     """Product over ``axis`` treating NaN as one (arguments as ``sum``)."""
-    return reduction("nanprod", _array(a), axis, keepdims, dtype, split_every, out=out)
+    return reduction("nanprod", as_array(a), axis, keepdims, dtype, split_every, out=out)
 
 
 @implements(np.nanmean)
@@ -258,7 +254,7 @@ def nanmean(
     out: None = None,
 ) -> Array:
     """Mean over ``axis`` ignoring NaNs (arguments as ``sum``)."""
-    return reduction("nanmean", _array(a), axis, keepdims, dtype, split_every, out=out)
+    return reduction("nanmean", as_array(a), axis, keepdims, dtype, split_every, out=out)
 
 
 @implements(np.nanvar)
@@ -272,7 +268,7 @@ def nanvar(
     out: None = None,
 ) -> Array:
     """Variance over ``axis`` ignoring NaNs (arguments as ``var``)."""
-    return reduction("nanvar", _array(a), axis, keepdims, dtype, split_every, ddof, out)
+    return reduction("nanvar", as_array(a), axis, keepdims, dtype, split_every, ddof, out)
 
 
 @implements(np.nanstd)
@@ -286,7 +282,7 @@ def nanstd(
     out: None = None,
 ) -> Array:
     """Standard deviation over ``axis`` ignoring NaNs (arguments as ``var``)."""
-    return reduction("nanstd", _array(a), axis, keepdims, dtype, split_every, ddof, out)
+    return reduction("nanstd", as_array(a), axis, keepdims, dtype, split_every, ddof, out)
 
 
 @implements(np.nanmin)
@@ -298,7 +294,7 @@ def nanmin(
     out: None = None,
 ) -> Array:
     """Minimum over ``axis`` ignoring NaNs (arguments as ``sum``)."""
-    return reduction("nanmin", _array(a), axis, keepdims, None, split_every, out=out)
+    return reduction("nanmin", as_array(a), axis, keepdims, None, split_every, out=out)
 
 
 @implements(np.nanmax)
@@ -310,4 +306,4 @@ def nanmax(
     out: None = None,
 ) -> Array:
     """Maximum over ``axis`` ignoring NaNs (arguments as ``sum``)."""
-    return reduction("nanmax", _array(a), axis, keepdims, None, split_every, out=out)
+    return reduction("nanmax", as_array(a), axis, keepdims, None, split_every, out=out)

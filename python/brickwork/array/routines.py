@@ -11,7 +11,7 @@ from numpy.typing import DTypeLike
 from brickwork import _core, config
 from brickwork.array._args import shape_tuple
 from brickwork.array._dispatch import implements
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 
 __all__ = [
     "broadcast_to",
@@ -31,14 +31,10 @@ __all__ = [
 ]
 
 
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
 @implements(np.transpose)
 def transpose(a: Any, axes: Any = None) -> Array:
     """Permute the axes (reverse them when ``axes`` is None), as ``numpy.transpose``."""
-    return _array(a).transpose(axes)
+    return as_array(a).transpose(axes)
 
 
 @implements(np.broadcast_to)
@@ -50,7 +46,7 @@ def broadcast_to(x: Any, shape: Any, chunks: Any = None) -> Array:
     ValueError
         If ``x`` cannot be broadcast to ``shape``.
     """
-    arr = _array(x)
+    arr = as_array(x)
     dims = shape_tuple(shape)
     out = arr if dims == arr.shape else Array(_core.broadcast_to(arr._expr, dims), "broadcast_to")
     return out if chunks is None else rechunk(out, chunks)
@@ -67,7 +63,7 @@ def squeeze(a: Any, axis: Any = None) -> Array:
     ValueError
         If a selected axis does not have length one.
     """
-    arr = _array(a)
+    arr = as_array(a)
     if axis is None:
         axes = tuple(i for i, n in enumerate(arr.shape) if n == 1)
     else:
@@ -82,7 +78,7 @@ def squeeze(a: Any, axis: Any = None) -> Array:
 @implements(np.expand_dims)
 def expand_dims(a: Any, axis: Any) -> Array:
     """Insert axes of length one at the positions ``axis`` of the result."""
-    arr = _array(a)
+    arr = as_array(a)
     out_ndim = arr.ndim + (len(axis) if isinstance(axis, tuple | list) else 1)
     axes = normalize_axis_tuple(axis, out_ndim)
     return arr[tuple(None if i in axes else slice(None) for i in range(out_ndim))]
@@ -91,7 +87,7 @@ def expand_dims(a: Any, axis: Any) -> Array:
 @implements(np.swapaxes)
 def swapaxes(a: Any, axis1: int, axis2: int) -> Array:
     """Interchange two axes."""
-    arr = _array(a)
+    arr = as_array(a)
     perm = list(range(arr.ndim))
     i, j = normalize_axis_index(axis1, arr.ndim), normalize_axis_index(axis2, arr.ndim)
     perm[i], perm[j] = perm[j], perm[i]
@@ -101,7 +97,7 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Array:
 @implements(np.moveaxis)
 def moveaxis(a: Any, source: Any, destination: Any) -> Array:
     """Move axes to new positions; the other axes keep their order."""
-    arr = _array(a)
+    arr = as_array(a)
     src = normalize_axis_tuple(source, arr.ndim, "source")
     dst = normalize_axis_tuple(destination, arr.ndim, "destination")
     if len(src) != len(dst):
@@ -158,7 +154,7 @@ def rechunk(x: Any, chunks: Any = "auto") -> Array:
     ValueError
         If ``chunks`` does not fit the shape.
     """
-    arr = _array(x)
+    arr = as_array(x)
     # As in Dask's rechunk, None (in a tuple or a dict) keeps an axis's chunks.
     if isinstance(chunks, tuple) and len(chunks) == arr.ndim:
         chunks = tuple(arr.chunks[i] if c is None else c for i, c in enumerate(chunks))
@@ -173,7 +169,7 @@ def rechunk(x: Any, chunks: Any = "auto") -> Array:
 def _sequence(arrays: Any, name: str) -> list[Array]:
     if isinstance(arrays, Array | np.ndarray) or not hasattr(arrays, "__iter__"):
         raise TypeError(f"{name} takes a sequence of arrays, got {type(arrays).__name__}")
-    seq = [_array(a) for a in arrays]
+    seq = [as_array(a) for a in arrays]
     if not seq:
         raise ValueError(f"need at least one array to {name}")
     return seq
@@ -259,7 +255,7 @@ def reshape(x: Any, shape: Any, order: str = "C", limit: Any = None) -> Array:
     """
     if order != "C":
         raise NotImplementedError("reshape(order='F') is not supported; only C order")
-    arr = _array(x)
+    arr = as_array(x)
     dims = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
     return Array(_core.reshape(arr._expr, [int(n) for n in dims]), "reshape")
 
@@ -282,7 +278,7 @@ def take(a: Any, indices: Any, axis: int | None = None) -> Array:
     numpy.exceptions.AxisError
         A bad axis.
     """
-    arr = _array(a)
+    arr = as_array(a)
     if axis is None:
         arr, axis = reshape(arr, (-1,)), 0
     idx = np.asarray(indices)

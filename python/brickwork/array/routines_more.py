@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from brickwork.array._dispatch import implements
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.creation import arange
 from brickwork.array.routines import broadcast_to, concatenate
 from brickwork.array.ufuncs import absolute, isfinite, isnan, logical_and, where
@@ -31,10 +31,6 @@ __all__ = [
 ]
 
 
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
 def _along(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
     return tuple(index if i == axis else slice(None) for i in range(ndim))
 
@@ -42,7 +38,7 @@ def _along(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
 @implements(np.flip)
 def flip(m: Any, axis: Any = None) -> Array:
     """Reverse the order of elements along ``axis`` (all axes for None): a view."""
-    x = _array(m)
+    x = as_array(m)
     axes = range(x.ndim) if axis is None else normalize_axis_tuple(axis, x.ndim)
     index = [slice(None)] * x.ndim
     for a in axes:
@@ -65,7 +61,7 @@ def fliplr(m: Any) -> Array:
 @implements(np.roll)
 def roll(a: Any, shift: Any, axis: Any = None) -> Array:
     """Roll elements along ``axis`` (the flattened array for None), as ``numpy.roll``."""
-    x = _array(a)
+    x = as_array(a)
     if axis is None:
         return roll(x.ravel(), shift, 0).reshape(x.shape)
     shifts = (shift,) if np.ndim(shift) == 0 else tuple(shift)
@@ -97,7 +93,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Array:
 @implements(np.diff)
 def diff(a: Any, n: int = 1, axis: int = -1) -> Array:
     """The ``n``-th discrete difference along ``axis``, as ``numpy.diff``."""
-    x = _array(a)
+    x = as_array(a)
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n}")
     if x.ndim == 0:
@@ -121,7 +117,7 @@ def _tri_mask(x: Array, k: int, lower: bool) -> Array:
 @implements(np.tril)
 def tril(m: Any, k: int = 0) -> Array:
     """The lower triangle (elements above the ``k``-th diagonal set to zero)."""
-    x = _array(m)
+    x = as_array(m)
     if x.ndim < 2:
         raise ValueError("tril needs an array of at least two dimensions")
     return where(_tri_mask(x, k, lower=True), x, 0).astype(x.dtype)
@@ -130,7 +126,7 @@ def tril(m: Any, k: int = 0) -> Array:
 @implements(np.triu)
 def triu(m: Any, k: int = 0) -> Array:
     """The upper triangle (elements below the ``k``-th diagonal set to zero)."""
-    x = _array(m)
+    x = as_array(m)
     if x.ndim < 2:
         raise ValueError("triu needs an array of at least two dimensions")
     return where(_tri_mask(x, k, lower=False), x, 0).astype(x.dtype)
@@ -139,14 +135,14 @@ def triu(m: Any, k: int = 0) -> Array:
 @implements(np.ptp)
 def ptp(a: Any, axis: Any = None, keepdims: bool = False) -> Array:
     """Range (maximum - minimum) along ``axis``; one pass computes both."""
-    x = _array(a)
+    x = as_array(a)
     return x.max(axis=axis, keepdims=keepdims) - x.min(axis=axis, keepdims=keepdims)
 
 
 @implements(np.count_nonzero)
 def count_nonzero(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
     """The number of nonzero elements along ``axis``, as int64."""
-    return (_array(a) != 0).sum(axis=axis, keepdims=keepdims, dtype=np.int64)
+    return (as_array(a) != 0).sum(axis=axis, keepdims=keepdims, dtype=np.int64)
 
 
 @implements(np.average)
@@ -155,12 +151,12 @@ def average(
 ) -> Any:
     """Weighted average along ``axis``, as ``numpy.average`` (``weights`` broadcast
     against ``a``, or 1-d along a single axis)."""
-    x = _array(a)
+    x = as_array(a)
     if weights is None:
         avg = x.mean(axis=axis, keepdims=keepdims)
         scl = avg.dtype.type(x.size / max(avg.size, 1))
         return (avg, scl) if returned else avg
-    w = _array(weights)
+    w = as_array(weights)
     if w.shape != x.shape:
         if axis is None or np.ndim(axis) != 0 or w.ndim != 1:
             raise TypeError("1D weights expected when shapes of a and weights differ; pass axis")
@@ -179,7 +175,7 @@ def isclose(
 ) -> Array:
     """Elementwise ``|a - b| <= atol + rtol * |b|``, as ``numpy.isclose`` (infinities equal
     only to themselves)."""
-    x, y = _array(a), _array(b) if isinstance(b, Array | np.ndarray) else b
+    x, y = as_array(a), as_array(b) if isinstance(b, Array | np.ndarray) else b
     xf = x.astype(np.result_type(x.dtype, np.float64 if x.dtype.kind in "biu" else x.dtype))
     close = absolute(xf - y) <= atol + rtol * absolute(y)
     finite = logical_and(isfinite(xf), isfinite(y))
@@ -214,9 +210,9 @@ def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Array:
     Array
         0-d bool; False without computing anything when the shapes differ.
     """
-    x, y = _array(a1), _array(a2)
+    x, y = as_array(a1), as_array(a2)
     if x.shape != y.shape:
-        return _array(np.False_)
+        return as_array(np.False_)
     same = x == y
     if equal_nan and x.dtype.kind == "f" and y.dtype.kind == "f":
         same = same | logical_and(isnan(x), isnan(y))

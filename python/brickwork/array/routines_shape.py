@@ -16,7 +16,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import map_blocks
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.creation import full
 from brickwork.array.routines import concatenate, rechunk, take
 
@@ -24,10 +24,6 @@ __all__ = ["block", "dstack", "pad", "repeat", "tile"]
 
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
 _NUMPY_ONLY_MODES = ("linear_ramp", "maximum", "mean", "median", "minimum")
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
 
 
 def _along(ndim: int, axis: int, index: Any) -> tuple[Any, ...]:
@@ -140,7 +136,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ar
     NotImplementedError
         For NumPy's statistic modes, callables and ``reflect_type="odd"``.
     """
-    x = _array(array)
+    x = as_array(array)
     widths = _pairs(pad_width, x.ndim, "pad_width", integral=True)
     if callable(mode):
         raise NotImplementedError("pad with a callable mode is not supported")
@@ -234,7 +230,7 @@ def tile(A: Any, reps: Any) -> Array:  # noqa: N803 - NumPy's name
     ValueError
         For a negative repetition.
     """
-    x = _array(A)
+    x = as_array(A)
     r = _reps(reps)
     if len(r) > x.ndim:
         x = x[(None,) * (len(r) - x.ndim)]
@@ -277,7 +273,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Array:
     NotImplementedError
         For an array of repeats.
     """
-    x = _array(a)
+    x = as_array(a)
     if np.ndim(repeats) != 0:
         if np.size(repeats) != 1:
             raise NotImplementedError("only an integer repeats is supported (as in Dask)")
@@ -322,7 +318,7 @@ def _repeat_slabs(sizes: tuple[int, ...], count: int) -> tuple[int, ...]:
 def _sequence(tup: Any, name: str) -> list[Array]:
     if isinstance(tup, Array | np.ndarray) or not hasattr(tup, "__iter__"):
         raise TypeError(f"{name} takes a sequence of arrays, got {type(tup).__name__}")
-    seq = [_array(a) for a in tup]
+    seq = [as_array(a) for a in tup]
     if not seq:
         raise ValueError("need at least one array to concatenate")
     return seq
@@ -382,12 +378,12 @@ def _block_depth(arrays: Any, index: tuple[int, ...] = ()) -> int:
 def _block_leaves(arrays: Any) -> list[Array]:
     if isinstance(arrays, list):
         return [leaf for item in arrays for leaf in _block_leaves(item)]
-    return [_array(arrays)]
+    return [as_array(arrays)]
 
 
 def _assemble(arrays: Any, depth: int, ndim: int, level: int) -> Array:
     if not isinstance(arrays, list):
-        x = _array(arrays)
+        x = as_array(arrays)
         return x[(None,) * (ndim - x.ndim)] if x.ndim < ndim else x
     parts = [_assemble(item, depth, ndim, level + 1) for item in arrays]
     return concatenate(parts, axis=ndim - depth + level)
@@ -419,6 +415,6 @@ def block(arrays: Any) -> Array:
     depth = _block_depth(arrays)
     ndim = max(depth, max(x.ndim for x in _block_leaves(arrays)))
     if depth == 0:
-        x = _array(arrays)
+        x = as_array(arrays)
         return x[(None,) * (ndim - x.ndim)] if x.ndim < ndim else x
     return _assemble(arrays, depth, ndim, 0)

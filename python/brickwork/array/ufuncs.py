@@ -16,6 +16,7 @@ from brickwork import _core
 from brickwork.array._dispatch import implements, implements_ufunc
 from brickwork.array.core import (
     Array,
+    as_array,
     elemwise_binary,
     elemwise_unary,
     first_expr,
@@ -261,10 +262,6 @@ def fabs(x: Any, /) -> Any:
 implements_ufunc(np.fabs, fabs)
 
 
-def _asarray(x: Any) -> Array:
-    return x if isinstance(x, Array) else Array(to_expr(x), "array")
-
-
 @implements(np.round, np.around)
 def round(a: Any, decimals: int = 0) -> Array:  # noqa: A001 - NumPy's name
     """Round to ``decimals`` decimals, as ``numpy.round`` (halves to even).
@@ -273,7 +270,7 @@ def round(a: Any, decimals: int = 0) -> Array:  # noqa: A001 - NumPy's name
     10**-decimals`` for negative ``decimals``). Integers are returned unchanged for
     ``decimals >= 0`` and rounded to tens, hundreds, … otherwise.
     """
-    x = _asarray(a)
+    x = as_array(a)
     if isinstance(decimals, bool) or not isinstance(decimals, int | np.integer):
         raise TypeError(f"decimals must be an integer, got {type(decimals).__name__}")
     decimals = int(decimals)
@@ -310,7 +307,7 @@ def clip(x: Any, min: Any = None, max: Any = None) -> Array:  # noqa: A002 - Num
     Composed as ``minimum(maximum(x, min), max)``, so dtypes promote and NaNs
     propagate as in NumPy.
     """
-    result = _asarray(x)
+    result = as_array(x)
     if min is not None:
         result = maximum(result, min)
     if max is not None:

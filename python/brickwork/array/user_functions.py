@@ -21,20 +21,13 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from brickwork._callables import funcname
 from brickwork import config
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import _split, apply_blocks, map_blocks
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 
 __all__ = ["apply_along_axis", "apply_over_axes", "reduction"]
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
-def _funcname(func: Any) -> str:
-    return str(getattr(func, "__name__", type(func).__name__))
 
 
 # --------------------------------------------------------------------------- along an axis
@@ -80,7 +73,7 @@ def apply_along_axis(
     numpy.exceptions.AxisError
         If ``axis`` is out of range.
     """
-    arr = _array(arr)
+    arr = as_array(arr)
     axis = normalize_axis_index(axis, arr.ndim)
     if shape is None or dtype is None:
         # Dask calls func1d on np.ones(1), which gets the shape wrong for functions
@@ -93,7 +86,7 @@ def apply_along_axis(
     return map_blocks(
         _inner_apply_along_axis,
         arr,
-        name=f"{_funcname(func1d)}-along-axis",
+        name=f"{funcname(func1d)}-along-axis",
         dtype=dtype,
         chunks=arr.chunks[:axis] + shape + arr.chunks[axis + 1 :],
         drop_axis=axis,
@@ -115,7 +108,7 @@ def apply_over_axes(func: Callable[..., Any], a: Any, axes: Any) -> Array:
     ValueError
         If ``func`` neither keeps the number of dimensions nor removes one.
     """
-    a = _array(a)
+    a = as_array(a)
     try:
         axes = tuple(axes)
     except TypeError:
@@ -245,7 +238,7 @@ def reduction(
     """
     if out is not None:
         raise NotImplementedError("reduction(out=...) is not supported: arrays are immutable")
-    x = _array(x)
+    x = as_array(x)
     axes = tuple(range(x.ndim)) if axis is None else normalize_axis_tuple(axis, x.ndim)
     if dtype is None:
         raise ValueError("Must specify dtype")
@@ -256,7 +249,7 @@ def reduction(
         aggregate = partial(aggregate, dtype=dtype)
     args: list[Any] = [x]
     if weights is not None:
-        w = _array(weights)
+        w = as_array(weights)
         try:
             fits = np.broadcast_shapes(w.shape, x.shape) == x.shape
         except ValueError:
@@ -269,7 +262,7 @@ def reduction(
 
         args.append(broadcast_to(w, x.shape).rechunk(x.chunks))
     labels = tuple(range(x.ndim))
-    label = name or _funcname(chunk)
+    label = name or funcname(chunk)
     # Level 0: chunk on every block; its partial results' dtype and lengths by probing.
     extra = tuple(np.ones((1,) * x.ndim, a.dtype) for a in args[1:])
     try:

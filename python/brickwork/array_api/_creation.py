@@ -15,7 +15,7 @@ import brickwork.array as da
 from brickwork.array._args import integer
 from brickwork.array._dtypes import dtype_name
 from brickwork.array._sources import to_numpy
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array_api._info import check_device
 
 __all__ = [
@@ -36,10 +36,6 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
-
-
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
 
 
 def arange(
@@ -202,7 +198,7 @@ def meshgrid(*arrays: Any, indexing: str = "xy") -> list[Array]:
     """
     if indexing not in ("xy", "ij"):
         raise ValueError(f"indexing must be 'xy' or 'ij', got {indexing!r}")
-    vectors = [_array(a) for a in arrays]
+    vectors = [as_array(a) for a in arrays]
     for i, v in enumerate(vectors):
         if v.ndim != 1:
             raise ValueError(f"meshgrid takes 1-d arrays; argument {i} has shape {v.shape}")

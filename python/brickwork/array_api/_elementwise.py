@@ -12,7 +12,7 @@ import numpy as np
 
 from brickwork.array import ufuncs
 from brickwork.array.blockwise import map_blocks
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.ufuncs import (
     abs,
     acos,
@@ -148,10 +148,6 @@ __all__ = [
 ]
 
 
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
 def clip(x: Any, /, min: Any = None, max: Any = None) -> Array:  # noqa: A002 - the standard's names
     """Limit the values of ``x`` to ``[min, max]`` (either may be None; each an Array
     or a Python scalar broadcasting against ``x``), keeping ``x``'s dtype.
@@ -159,25 +155,25 @@ def clip(x: Any, /, min: Any = None, max: Any = None) -> Array:  # noqa: A002 - 
     NaN in ``x``, ``min`` or ``max`` gives NaN; for ``min > max`` the result is ``max``,
     as in NumPy.
     """
-    arr = _array(x)
+    arr = as_array(x)
     out = ufuncs.clip(arr, min, max)
     return out if out.dtype == arr.dtype else out.astype(arr.dtype)
 
 
 def conj(x: Any, /) -> Array:
     """The complex conjugate; brickwork has only real dtypes, so this is ``x``."""
-    return _array(x)
+    return as_array(x)
 
 
 def real(x: Any, /) -> Array:
     """The real part; brickwork has only real dtypes, so this is ``x``."""
-    return _array(x)
+    return as_array(x)
 
 
 def _float_operands(ufunc: np.ufunc, x1: Any, x2: Any) -> tuple[Any, Any]:
     """``x1`` and ``x2`` cast to the float dtype NumPy's ``ufunc`` computes them in
     (float32 where NumPy uses float16); Python scalars stay weak."""
-    operands = [x if isinstance(x, bool | int | float) else _array(x) for x in (x1, x2)]
+    operands = [x if isinstance(x, bool | int | float) else as_array(x) for x in (x1, x2)]
     probes = [np.empty(0, x.dtype) if isinstance(x, Array) else x for x in operands]
     with np.errstate(all="ignore"):
         dtype = ufunc(*probes).dtype

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 import brickwork.array as da
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.gufuncs import apply_gufunc
 from brickwork.array.routines import broadcast_to, moveaxis, stack, take
 from brickwork.array.routines_more import flip, roll
@@ -38,10 +38,6 @@ __all__ = [
 ]
 
 
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
 def broadcast_arrays(*arrays: Any) -> list[Array]:
     """The arrays broadcast to their common shape (lazy views, no memory).
 
@@ -50,7 +46,7 @@ def broadcast_arrays(*arrays: Any) -> list[Array]:
     ValueError
         If the shapes do not broadcast together.
     """
-    xs = [_array(a) for a in arrays]
+    xs = [as_array(a) for a in arrays]
     shape = np.broadcast_shapes(*(x.shape for x in xs))
     return [broadcast_to(x, shape) for x in xs]
 
@@ -68,7 +64,7 @@ def concat(arrays: Any, /, *, axis: int | None = 0) -> Array:
     """
     if not isinstance(arrays, list | tuple):
         raise TypeError(f"concat takes a list or tuple of arrays, got {type(arrays).__name__}")
-    xs = [_array(a) for a in arrays]
+    xs = [as_array(a) for a in arrays]
     if axis is None:
         return da.concatenate([x if x.ndim == 1 else x.reshape(-1) for x in xs], axis=0)
     return da.concatenate(xs, axis=axis)
@@ -94,7 +90,7 @@ def permute_dims(x: Any, /, axes: Any) -> Array:
     ValueError
         If ``axes`` is not a permutation of the axes of ``x``.
     """
-    arr = _array(x)
+    arr = as_array(x)
     perm = normalize_axis_tuple(tuple(axes), arr.ndim, "axes")
     if len(perm) != arr.ndim:
         raise ValueError(f"axes {tuple(axes)} is not a permutation of the {arr.ndim} axes")
@@ -116,7 +112,7 @@ def repeat(x: Any, repeats: Any, /, *, axis: int | None = None) -> Array:
     TypeError
         For counts that are not integers.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if isinstance(repeats, int | np.integer) and not isinstance(repeats, bool | np.bool_):
         return da.repeat(arr, operator.index(repeats), axis=axis)
     counts = np.asarray(repeats)
@@ -169,7 +165,7 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple[Array, ...]:
     numpy.exceptions.AxisError
         If ``axis`` is out of range (also for a 0-d ``x``).
     """
-    arr = _array(x)
+    arr = as_array(x)
     ax = normalize_axis_index(operator.index(axis), arr.ndim)
     return tuple(arr[(slice(None),) * ax + (i,)] for i in range(arr.shape[ax]))
 
@@ -191,7 +187,7 @@ def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Array:
     IndexError
         For non-integer ``indices``.
     """
-    arr, idx = _array(x), _array(indices)
+    arr, idx = as_array(x), as_array(indices)
     if arr.ndim != idx.ndim:
         raise ValueError(
             f"indices (ndim {idx.ndim}) and x (ndim {arr.ndim}) must have the same rank"

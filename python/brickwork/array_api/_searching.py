@@ -17,7 +17,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 import brickwork.array as da
 from brickwork.array.blockwise import map_blocks
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.reductions import argmax, argmin
 from brickwork.array.routines import take
 from brickwork.array.routines_more import count_nonzero
@@ -42,10 +42,6 @@ __all__ = [
 ]
 
 
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
 # --------------------------------------------------------------------------- sorting
 
 
@@ -64,7 +60,7 @@ def _argsort_block(b: np.ndarray, axis: int, descending: bool) -> np.ndarray:
 
 
 def _along_axis(func: Any, x: Any, axis: int, descending: bool, dtype: Any, name: str) -> Array:
-    arr = _array(x)
+    arr = as_array(x)
     if arr.ndim == 0:
         raise np.exceptions.AxisError(f"{name} needs an array of at least one dimension")
     ax = normalize_axis_index(operator.index(axis), arr.ndim)
@@ -105,7 +101,7 @@ def nonzero(x: Any, /) -> tuple[Array, ...]:
     ValueError
         For a 0-d ``x``.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if arr.ndim == 0:
         raise ValueError("nonzero needs an array of at least one dimension; got a 0-d array")
     return tuple(da.from_array(i.astype(np.int64)) for i in np.nonzero(np.asarray(arr)))
@@ -123,7 +119,7 @@ def searchsorted(x1: Any, x2: Any, /, *, side: str = "left", sorter: Any = None)
     ValueError
         If ``x1`` is not 1-d or ``side`` is invalid.
     """
-    haystack = _array(x1)
+    haystack = as_array(x1)
     if sorter is not None:
         order = np.asarray(sorter)
         if order.shape != haystack.shape:
@@ -159,7 +155,7 @@ class UniqueInverseResult(NamedTuple):
 
 
 def _computed(x: Any) -> tuple[np.ndarray, Array]:
-    arr = _array(x)
+    arr = as_array(x)
     return np.asarray(arr), arr
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 import brickwork.array as da
-from brickwork.array.core import Array, reduction, to_expr
+from brickwork.array.core import Array, as_array, reduction
 from brickwork.array.reductions import all, any, max, mean, min, prod, sum
 
 # The builtins are shadowed by the standard's names, as in numpy.
@@ -36,10 +36,6 @@ __all__ = [
 ]
 
 
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
 def _correction(correction: Any) -> float:
     if isinstance(correction, bool | np.bool_) or not isinstance(
         correction, int | float | np.integer | np.floating
@@ -53,7 +49,7 @@ def _correction(correction: Any) -> float:
 def _moment(op: str, x: Any, axis: Any, correction: Any, keepdims: bool, ddof: Any) -> Array:
     """``var`` or ``std`` dividing by ``N - correction`` (by zero when that is not
     positive, as NumPy's ``ddof``, accepted as an alias)."""
-    arr = _array(x)
+    arr = as_array(x)
     if ddof is not None:
         if correction != 0:
             raise ValueError("ddof and correction can't be provided simultaneously")
@@ -108,7 +104,7 @@ def std(
 def _cumulative(
     scan: Any, identity: int, x: Any, axis: Any, dtype: Any, include_initial: bool
 ) -> Array:
-    arr = _array(x)
+    arr = as_array(x)
     if axis is None:
         if arr.ndim != 1:
             raise ValueError(
@@ -151,7 +147,7 @@ def cumulative_prod(
 def _edge(values: Any, arr: Array, ax: int) -> Array:
     """``prepend`` / ``append`` as an Array; a scalar becomes one slice along ``ax``."""
     if isinstance(values, Array) or np.ndim(values):
-        return _array(values)
+        return as_array(values)
     shape = arr.shape[:ax] + (1,) + arr.shape[ax + 1 :]
     return da.broadcast_to(da.asarray(np.asarray(values)), shape)
 
@@ -169,7 +165,7 @@ def diff(
     ValueError
         For a negative ``n``, a 0-d ``x`` or edges whose other axes differ from ``x``'s.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if arr.ndim == 0:
         raise ValueError("diff requires input that is at least one dimensional")
     ax = normalize_axis_index(operator.index(axis), arr.ndim)

@@ -22,7 +22,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 import brickwork.array as da
 from brickwork.array.contractions import tensordot
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.gufuncs import apply_gufunc
 from brickwork.array.linalg import matmul
 
@@ -86,13 +86,9 @@ class SVDResult(NamedTuple):
     Vh: Array
 
 
-def _array(a: Any) -> Array:
-    return a if isinstance(a, Array) else Array(to_expr(a), "array")
-
-
 def _matrices(x: Any, what: str, square: bool = False) -> Array:
     """``x`` as an Array of (stacks of) matrices, in float64 unless it is float."""
-    arr = _check_matrices(_array(x), what, square)
+    arr = _check_matrices(as_array(x), what, square)
     return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
 
 
@@ -133,7 +129,7 @@ def matrix_transpose(x: Any, /) -> Array:
     ValueError
         For fewer than two dimensions.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if arr.ndim < 2:
         raise ValueError(f"matrix_transpose needs at least 2 dimensions, got {arr.ndim}")
     return da.swapaxes(arr, -1, -2)
@@ -150,7 +146,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Array:
     numpy.exceptions.AxisError
         If ``axis`` is out of range.
     """
-    a, b = _array(x1), _array(x2)
+    a, b = as_array(x1), as_array(x2)
     ndim = max(a.ndim, b.ndim)
     ax = normalize_axis_index(operator.index(axis), ndim)
     shape_a = (1,) * (ndim - a.ndim) + a.shape
@@ -173,7 +169,7 @@ def outer(x1: Any, x2: Any, /) -> Array:
     ValueError
         If an input is not 1-d.
     """
-    a, b = _array(x1), _array(x2)
+    a, b = as_array(x1), as_array(x2)
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"outer takes 1-d arrays, got shapes {a.shape} and {b.shape}")
     return da.outer(a, b)
@@ -191,7 +187,7 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Array:
     ValueError
         For fewer than two dimensions.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if arr.ndim < 2:
         raise ValueError(f"trace needs at least 2 dimensions, got {arr.ndim}")
     k = operator.index(offset)
@@ -220,7 +216,7 @@ def vector_norm(
     ValueError
         For a non-numeric ``ord``.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if isinstance(ord, bool) or not isinstance(ord, int | float):
         raise ValueError(f"Invalid norm order {ord!r} for vectors")
     arr = arr if arr.dtype.kind == "f" else arr.astype(np.float64)
@@ -254,7 +250,7 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Array:
     ValueError
         If the axis does not have length 3 in both.
     """
-    a, b = _array(x1), _array(x2)
+    a, b = as_array(x1), as_array(x2)
     ax_a = normalize_axis_index(operator.index(axis), a.ndim)
     ax_b = normalize_axis_index(operator.index(axis), b.ndim)
     if a.shape[ax_a] != 3 or b.shape[ax_b] != 3:
@@ -296,7 +292,7 @@ def diagonal(x: Any, /, *, offset: int = 0) -> Array:
     ValueError
         For fewer than two dimensions.
     """
-    arr = _array(x)
+    arr = as_array(x)
     if arr.ndim < 2:
         raise ValueError(f"diagonal needs at least 2 dimensions, got {arr.ndim}")
     k = operator.index(offset)
@@ -362,7 +358,7 @@ def matrix_power(x: Any, n: int, /) -> Array:
     power for negative ``n``; identities for 0). Integer matrices stay integer for
     ``n >= 0``, as in NumPy."""
     power = operator.index(n)
-    arr = _check_matrices(_array(x), "matrix_power", square=True)
+    arr = _check_matrices(as_array(x), "matrix_power", square=True)
     if arr.dtype.kind != "f" and power < 0:
         arr = arr.astype(np.float64)
     return _per_matrix(_matrix_power, "(m,n)->(m,n)", arr, dtypes=arr.dtype, n=power)
@@ -373,7 +369,7 @@ def _with_rtol(func: Any, signature: str, arr: Array, rtol: Any, dtype: Any) -> 
     if rtol is None or np.ndim(rtol) == 0 and not isinstance(rtol, Array):
         return _per_matrix(func, signature, arr, dtypes=dtype, rtol=rtol)
     core, out = signature.split("->")
-    return _per_matrix(func, f"{core},()->{out}", arr, _array(rtol), dtypes=dtype)
+    return _per_matrix(func, f"{core},()->{out}", arr, as_array(rtol), dtypes=dtype)
 
 
 def _rank(b: np.ndarray, rtol: Any = None) -> np.ndarray:
@@ -451,7 +447,7 @@ def solve(x1: Any, x2: Any, /) -> Array:
         If the lengths do not match.
     """
     a = _matrices(x1, "solve", square=True)
-    b = _array(x2)
+    b = as_array(x2)
     dtype = np.result_type(a.dtype, b.dtype)
     vector = b.ndim == 1
     if b.ndim == 0 or b.shape[0 if vector else -2] != a.shape[-1]:
