@@ -60,7 +60,7 @@ def _pool_for(processes: int) -> Any:
     per size, so a computation never ends a pool that another one is using)."""
     with _pools_lock:
         pool = _shared_pools.get(processes)
-        if pool is None or pool._state != "running":
+        if pool is None or pool._state != "running" or pool._forked():
             from brickwork.multiprocessing import Pool
 
             pool = _shared_pools[processes] = Pool(processes)

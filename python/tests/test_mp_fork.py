@@ -302,3 +302,31 @@ def test_the_joblib_backend_starts_its_own_pool_in_a_forked_child():
         assert run() == [x * x for x in range(6)]
     finally:
         joblib_backend.shutdown_pool()
+
+
+def test_processes_scheduler_in_a_forked_child_starts_its_own_pool():
+    """A compute with scheduler="processes" in a child of os.fork() makes a new pool
+    (the parent's is unusable there) and gets the right answer."""
+    import brickwork.array as da
+
+    x = da.arange(8, chunks=2).map_blocks(lambda b: b * 2)
+    assert list(x.compute(scheduler="processes")) == [0, 2, 4, 6, 8, 10, 12, 14]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, always exit
+        try:
+            signal.alarm(20)
+            got = x.compute(scheduler="processes")
+            os.write(write, b"ok" if list(got) == [0, 2, 4, 6, 8, 10, 12, 14] else b"bad")
+        except BaseException as e:  # noqa: BLE001 - any failure is reported
+            os.write(write, repr(e).encode()[:200])
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        _, status = os.waitpid(pid, 0)
+        answer = os.read(read, 256)
+    finally:
+        os.close(read)
+    assert answer == b"ok", answer
+    assert os.WIFEXITED(status)
