@@ -176,6 +176,17 @@ impl AxisChunks {
     }
 }
 
+impl Eq for AxisChunks {}
+
+/// Consistent with `==` (which compares sizes, however stored): the length and the
+/// number of chunks, O(1).
+impl std::hash::Hash for AxisChunks {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.len().hash(state);
+        self.nblocks().hash(state);
+    }
+}
+
 impl PartialEq for AxisChunks {
     fn eq(&self, other: &AxisChunks) -> bool {
         match (self, other) {
@@ -188,7 +199,7 @@ impl PartialEq for AxisChunks {
 }
 
 /// The chunk grid of an array: one [`AxisChunks`] per axis.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Chunks(pub Vec<AxisChunks>);
 
 impl Chunks {

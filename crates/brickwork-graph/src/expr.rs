@@ -37,7 +37,7 @@ impl std::fmt::Debug for Source {
 }
 
 /// The parameters of a reduction node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReduceSpec {
     /// The operation.
     pub reducer: Reducer,
