@@ -111,7 +111,10 @@ def _pair(
     a_only = [lab for lab in la if lab not in lb]
     b_only = [lab for lab in lb if lab not in la]
     out_labels = (*batch, *a_only, *b_only)
-    if dtype.kind == "f" and summed:
+    # A GEMM pays off for a true matrix product (labels of its own on both sides). When
+    # one operand's labels hold the other's ('ij,ij->j', 'ij,j->i'), the product is no
+    # larger than the bigger operand: a fused multiply-and-sum reads each element once.
+    if dtype.kind == "f" and summed and a_only and b_only:
         size = dict(zip(la, a.shape)) | dict(zip(lb, b.shape))
         groups_a = [[size[lab] for lab in a_only], [size[lab] for lab in summed]]
         groups_b = [[size[lab] for lab in summed], [size[lab] for lab in b_only]]
@@ -121,7 +124,9 @@ def _pair(
             x.astype(dtype) if x.dtype != dtype else x, y.astype(dtype) if y.dtype != dtype else y
         )
         return _ungroup(out, len(batch), [groups_a[0], groups_b[1]]), out_labels
-    order = (*out_labels, *summed)
+    # The product in a's axis order (b's own labels after), so that neither operand is
+    # read transposed; the result's axes are reordered after the sum.
+    order = (*la, *b_only)
     x = _move(a, la, order)
     y = _move(b, lb, order)
     if x.dtype != dtype:
@@ -129,7 +134,8 @@ def _pair(
     if y.dtype != dtype:
         y = y.astype(dtype)
     prod = x & y if dtype == np.bool_ else x * y
-    return _sum_labels(prod, order, summed, dtype, split_every)
+    out, labels = _sum_labels(prod, order, summed, dtype, split_every)
+    return _move(out, labels, out_labels), out_labels
 
 
 def _contract(
@@ -399,8 +405,9 @@ def einsum(
     as no later operand and not the output needs it. A float pair is one (batched)
     ``matmul`` on the engine's GEMM with the kept and the summed axes merged (each
     block product is a GEMM over one block of the contracted axes, and the partial
-    products are summed by a tree, as in Dask's blockwise ``einsum``); integer and bool
-    pairs are a fused multiply-and-sum that stores no product array. Diagonals are read
+    products are summed by a tree, as in Dask's blockwise ``einsum``) when each operand
+    has labels of its own; otherwise (``'ij,ij->j'``, ``'ij,j->i'``), and for integer
+    and bool pairs, the pair is a fused multiply-and-sum that stores no product array. Diagonals are read
     through a reshape of the operand (a copy unless it is a C-contiguous NumPy array).
 
     Parameters
