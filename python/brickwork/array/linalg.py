@@ -88,6 +88,14 @@ def matmul(a: Any, b: Any) -> Array:
     batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     dtype = np.result_type(x.dtype, y.dtype)
     empty = math.prod(batch) * x.shape[-2] * x.shape[-1] * y.shape[-1] == 0
+    if dtype.kind == "f" and not batch and (vec_left or vec_right) and not empty:
+        # A matrix-vector product is memory-bound: one fused multiply-and-sum reads the
+        # matrix once, in place (a GEMM would pack whole blocks for one column).
+        if vec_right:
+            return (x.astype(dtype) * y[:, 0].astype(dtype)).sum(axis=-1, dtype=dtype)[
+                (0,) if vec_left else (slice(None),)
+            ]
+        return (x[0, :, None].astype(dtype) * y.astype(dtype)).sum(axis=0, dtype=dtype)
     if dtype.kind != "f" or empty:
         # (The engine's GEMM stage does not take empty operands: nothing to multiply.)
         out = _product_sum(x, y, dtype)
