@@ -138,7 +138,7 @@ def test_setitem_with_scalar_bool_and_bad_value_raises_as_numpy():
     with pytest.raises(ValueError):
         np.arange(4.0)[False] = [1, 2, 3]
     a = da.from_array(np.arange(4.0))
-    with pytest.raises(ValueError, match="shape mismatch"):
+    with pytest.raises(ValueError, match="could not broadcast"):
         a[False] = [1, 2, 3]
 
 

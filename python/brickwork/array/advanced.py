@@ -110,10 +110,22 @@ def _bool_scalar_keys(items: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[An
     return tuple(first), tuple(second)
 
 
+def _validate(x: Array, items: tuple[Any, ...]) -> tuple[int, ...] | None:
+    """Raise NumPy's own error for an invalid index (out of bounds, too many indices, a
+    zero step, a mask of another shape, ...), in NumPy's order: NumPy indexes a
+    zero-stride view of x's shape (free for basic indices; index arrays cost one bool
+    per selected element). Keys holding brickwork arrays are checked where they are used.
+    Returns NumPy's ``x[items].shape`` (None for keys holding brickwork arrays)."""
+    if any(isinstance(it, Array) for it in items):
+        return None
+    return np.shape(np.broadcast_to(np.empty((), dtype=bool), x.shape)[items])
+
+
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` with NumPy's rules (basic, one array along an axis, several arrays,
     N-d arrays, boolean masks) and lazy brickwork indices (see ``unknown``)."""
     items = tuple(_as_index(it) for it in (index if isinstance(index, tuple) else (index,)))
+    _validate(x, items)
     if any(_is_bool_scalar(it) for it in items):
         first, second = _bool_scalar_keys(items)
         return getitem(getitem(x, first), second)
@@ -144,12 +156,22 @@ def _numpy_advanced(x: Array, items: tuple[Any, ...]) -> Array:
     from brickwork.array.routines import moveaxis
 
     expanded: list[Any] = []
+    axis = 0  # the axis of x the next item indexes
     for it in _expand_ellipsis(items, x.ndim):
         if isinstance(it, np.ndarray | list | tuple) and np.asarray(it).dtype == bool:
             mask = np.asarray(it)
+            for k, m in enumerate(mask.shape):
+                if m != x.shape[axis + k]:
+                    raise IndexError(
+                        f"boolean index did not match indexed array along axis {axis + k}; "
+                        f"size of axis is {x.shape[axis + k]} but size of corresponding "
+                        f"boolean axis is {m}"
+                    )
             expanded.extend(np.nonzero(mask) if mask.ndim else [np.flatnonzero(mask)])
+            axis += max(mask.ndim, 1)
         else:
             expanded.append(it)
+            axis += it is not None
     advanced = [
         i
         for i, it in enumerate(expanded)
@@ -318,26 +340,31 @@ def _region(x: Array, key: Any) -> tuple[list[np.ndarray | None], list[int]]:
     return positions, dropped
 
 
-def _cast_value(value: Any, dtype: np.dtype) -> Any:
+def _cast_value(value: Any, dtype: np.dtype, checked: bool = True) -> Any:
     """The assigned value in the array's dtype, as NumPy casts it on assignment (unsafe
     casting; a Python integer out of the dtype's range raises OverflowError). Casting
     first keeps the rest of the array exact: promoting it with the value would round
     large int64 / uint64 elements that are not assigned."""
     if isinstance(value, Array):
         return value.astype(dtype)
+    if checked and isinstance(value, np.integer) and dtype.kind in "iu":
+        # NumPy 2 range-checks an integer scalar assigned through basic indices as a
+        # Python int (through index arrays and masks it casts it unsafely).
+        value = int(value)
     return np.asarray(value, dtype=dtype)
 
 
-def _check_broadcast(v: Any, target: tuple[int, ...]) -> None:
+def _check_broadcast(v: Any, target: tuple[int, ...]) -> Any:
+    """``v`` fitted to ``target`` as NumPy fits an assigned value: leading axes of
+    length one beyond the target's dropped, then broadcast; ValueError otherwise."""
+    while v.ndim > len(target) and v.shape[0] == 1:
+        v = v[0]
     try:
         if np.broadcast_shapes(v.shape, target) == target:
-            return
+            return v
     except ValueError:
         pass
-    raise ValueError(
-        f"shape mismatch: value array of shape {v.shape} could not be broadcast to indexing "
-        f"result of shape {target}"
-    )
+    raise ValueError(f"could not broadcast input array from shape {v.shape} into shape {target}")
 
 
 def setitem(x: Array, key: Any, value: Any) -> Array:
@@ -363,10 +390,22 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
     from brickwork.array.ufuncs import where
 
     items = tuple(_as_index(it) for it in (key if isinstance(key, tuple) else (key,)))
+    target = _validate(x, items)  # the key's errors come first, as NumPy's
+    element = len(items) == x.ndim and all(
+        isinstance(it, int | np.integer) and not _is_bool_scalar(it) for it in items
+    )
+    depth = value.ndim if isinstance(value, Array) else np.ndim(value)
+    if target is not None and (
+        (element and depth) or (isinstance(value, list | tuple) and depth > len(target))
+    ):
+        # One element takes a scalar; a sequence is not deeper than the region (NumPy
+        # drops leading axes of length one of arrays only).
+        raise ValueError("setting an array element with a sequence.")
     if any(_is_bool_scalar(it) for it in items):
         return _setitem_bool_scalars(x, items, value)
     key = items if isinstance(key, tuple) else items[0]
-    v = _cast_value(value, x.dtype)
+    basic = not any(isinstance(it, Array | np.ndarray | list | tuple) for it in items)
+    v = _cast_value(value, x.dtype, checked=basic)
     if isinstance(key, Array):
         if key.dtype != bool:
             raise IndexError(
@@ -378,11 +417,49 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
                 f"boolean index did not match indexed array; shape of array is {x.shape} but "
                 f"shape of boolean index is {key.shape}"
             )
-        _check_broadcast(v, x.shape)
-        return where(key, v, x)
+        return where(key, _check_broadcast(v, x.shape), x)
     if isinstance(key, np.ndarray) and key.dtype == bool and key.ndim == x.ndim:
         return _setitem_numpy_mask(x, key, v)
+    arrays = [np.asarray(it) for it in items if isinstance(it, np.ndarray | list | tuple)]
+    ints = any(isinstance(it, int | np.integer) for it in items)
+    if len(arrays) > 1 or any(a.ndim != 1 for a in arrays) or (arrays and ints):
+        # Several index arrays (broadcast together, pointwise), N-d ones, or an array
+        # beside an int (an advanced group whose axes may go first): NumPy's layout.
+        return _setitem_points(x, items, v)
     return _setitem_region(x, key, v)
+
+
+def _setitem_points(x: Array, items: tuple[Any, ...], v: Any) -> Array:
+    """``x[items] = v`` for any NumPy index, through the flat positions it selects.
+
+    NumPy itself indexes zero-stride coordinate views of x's shape with ``items``, so
+    every rule (broadcast index arrays, where their axes go, ints, masks, None) is
+    NumPy's; the positions and their place in the value cost memory of the region's size,
+    and the spread of the value one int64 per element of x.
+    """
+    from brickwork.array.creation import from_array
+    from brickwork.array.routines import broadcast_to, reshape, take
+    from brickwork.array.ufuncs import where
+
+    coords = []
+    for a, n in enumerate(x.shape):
+        along = np.arange(n).reshape((n,) + (1,) * (x.ndim - a - 1))
+        coords.append(np.broadcast_to(along, x.shape)[items])
+    region = coords[0].shape if coords else np.empty(())[items].shape
+    v = _check_broadcast(v, region)
+    flat = np.ravel_multi_index([c.ravel() for c in coords], x.shape) if coords else None
+    if flat is None or flat.size == 0:
+        return x if flat is not None else where(True, v, x)
+    hit = np.zeros(x.size, dtype=bool)
+    hit[flat] = True
+    inside = from_array(hit.reshape(x.shape), chunks=x.chunks)
+    if v.ndim == 0:
+        return where(inside, v, x)
+    spread = np.zeros(x.size, dtype=np.int64)
+    spread[flat] = np.arange(flat.size)  # the last of duplicate positions wins, as NumPy
+    v = v if isinstance(v, Array) else from_array(v)
+    values = reshape(broadcast_to(v, region), (flat.size,))
+    return where(inside, reshape(take(values, spread, axis=0), x.shape), x)
 
 
 def _setitem_bool_scalars(x: Array, items: tuple[Any, ...], value: Any) -> Array:
@@ -393,8 +470,7 @@ def _setitem_bool_scalars(x: Array, items: tuple[Any, ...], value: Any) -> Array
     from brickwork.array.routines import broadcast_to, reshape
 
     target = getitem(x, items).shape
-    v = _cast_value(value, x.dtype)
-    _check_broadcast(v, target)
+    v = _check_broadcast(_cast_value(value, x.dtype), target)
     if not all(bool(it) for it in items if _is_bool_scalar(it)):
         return x
     rest = tuple(it for it in items if not _is_bool_scalar(it))
@@ -419,6 +495,13 @@ def _setitem_numpy_mask(x: Array, mask: np.ndarray, v: Any) -> Array:
         )
     positions = np.flatnonzero(mask)
     count = len(positions)
+    if v.ndim > 1:
+        raise TypeError(
+            "NumPy boolean array indexing assignment requires a 0 or 1-dimensional input, "
+            f"input has {v.ndim} dimensions"
+        )
+    if count == 0 and v.size <= 1:
+        return x  # nothing selected: an empty (or single) value assigns nothing
     if v.ndim == 0 or v.shape == (1,):
         return where(from_array(mask, chunks=x.chunks), v.reshape(()) if v.ndim else v, x)
     if v.ndim != 1 or len(v) != count:
@@ -448,13 +531,7 @@ def _setitem_region(x: Array, key: Any, v: Any) -> Array:
         for a, (n, p) in enumerate(zip(x.shape, positions))
         if a not in dropped
     )
-    try:
-        if np.broadcast_shapes(v.shape, region) != region:
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"could not broadcast input array from shape {v.shape} into shape {region}"
-        ) from None
+    v = _check_broadcast(v, region)
     if any(p is not None and len(p) == 0 for p in positions):
         return x  # an empty region: nothing is assigned
     if v.ndim:

@@ -208,7 +208,7 @@ def reduction(
 
 
 def _handled_operand(x: Any) -> bool:
-    return isinstance(x, Array | np.ndarray | np.generic | bool | int | float | complex)
+    return isinstance(x, Array | np.ndarray | np.generic | bool | int | float | complex | list)
 
 
 def _scalar_error() -> TypeError:
@@ -649,7 +649,8 @@ class Array:
         """
         name = dtype_name(dtype)
         if name == self._expr.dtype:
-            return self
+            # With copy, a new Array (assigning into it leaves this one alone).
+            return Array(self._expr, self._name) if copy else self
         if not np.can_cast(self.dtype, name, casting=casting):  # type: ignore[arg-type]
             raise TypeError(
                 f"Cannot cast array from dtype({self._expr.dtype!r}) to dtype({name!r}) "
