@@ -405,7 +405,8 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
         return _setitem_bool_scalars(x, items, value)
     key = items if isinstance(key, tuple) else items[0]
     basic = not any(isinstance(it, Array | np.ndarray | list | tuple) for it in items)
-    v = _cast_value(value, x.dtype, checked=basic)
+    empty = target is not None and 0 in target  # no element is cast: nothing to check
+    v = _cast_value(value, x.dtype, checked=basic and not empty)
     if isinstance(key, Array):
         if key.dtype != bool:
             raise IndexError(
@@ -470,7 +471,8 @@ def _setitem_bool_scalars(x: Array, items: tuple[Any, ...], value: Any) -> Array
     from brickwork.array.routines import broadcast_to, reshape
 
     target = getitem(x, items).shape
-    v = _check_broadcast(_cast_value(value, x.dtype), target)
+    # A scalar bool is an advanced index: the value is cast unsafely, as NumPy does.
+    v = _check_broadcast(_cast_value(value, x.dtype, checked=False), target)
     if not all(bool(it) for it in items if _is_bool_scalar(it)):
         return x
     rest = tuple(it for it in items if not _is_bool_scalar(it))
