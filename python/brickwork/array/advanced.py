@@ -405,8 +405,8 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
         return _setitem_bool_scalars(x, items, value)
     key = items if isinstance(key, tuple) else items[0]
     basic = not any(isinstance(it, Array | np.ndarray | list | tuple) for it in items)
-    empty = target is not None and 0 in target  # no element is cast: nothing to check
-    v = _cast_value(value, x.dtype, checked=basic and not empty)
+    # NumPy skips the check for an array without elements (not for an empty region).
+    v = _cast_value(value, x.dtype, checked=basic and x.size > 0)
     if isinstance(key, Array):
         if key.dtype != bool:
             raise IndexError(
