@@ -428,26 +428,40 @@ fn scalar_power(a: &Operand, b: &Operand) -> Result<Option<Expr>> {
     })
 }
 
-/// For a comparison with a Python int outside the array's integer range, a dtype that
-/// holds both exactly (int64, uint64 or float64).
-fn comparison_dtype(op: BinaryOp, ops: &[&Operand], common: DType) -> Option<DType> {
+/// A comparison of an integer array with a Python int outside its dtype's range has
+/// the same answer for every element (NumPy compares exactly): that constant array.
+fn out_of_range_comparison(op: BinaryOp, a: &Operand, b: &Operand, common: DType) -> Option<Expr> {
+    use BinaryOp::*;
     if !op.is_comparison() || !common.is_int() {
         return None;
     }
-    let mut d = common;
-    for o in ops {
-        if let Operand::Scalar(ScalarKind::Int(i)) = o {
-            let wide = if *i >= i64::MIN as i128 && *i <= i64::MAX as i128 {
-                DType::I64
-            } else if *i >= 0 && *i <= u64::MAX as i128 {
-                DType::U64
-            } else {
-                DType::F64
-            };
-            d = DType::promote(d, wide);
-        }
+    let (array, value, scalar_first) = match (a, b) {
+        (Operand::Array(x), Operand::Scalar(ScalarKind::Int(i))) => (x, *i, false),
+        (Operand::Scalar(ScalarKind::Int(i)), Operand::Array(x)) => (x, *i, true),
+        _ => return None,
+    };
+    if !array.dtype().is_int() {
+        return None; // a bool array meets the int in int64: NumPy's OverflowError stands
     }
-    Some(d)
+    let (lo, hi) = brickwork_core::scalar::int_range(common);
+    if (lo..=hi).contains(&value) {
+        return None;
+    }
+    // Does `element OP value` hold, for every element, when the value lies above the range?
+    let above = value > hi;
+    let element_first = match op {
+        Less | LessEqual => above,
+        Greater | GreaterEqual => !above,
+        Equal => false,
+        _ => true, // NotEqual
+    };
+    let answer = if scalar_first && !matches!(op, Equal | NotEqual) {
+        !element_first
+    } else {
+        element_first
+    };
+    let scalar = ScalarKind::Bool(answer).to_scalar(DType::Bool).ok()?;
+    Some(full(scalar, array.chunks().clone()))
 }
 
 /// An elementwise function of two operands, with NumPy's promotion and broadcasting.
@@ -462,10 +476,7 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
     // dtype: `uint8 / 300` runs the float64 loop and is fine, as in NumPy 2.
     if let Err(e) = check_scalar_fits(&[a, b], op.signature(common)?.0) {
         // NumPy compares integers with out-of-range Python ints exactly.
-        match comparison_dtype(op, &[a, b], common) {
-            Some(d) => common = d,
-            None => return Err(e),
-        }
+        return out_of_range_comparison(op, a, b, common).ok_or(e);
     }
     if matches!(op, BinaryOp::Arctan2 | BinaryOp::Hypot | BinaryOp::Copysign) {
         // NumPy picks the smallest float loop both operands cast to safely.
@@ -489,6 +500,17 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
     Ok(Expr::new(Op::Binary(op), v, out, chunks))
 }
 
+/// `i` wrapped into the integer dtype `d` (two's complement, as a C cast).
+fn wrap_int(i: i128, d: DType) -> i128 {
+    let bits = 8 * d.itemsize() as u32;
+    let m = i.rem_euclid(1i128 << bits);
+    if d.is_signed_int() && m >= 1i128 << (bits - 1) {
+        m - (1i128 << bits)
+    } else {
+        m
+    }
+}
+
 /// `where(cond, a, b)`.
 pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<Expr> {
     let common = operand_dtypes(&[a, b]).or_else(|_| {
@@ -505,7 +527,16 @@ pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<Expr> {
     })?;
     let ensure_array = |o: &Operand, d: DType| -> Result<Operand> {
         Ok(match o {
-            Operand::Scalar(k) => Operand::Array(full(k.to_scalar(d)?, Chunks(vec![]))),
+            Operand::Scalar(k) => {
+                // NumPy casts a Python int out of the integer dtype's range unsafely.
+                let s = match (k, k.to_scalar(d)) {
+                    (ScalarKind::Int(i), Err(Error::Overflow(_))) if d.is_int() => {
+                        ScalarKind::Int(wrap_int(*i, d)).to_scalar(d)?
+                    }
+                    (_, s) => s?,
+                };
+                Operand::Array(full(s, Chunks(vec![])))
+            }
             Operand::Array(e) => Operand::Array(e.clone()),
         })
     };

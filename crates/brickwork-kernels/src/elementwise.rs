@@ -6,6 +6,7 @@ use crate::ops::{BinaryOp, UnaryOp};
 use crate::{Tile, TileRef};
 use brickwork_core::{Error, Result};
 use num_traits::Float;
+use std::f64::consts::LN_2;
 
 /// Integer arithmetic as NumPy defines it.
 pub trait IntOps: Num + Ord {
@@ -331,8 +332,20 @@ fn float_unary<T: FloatOps>(op: UnaryOp, a: &[T], o: &mut [T]) -> Result<()> {
         Sinh => map1!(a, o, |x| x.sinh()),
         Cosh => map1!(a, o, |x| x.cosh()),
         Tanh => map1!(a, o, |x| x.tanh()),
-        Arcsinh => map1!(a, o, |x| x.asinh()),
-        Arccosh => map1!(a, o, |x| x.acosh()),
+        // Beyond 2^28, asinh(x) = sign(x) (ln|x| + ln 2) and acosh(x) = ln x + ln 2 to
+        // the last bit; the library forms square x and overflow near the largest float.
+        Arcsinh => {
+            let (big, ln2) = (T::from(268_435_456.0).unwrap(), T::from(LN_2).unwrap());
+            map1!(a, o, |x| if x.abs() > big {
+                (x.abs().ln() + ln2).copysign(x)
+            } else {
+                x.asinh()
+            })
+        }
+        Arccosh => {
+            let (big, ln2) = (T::from(268_435_456.0).unwrap(), T::from(LN_2).unwrap());
+            map1!(a, o, |x| if x > big { x.ln() + ln2 } else { x.acosh() })
+        }
         // Accurate near ±1, where 0.5 * ln1p(2x / (1 - x)) loses digits.
         Arctanh => map1!(a, o, |x| (x.ln_1p() - (-x).ln_1p()) * T::from(0.5).unwrap()),
         Floor => map1!(a, o, |x| x.floor()),

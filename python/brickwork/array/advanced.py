@@ -156,22 +156,12 @@ def _numpy_advanced(x: Array, items: tuple[Any, ...]) -> Array:
     from brickwork.array.routines import moveaxis
 
     expanded: list[Any] = []
-    axis = 0  # the axis of x the next item indexes
     for it in _expand_ellipsis(items, x.ndim):
         if isinstance(it, np.ndarray | list | tuple) and np.asarray(it).dtype == bool:
             mask = np.asarray(it)
-            for k, m in enumerate(mask.shape):
-                if m != x.shape[axis + k]:
-                    raise IndexError(
-                        f"boolean index did not match indexed array along axis {axis + k}; "
-                        f"size of axis is {x.shape[axis + k]} but size of corresponding "
-                        f"boolean axis is {m}"
-                    )
             expanded.extend(np.nonzero(mask) if mask.ndim else [np.flatnonzero(mask)])
-            axis += max(mask.ndim, 1)
         else:
             expanded.append(it)
-            axis += it is not None
     advanced = [
         i
         for i, it in enumerate(expanded)
@@ -320,7 +310,7 @@ def _region(x: Array, key: Any) -> tuple[list[np.ndarray | None], list[int]]:
                     "assignment with multi-dimensional index arrays is not supported"
                 )
             if arr.dtype == bool:
-                if len(arr) != n:
+                if len(arr) != n and len(arr):  # an empty mask assigns nothing, as NumPy
                     raise IndexError(
                         f"boolean index did not match indexed array along axis {axis}; size of "
                         f"axis is {n} but size of corresponding boolean axis is {len(arr)}"
@@ -347,10 +337,12 @@ def _cast_value(value: Any, dtype: np.dtype, checked: bool = True) -> Any:
     large int64 / uint64 elements that are not assigned."""
     if isinstance(value, Array):
         return value.astype(dtype)
-    if checked and isinstance(value, np.integer) and dtype.kind in "iu":
-        # NumPy 2 range-checks an integer scalar assigned through basic indices as a
-        # Python int (through index arrays and masks it casts it unsafely).
-        value = int(value)
+    if checked and isinstance(value, np.integer | np.floating) and dtype.kind in "iu":
+        # Through basic indices NumPy 2 converts a NumPy scalar as the Python number:
+        # out of range (or infinite, or NaN) is an error.
+        value = value.item()
+    if not checked and isinstance(value, np.integer):
+        return np.asarray(value).astype(dtype)  # through index arrays: cast unsafely
     return np.asarray(value, dtype=dtype)
 
 
@@ -390,7 +382,14 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
     from brickwork.array.ufuncs import where
 
     items = tuple(_as_index(it) for it in (key if isinstance(key, tuple) else (key,)))
-    target = _validate(x, items)  # the key's errors come first, as NumPy's
+    basic = not any(
+        isinstance(it, Array | np.ndarray | list | tuple) or _is_bool_scalar(it) for it in items
+    )
+    mask_key = len(items) == 1 and isinstance(items[0], np.ndarray) and items[0].dtype == bool
+    if mask_key:
+        # NumPy converts the value before it checks a boolean mask.
+        _cast_value(value, x.dtype, checked=basic)
+    target = _validate(x, items)  # otherwise the key's errors come first, as NumPy's
     element = len(items) == x.ndim and all(
         isinstance(it, int | np.integer) and not _is_bool_scalar(it) for it in items
     )
@@ -404,7 +403,6 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
     if any(_is_bool_scalar(it) for it in items):
         return _setitem_bool_scalars(x, items, value)
     key = items if isinstance(key, tuple) else items[0]
-    basic = not any(isinstance(it, Array | np.ndarray | list | tuple) for it in items)
     # NumPy skips the check for an array without elements (not for an empty region).
     v = _cast_value(value, x.dtype, checked=basic and x.size > 0)
     if isinstance(key, Array):

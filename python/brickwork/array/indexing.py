@@ -128,7 +128,7 @@ def split_array_index(index: Any, shape: tuple[int, ...]) -> tuple[Any, int, np.
     in_axis = sum(0 if it is None else expand if it is Ellipsis else 1 for it in before)
     if arr.dtype == bool:
         size = shape[in_axis] if in_axis < len(shape) else 0
-        if len(arr) != size:
+        if len(arr) != size and len(arr):  # an empty mask takes nothing, as NumPy
             raise IndexError(
                 f"boolean index did not match indexed array along axis {in_axis}; size of "
                 f"axis is {size} but size of corresponding boolean axis is {len(arr)}"

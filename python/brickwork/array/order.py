@@ -393,16 +393,22 @@ def _nanarg(func: Any, a: Any, axis: int | None, keepdims: bool) -> Array:
 
 
 @implements(np.nanargmax)
-def nanargmax(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
+def nanargmax(
+    a: Any, axis: int | None = None, keepdims: bool = False, split_every: Any = None
+) -> Array:
     """Index of the maximum ignoring NaN, as ``numpy.nanargmax`` (each lane of the axis
-    gathered into one task; an all-NaN lane raises ValueError when computed)."""
+    gathered into one task; an all-NaN lane raises ValueError when computed).
+    ``split_every`` is accepted as Dask's (one task per lane has no tree)."""
     return _nanarg(np.nanargmax, a, axis, keepdims)
 
 
 @implements(np.nanargmin)
-def nanargmin(a: Any, axis: int | None = None, keepdims: bool = False) -> Array:
+def nanargmin(
+    a: Any, axis: int | None = None, keepdims: bool = False, split_every: Any = None
+) -> Array:
     """Index of the minimum ignoring NaN, as ``numpy.nanargmin`` (each lane of the axis
-    gathered into one task; an all-NaN lane raises ValueError when computed)."""
+    gathered into one task; an all-NaN lane raises ValueError when computed).
+    ``split_every`` is accepted as Dask's (one task per lane has no tree)."""
     return _nanarg(np.nanargmin, a, axis, keepdims)
 
 

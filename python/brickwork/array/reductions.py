@@ -253,8 +253,12 @@ def nanmean(
     split_every: int | None = None,
     out: None = None,
 ) -> Array:
-    """Mean over ``axis`` ignoring NaNs (arguments as ``sum``)."""
-    return reduction("nanmean", as_array(a), axis, keepdims, dtype, split_every, out=out)
+    """Mean over ``axis`` ignoring NaNs (arguments as ``sum``; an integer ``dtype`` on
+    integer data, which has no NaN, is ``mean``'s)."""
+    x = as_array(a)
+    if dtype is not None and np.dtype(dtype).kind in "iu" and x.dtype.kind in "biu":
+        return mean(x, axis, dtype, keepdims, split_every, out)
+    return reduction("nanmean", x, axis, keepdims, dtype, split_every, out=out)
 
 
 @implements(np.nanvar)

@@ -191,9 +191,8 @@ def concatenate(seq: Any, axis: int | None = 0) -> Array:
         If ``axis`` is out of range.
     """
     arrays = _sequence(seq, "concatenate")
-    if axis is None:
-        if any(a.ndim != 1 for a in arrays):
-            raise NotImplementedError("concatenate(axis=None) of multi-dimensional arrays")
+    if axis is None:  # the arrays flattened first, as NumPy and Dask
+        arrays = [a if a.ndim == 1 else reshape(a, (-1,)) for a in arrays]
         axis = 0
     exprs = [a._expr for a in arrays]
     return Array(_core.concatenate(exprs, _axis_int(axis)), "concatenate")

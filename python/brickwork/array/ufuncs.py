@@ -7,6 +7,7 @@ The NumPy ufuncs are registered so that ``np.sqrt(x)`` on an Array is lazy too.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -304,10 +305,36 @@ around = round
 def clip(x: Any, min: Any = None, max: Any = None) -> Array:  # noqa: A002 - NumPy's names
     """Limit values to ``[min, max]`` (either may be None), as ``numpy.clip``.
 
-    Composed as ``minimum(maximum(x, min), max)``, so dtypes promote and NaNs
-    propagate as in NumPy.
+    Composed as ``minimum(maximum(x, min), max)`` in the dtype NumPy gives the three
+    operands together, so NaNs propagate as in NumPy; with both bounds, a Python int
+    outside an integer array's range is no limit (NumPy 2 clamps it).
+
+    Raises
+    ------
+    TypeError
+        For a bool array without bounds (NumPy has no loop for it).
+    OverflowError
+        For a single Python int bound outside an integer array's range.
     """
     result = as_array(x)
+    if min is None and max is None:
+        if result.dtype == bool:
+            raise TypeError("clip of a bool array needs a bound: ufunc 'positive' has no bool loop")
+        return result
+
+    def proxy(b: Any) -> Any:
+        return np.zeros((), np.dtype(b.dtype)) if isinstance(b, Array | np.ndarray) else b
+
+    dtype = np.clip(np.zeros(1, result.dtype), proxy(min), proxy(max)).dtype
+    if min is not None and max is not None and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+
+        def clamp(b: Any) -> Any:
+            plain_int = isinstance(b, int) and not isinstance(b, bool)
+            return builtins.min(builtins.max(b, int(info.min)), int(info.max)) if plain_int else b
+
+        min, max = clamp(min), clamp(max)  # noqa: A001
+    result = result.astype(dtype)
     if min is not None:
         result = maximum(result, min)
     if max is not None:

@@ -76,8 +76,7 @@ def astype(x: Array, dtype: Any, /, *, copy: builtins.bool = True, device: Any =
     check_device(device)
     if not isinstance(x, Array):
         raise TypeError(f"astype expects a brickwork Array, got {type(x).__name__}")
-    out = x.astype(dtype_name(dtype))
-    return out.copy() if copy and out is x else out
+    return x.astype(dtype_name(dtype), copy=copy)
 
 
 def can_cast(from_: Any, to: Any, /) -> builtins.bool:
