@@ -68,8 +68,6 @@ KNOWN_DEFECTS: list[Known] = [
     Known("test_assignment_reports_the_error_numpy_reports_first", op="setitem",
           kind="raises IndexError where NumPy raises OverflowError"
                "|raises OverflowError where NumPy raises IndexError"),
-    Known("test_power_of_bool_by_two_as_a_function_is_int64", op="power",
-          kind="dtype differs", code=r"power\(.*, 2\)"),
 ]
 
 
@@ -188,11 +186,10 @@ def test_setitem_of_a_numpy_int_scalar_into_an_array_without_elements_is_checked
         a.compute()
 
 
-@pytest.mark.xfail(strict=True, reason="power(bool_array, 2) (da.power, np.power) is int8; NumPy "
-                   "gives int8 only for the ** operator (its square shortcut), int64 for the "
-                   "ufunc")
 @pytest.mark.parametrize("module", [np, da])
 def test_power_of_bool_by_two_as_a_function_is_int64(module):
+    """NumPy gives int8 only for the ** operator (its square shortcut), int64 for the
+    ufunc."""
     x = np.array([True, False])
     expected = np.power(x, 2)
     got = module.power(_bw(x), 2)

@@ -405,10 +405,6 @@ fn scalar_power(a: &Operand, b: &Operand) -> Result<Option<Expr>> {
     let (Operand::Array(x), Operand::Scalar(k)) = (a, b) else {
         return Ok(None);
     };
-    if x.dtype() == DType::Bool && *k == ScalarKind::Int(2) {
-        // NumPy's `x ** 2` is `square(x)` for every dtype: int8 for bool.
-        return Ok(Some(unary(UnaryOp::Square, x)?));
-    }
     let d = k.promote_with(x.dtype());
     if !d.is_float() {
         return Ok(None);

@@ -889,7 +889,14 @@ class Array:
     __truediv__, __rtruediv__ = _binary_methods("true_divide", "/")
     __floordiv__, __rfloordiv__ = _binary_methods("floor_divide", "//")
     __mod__, __rmod__ = _binary_methods("remainder", "%")
-    __pow__, __rpow__ = _binary_methods("power", "**")
+    __rpow__ = _binary_methods("power", "**")[1]
+
+    def __pow__(self, other: Any) -> Any:
+        """Return ``self ** other`` lazily (``numpy.power``; NumPy's operator squares a
+        bool array raised to the Python int 2, giving int8, as ``numpy.square``)."""
+        if self.dtype == bool and type(other) is int and other == 2:
+            return elemwise_unary("square", self)
+        return _binary("power", self, other)
     __lshift__, __rlshift__ = _binary_methods("left_shift", "<<")
     __rshift__, __rrshift__ = _binary_methods("right_shift", ">>")
     __and__, __rand__ = _binary_methods("bitwise_and", "&")
