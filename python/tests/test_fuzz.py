@@ -52,20 +52,9 @@ KNOWN_DEFECTS: list[Known] = [
     Known("test_python_int_beyond_int64_in_logical_ufuncs_raises",
           op="logical_(and|or|xor)|equal|not_equal|less|less_equal|greater|greater_equal",
           kind="no error where NumPy raises OverflowError"),
-    Known("test_setitem_of_a_numpy_scalar_into_an_array_without_elements_is_checked",
-          op="setitem", kind="no error where NumPy raises (OverflowError|ValueError)",
-          code=r"= np\.(u?int|float)\d+\("),
-    Known("test_setitem_of_a_numpy_scalar_into_unsigned_is_not_checked", op="setitem",
-          kind="raises OverflowError \\(NumPy does not\\)", code=r"= np\.(u?int|float)\d+\("),
-    Known("test_setitem_empty_mask_on_an_axis_of_length_one", op="setitem|getitem",
-          kind="raises IndexError \\(NumPy does not\\)", detail="boolean index did not match"),
     Known("test_mask_assignment_of_a_2d_value_raises_type_error", op="setitem",
           kind="no error where NumPy raises TypeError|raises ValueError where NumPy raises "
                "TypeError", detail="0 or 1-dimensional input"),
-    Known("test_where_with_a_python_int_beyond_64_bits_raises", op="where",
-          kind="no error where NumPy raises OverflowError"),
-    Known("test_clip_with_one_bound_and_a_python_int_out_of_range", op="clip",
-          kind="raises OverflowError \\(NumPy does not\\)", code="None"),
     Known("test_assignment_reports_the_error_numpy_reports_first", op="setitem",
           kind="raises IndexError where NumPy raises OverflowError"
                "|raises (OverflowError|ValueError) where NumPy raises IndexError"),
@@ -178,10 +167,6 @@ def test_python_int_beyond_int64_in_logical_ufuncs_raises(call):
         call(da, _bw(x)).compute()
 
 
-@pytest.mark.xfail(strict=True, reason="x[basic key] = <NumPy scalar> into a signed array without "
-                   "elements is not checked (9877b01); NumPy 2 converts it as a Python number "
-                   "all the same (OverflowError out of range, ValueError for NaN), as brickwork "
-                   "does into an empty region of a non-empty array")
 @pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 @pytest.mark.parametrize("shape, key, value, error", [
     ((0,), slice(None), np.int16(300), OverflowError),
@@ -204,10 +189,6 @@ def test_setitem_of_a_numpy_scalar_into_an_array_without_elements_is_checked(sha
 # below).
 
 
-@pytest.mark.xfail(strict=True, reason="a NumPy scalar out of an unsigned array's range, assigned "
-                   "through a basic key, raises OverflowError since de93d88 / 242bfa2; NumPy 2 "
-                   "casts it unchecked (integers wrap; it converts NumPy scalars as Python "
-                   "numbers only into signed arrays)")
 @pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 @pytest.mark.parametrize("value, dtype, key", [
     (np.int8(-128), "uint8", 0),
@@ -226,9 +207,6 @@ def test_setitem_of_a_numpy_scalar_into_unsigned_is_not_checked(value, dtype, ke
     np.testing.assert_array_equal(a.compute(), expected)
 
 
-@pytest.mark.xfail(strict=True, reason="x[mask] = v with a mask of length 0 on an axis of length "
-                   "1 raises IndexError; NumPy accepts it (selecting nothing), as it does for "
-                   "x[mask]")
 def test_setitem_empty_mask_on_an_axis_of_length_one():
     x = np.zeros(1)
     mask = np.zeros(0, bool)
@@ -278,9 +256,6 @@ def test_assignment_reports_the_error_numpy_reports_first(shape, key, value, err
         a.compute()
 
 
-@pytest.mark.xfail(strict=True, reason="where(c, x, <Python int beyond int64 / uint64>) wraps "
-                   "it since 242bfa2; NumPy raises OverflowError (it wraps only an int it can "
-                   "convert to a C integer)")
 @pytest.mark.parametrize("value", [2**64, -(2**63) - 1, 2**70])
 def test_where_with_a_python_int_beyond_64_bits_raises(value):
     c, x = np.array([True, False]), np.array([1, 2], dtype=np.int8)
@@ -290,9 +265,6 @@ def test_where_with_a_python_int_beyond_64_bits_raises(value):
         da.where(_bw(c), _bw(x), value).compute()
 
 
-@pytest.mark.xfail(strict=True, reason="clip(x, None, <Python int above x's range>) (or a lower "
-                   "bound below it) raises OverflowError; NumPy drops a bound that cannot "
-                   "limit, as brickwork does since 242bfa2 when both bounds are given")
 @pytest.mark.parametrize("lo, hi", [(None, 300), (-300, None), (None, 2**70)])
 def test_clip_with_one_bound_and_a_python_int_out_of_range(lo, hi):
     x = np.array([0, 5, -3], dtype=np.int8)

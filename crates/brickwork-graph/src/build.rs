@@ -526,7 +526,9 @@ pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<Expr> {
             Operand::Scalar(k) => {
                 // NumPy casts a Python int out of the integer dtype's range unsafely.
                 let s = match (k, k.to_scalar(d)) {
-                    (ScalarKind::Int(i), Err(Error::Overflow(_))) if d.is_int() => {
+                    (ScalarKind::Int(i), Err(Error::Overflow(_)))
+                        if d.is_int() && (i64::MIN as i128..=u64::MAX as i128).contains(i) =>
+                    {
                         ScalarKind::Int(wrap_int(*i, d)).to_scalar(d)?
                     }
                     (_, s) => s?,

@@ -337,9 +337,10 @@ def _cast_value(value: Any, dtype: np.dtype, checked: bool = True) -> Any:
     large int64 / uint64 elements that are not assigned."""
     if isinstance(value, Array):
         return value.astype(dtype)
-    if checked and isinstance(value, np.integer | np.floating) and dtype.kind in "iu":
-        # Through basic indices NumPy 2 converts a NumPy scalar as the Python number:
-        # out of range (or infinite, or NaN) is an error.
+    if checked and isinstance(value, np.integer | np.floating) and dtype.kind == "i":
+        # Through basic indices NumPy 2 converts a NumPy scalar into a signed integer
+        # array as the Python number: out of range, infinite or NaN is an error. Into
+        # unsigned arrays it casts unchecked.
         value = value.item()
     if not checked and isinstance(value, np.integer):
         return np.asarray(value).astype(dtype)  # through index arrays: cast unsafely
@@ -403,8 +404,7 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
     if any(_is_bool_scalar(it) for it in items):
         return _setitem_bool_scalars(x, items, value)
     key = items if isinstance(key, tuple) else items[0]
-    # NumPy skips the check for an array without elements (not for an empty region).
-    v = _cast_value(value, x.dtype, checked=basic and x.size > 0)
+    v = _cast_value(value, x.dtype, checked=basic)
     if isinstance(key, Array):
         if key.dtype != bool:
             raise IndexError(
@@ -488,6 +488,8 @@ def _setitem_numpy_mask(x: Array, mask: np.ndarray, v: Any) -> Array:
     from brickwork.array.routines import reshape, take
     from brickwork.array.ufuncs import where
 
+    if mask.size == 0:
+        return x  # an empty mask (NumPy allows it on an axis of length one) assigns nothing
     if mask.shape != x.shape:
         raise IndexError(
             f"boolean index did not match indexed array; shape of array is {x.shape} but "

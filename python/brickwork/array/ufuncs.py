@@ -7,7 +7,6 @@ The NumPy ufuncs are registered so that ``np.sqrt(x)`` on an Array is lazy too.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -326,14 +325,15 @@ def clip(x: Any, min: Any = None, max: Any = None) -> Array:  # noqa: A002 - Num
         return np.zeros((), np.dtype(b.dtype)) if isinstance(b, Array | np.ndarray) else b
 
     dtype = np.clip(np.zeros(1, result.dtype), proxy(min), proxy(max)).dtype
-    if min is not None and max is not None and dtype.kind in "iu":
+    if dtype.kind in "iu":
+        # A Python int bound beyond the range on its own side limits nothing (NumPy 2);
+        # one beyond the other side already raised OverflowError in the probe above.
         info = np.iinfo(dtype)
-
-        def clamp(b: Any) -> Any:
-            plain_int = isinstance(b, int) and not isinstance(b, bool)
-            return builtins.min(builtins.max(b, int(info.min)), int(info.max)) if plain_int else b
-
-        min, max = clamp(min), clamp(max)  # noqa: A001
+        plain = [isinstance(b, int) and not isinstance(b, bool) for b in (min, max)]
+        if plain[0] and min < int(info.min):
+            min = None  # noqa: A001
+        if plain[1] and max > int(info.max):
+            max = None  # noqa: A001
     result = result.astype(dtype)
     if min is not None:
         result = maximum(result, min)
