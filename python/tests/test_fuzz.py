@@ -46,12 +46,6 @@ class Known:
 KNOWN_DEFECTS: list[Known] = [
     Known("test_scalar_bools_around_an_empty_ellipsis", op="getitem|setitem",
           kind="shape differs|values differ|raises ValueError \\(NumPy does not\\)", code=r"(True|False).*\.\.\.|\.\.\..*(True|False)"),
-    Known("test_nanargmax_over_an_empty_axis_with_an_empty_result_raises",
-          op="nanarg(min|max)", kind="no error where NumPy raises ValueError",
-          detail="empty sequence"),
-    Known("test_python_int_beyond_int64_in_logical_ufuncs_raises",
-          op="logical_(and|or|xor)|equal|not_equal|less|less_equal|greater|greater_equal",
-          kind="no error where NumPy raises OverflowError"),
     Known("test_mask_assignment_of_a_2d_value_raises_type_error", op="setitem",
           kind="no error where NumPy raises TypeError|raises ValueError where NumPy raises "
                "TypeError", detail="0 or 1-dimensional input"),
@@ -142,8 +136,6 @@ def test_scalar_bools_around_an_empty_ellipsis():
     np.testing.assert_array_equal(a.compute(), expected)
 
 
-@pytest.mark.xfail(strict=True, reason="nanargmin / nanargmax over an empty axis give an empty "
-                   "result instead of NumPy's ValueError when the result is empty too")
 @pytest.mark.parametrize("name", ["nanargmin", "nanargmax"])
 def test_nanargmax_over_an_empty_axis_with_an_empty_result_raises(name):
     x = np.zeros((0, 0))
@@ -153,8 +145,6 @@ def test_nanargmax_over_an_empty_axis_with_an_empty_result_raises(name):
         getattr(da, name)(_bw(x), axis=0).compute()
 
 
-@pytest.mark.xfail(strict=True, reason="logical ufuncs take a Python int beyond int64 / uint64; "
-                   "NumPy raises OverflowError")
 @pytest.mark.parametrize("call", [
     lambda m, x: m.logical_and(x, 2**64),
     lambda m, x: m.logical_or(-(2**63) - 1, x),

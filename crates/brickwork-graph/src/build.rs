@@ -469,8 +469,13 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
     }
     let mut common = operand_dtypes(&[a, b])?;
     // A Python int must fit the dtype of the loop it is cast to, not the promoted
-    // dtype: `uint8 / 300` runs the float64 loop and is fine, as in NumPy 2.
-    if let Err(e) = check_scalar_fits(&[a, b], op.signature(common)?.0) {
+    // dtype: `uint8 / 300` runs the float64 loop and is fine, as in NumPy 2. A bool
+    // loop (logical_and, ...) first takes the int in the promoted integer dtype.
+    let loop_dtype = match op.signature(common)?.0 {
+        DType::Bool if common.is_int() => common,
+        d => d,
+    };
+    if let Err(e) = check_scalar_fits(&[a, b], loop_dtype) {
         // NumPy compares integers with out-of-range Python ints exactly.
         return out_of_range_comparison(op, a, b, common).ok_or(e);
     }

@@ -387,6 +387,8 @@ def _nanarg(func: Any, a: Any, axis: int | None, keepdims: bool) -> Array:
         out = _nanarg(func, x.ravel(), 0, False)
         return out.reshape((1,) * x.ndim) if keepdims else out
     ax = normalize_axis_index(axis, x.ndim)
+    if x.shape[ax] == 0:
+        raise ValueError(f"attempt to get {func.__name__} of an empty sequence")
     return _reduce_along(
         x, ax, lambda b: func(b, axis=ax, keepdims=True), np.int64, func.__name__, keepdims
     )
