@@ -470,11 +470,26 @@ pub fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Expr> {
     let mut common = operand_dtypes(&[a, b])?;
     // A Python int must fit the dtype of the loop it is cast to, not the promoted
     // dtype: `uint8 / 300` runs the float64 loop and is fine, as in NumPy 2. A bool
-    // loop (logical_and, ...) first takes the int in the promoted integer dtype.
-    let loop_dtype = match op.signature(common)?.0 {
-        DType::Bool if common.is_int() => common,
-        d => d,
-    };
+    // loop (logical_and, ...) takes any int that fits int64 (uint64 beside a uint64
+    // array).
+    let loop_dtype = op.signature(common)?.0;
+    if loop_dtype == DType::Bool {
+        let wide = if common == DType::U64 {
+            DType::U64
+        } else {
+            DType::I64
+        };
+        let (lo, hi) = brickwork_core::scalar::int_range(wide);
+        for o in [a, b] {
+            if let Operand::Scalar(ScalarKind::Int(i)) = o {
+                ensure!(
+                    (lo..=hi).contains(i),
+                    Overflow,
+                    "Python int {i} too large to convert to C long"
+                );
+            }
+        }
+    }
     if let Err(e) = check_scalar_fits(&[a, b], loop_dtype) {
         // NumPy compares integers with out-of-range Python ints exactly.
         return out_of_range_comparison(op, a, b, common).ok_or(e);
