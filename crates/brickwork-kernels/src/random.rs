@@ -209,6 +209,9 @@ impl RandomSpec {
         let last = ndim.saturating_sub(1);
         let mut k = 0;
         let mut coords = vec![0usize; ndim];
+        // The last block's seeded stream: the pieces of one tile mostly share a block, so
+        // the SeedSequence hash runs once per block, not once per piece.
+        let mut seeded: Option<(usize, Pcg64)> = None;
         while k < out.len() {
             let mut rest = (base + k as isize * step) as usize;
             for (c, &s) in coords.iter_mut().zip(&strides) {
@@ -231,14 +234,21 @@ impl RandomSpec {
             } else {
                 1
             };
-            self.draw(index, offset, &mut out[k..k + len]);
+            let start = match &seeded {
+                Some((i, g)) if *i == index => g.clone(),
+                _ => {
+                    let g = self.stream(index);
+                    seeded = Some((index, g.clone()));
+                    g
+                }
+            };
+            self.draw(start, offset, &mut out[k..k + len]);
             k += len;
         }
     }
 
-    /// Elements `offset..offset + out.len()` of block `index`'s stream.
-    fn draw<T: Num>(&self, index: usize, offset: usize, out: &mut [T]) {
-        let mut g = self.stream(index);
+    /// Elements `offset..offset + out.len()` of the stream `g` (a block's, as seeded).
+    fn draw<T: Num>(&self, mut g: Pcg64, offset: usize, out: &mut [T]) {
         match self.dist {
             Dist::Random64 | Dist::Uniform { .. } => {
                 g.advance(offset as u128);

@@ -525,7 +525,7 @@ fn run_detached<T: Send>(
         Ok(Ok(r)) => Ok(r),
         Ok(Err(e)) => Err(to_py(py, e)),
         Err(_) => Err(crate::errors::PanicError::new_err(
-            "brickwork's scheduler panicked",
+            "brickwork panicked while planning or running the computation",
         )),
     }
 }
