@@ -13,6 +13,7 @@ from brickwork.array.overlap import map_overlap
 from brickwork.array.user_functions import apply_along_axis, apply_over_axes, reduction
 from brickwork.array.gufuncs import apply_gufunc, as_gufunc, gufunc
 from brickwork.array.core import Array
+from brickwork.array import advanced  # noqa: F401 - registers x[...], x.vindex and x.blocks
 from brickwork.array.order import (
     argsort,
     argtopk,

@@ -1,6 +1,13 @@
-"""Registries behind ``Array.__array_ufunc__`` and ``Array.__array_function__`` (NEP 13/18).
+"""The registries that let ``core`` reach the functions of the modules built on it.
 
-The modules that define the functions fill them at import time; ``core`` only reads them.
+- ``HANDLED_FUNCTIONS`` and ``HANDLED_UFUNCS``: behind ``Array.__array_function__`` and
+  ``Array.__array_ufunc__`` (NEP 18 / 13).
+- ``ARRAY_METHODS``: behind the ``Array`` methods whose work lives in a family module
+  (``x.reshape`` in ``shape``, ``x[...]`` in ``advanced``, ``x.mean`` in ``reductions``,
+  ``x @ y`` in ``linalg`` ...).
+
+The family modules fill them at import time (importing ``brickwork.array`` imports every
+family); ``core`` only reads them, so it imports none of the modules above it.
 """
 
 from __future__ import annotations
@@ -11,7 +18,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["HANDLED_FUNCTIONS", "HANDLED_UFUNCS", "implements", "implements_ufunc"]
+__all__ = [
+    "ARRAY_METHODS",
+    "HANDLED_FUNCTIONS",
+    "HANDLED_UFUNCS",
+    "array_method",
+    "implements",
+    "implements_ufunc",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,6 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 HANDLED_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
 #: NumPy ufunc -> the brickwork elementwise function.
 HANDLED_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
+#: ``Array`` method name -> the function (or class) of a family module that does its work.
+ARRAY_METHODS: dict[str, Callable[..., Any]] = {}
 
 
 def _numpy_adapter(np_func: Callable[..., Any], func: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,3 +95,20 @@ def implements(*np_funcs: Callable[..., Any], adapt: bool = True) -> Callable[[F
 def implements_ufunc(ufunc: np.ufunc, func: Callable[..., Any]) -> None:
     """Register ``func`` as the lazy implementation of ``ufunc``."""
     HANDLED_UFUNCS[ufunc] = func
+
+
+def array_method(*names: str) -> Callable[[F], F]:
+    """Register the decorated function (or class) in ``ARRAY_METHODS`` as the work of the
+    ``Array`` methods ``names`` (default: the function's own name).
+
+    The ``Array`` method checks and reshapes its arguments and calls the function with
+    the array first, as the module-level function is called (``x.reshape(2, 3)`` calls
+    ``reshape(x, (2, 3))``).
+    """
+
+    def decorator(func: F) -> F:
+        for name in names or (func.__name__,):
+            ARRAY_METHODS[name] = func
+        return func
+
+    return decorator

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from brickwork.array._dispatch import array_method
 from brickwork.array.core import Array
 from brickwork.array.indexing import normalize_index, split_array_index
 
@@ -121,6 +122,7 @@ def _validate(x: Array, items: tuple[Any, ...]) -> tuple[int, ...] | None:
     return np.shape(np.broadcast_to(np.empty((), dtype=bool), x.shape)[items])
 
 
+@array_method("__getitem__")
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` with NumPy's rules (basic, one array along an axis, several arrays,
     N-d arrays, boolean masks) and lazy brickwork indices (see ``unknown``)."""
@@ -245,6 +247,7 @@ def vindex(x: Array, points: dict[int, Any]) -> Array:
     return out
 
 
+@array_method("vindex")
 class VIndex:
     """``x.vindex[...]``: pointwise indexing with broadcasting, as Dask's ``vindex``.
 
@@ -360,6 +363,7 @@ def _check_broadcast(v: Any, target: tuple[int, ...]) -> Any:
     raise ValueError(f"could not broadcast input array from shape {v.shape} into shape {target}")
 
 
+@array_method("__setitem__")
 def setitem(x: Array, key: Any, value: Any) -> Array:
     """The array ``x`` with ``x[key] = value`` applied, as a new lazy array.
 
@@ -560,6 +564,7 @@ def _setitem_region(x: Array, key: Any, v: Any) -> Array:
     return where(inside, v, x).astype(x.dtype)
 
 
+@array_method("blocks")
 class BlockView:
     """``x.blocks[...]``: the array made of the selected blocks, as Dask's ``blocks``.
 

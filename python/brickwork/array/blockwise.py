@@ -26,6 +26,7 @@ from numpy.lib.array_utils import normalize_axis_index
 from brickwork._callables import funcname
 from brickwork import _core, config
 from brickwork._runner import active_pool
+from brickwork.array._dispatch import array_method
 from brickwork.array.core import Array, to_expr
 
 __all__ = ["apply_blocks", "blockwise", "map_blocks", "map_blocks_with"]
@@ -360,6 +361,7 @@ def _explicit_chunks(chunks: Any, shape: tuple[int, ...], dtype: np.dtype) -> An
     return _core.normalize_chunks(chunks, shape, dtype.name, config.get("chunk_size"))
 
 
+@array_method()
 def map_blocks(
     func: Callable[..., Any],
     *args: Any,

@@ -7,10 +7,11 @@ runs before ``compute``.
 
 from __future__ import annotations
 
+import html
 import math
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from types import NotImplementedType
+from types import ModuleType, NotImplementedType
 from typing import Any
 
 import numpy as np
@@ -207,6 +208,27 @@ def reduction(
     return Array(expr, op)
 
 
+def _method(name: str) -> Callable[..., Any]:
+    """The function a family module registered for ``Array.<name>`` (see ``_dispatch``)."""
+    try:
+        return _dispatch.ARRAY_METHODS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"Array.{name} is not available before brickwork.array has finished importing"
+        ) from None
+
+
+def _array_api() -> ModuleType:
+    """The Array API namespace ``brickwork.array_api``, imported on first use.
+
+    The namespace is a package built on this one, so it cannot be imported while
+    ``brickwork.array`` loads; this is the one import ``core`` makes of a module above it.
+    """
+    import brickwork.array_api
+
+    return brickwork.array_api
+
+
 def _handled_operand(x: Any) -> bool:
     return isinstance(x, Array | np.ndarray | np.generic | bool | int | float | complex | list)
 
@@ -390,8 +412,6 @@ class Array:
     def _repr_html_(self) -> str:
         """A table of bytes, shape, chunks, tasks and dtype for notebooks."""
         if self._pending is not None:
-            import html
-
             return f"<pre>{html.escape(repr(self))}</pre>"
         return array_html(self._node)
 
@@ -479,16 +499,12 @@ class Array:
         """NumPy indexing, lazily: ints, slices, None, Ellipsis, integer arrays and
         boolean masks (NumPy's rules for several or N-d arrays), and brickwork arrays as
         masks or positions (the result then has unknown chunk sizes, as in Dask)."""
-        from brickwork.array.advanced import getitem
-
-        return getitem(self, index)
+        return _method("__getitem__")(self, index)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         """``x[key] = value``: ``x`` becomes a new lazy array (other arrays built from the
         old ``x`` keep its old value), as ``dask.array``. See ``advanced.setitem``."""
-        from brickwork.array.advanced import setitem
-
-        new = setitem(self, key, value)
+        new = _method("__setitem__")(self, key, value)
         self._node, self._pending, self._name = new._expr, None, "setitem"
 
     @property
@@ -496,17 +512,13 @@ class Array:
         """Pointwise indexing with broadcasting: ``x.vindex[[0, 2], [1, 3]]`` picks
         ``x[0, 1]`` and ``x[2, 3]``; the broadcast dimensions come first, then the axes
         indexed with slices, as Dask's ``vindex``."""
-        from brickwork.array.advanced import VIndex
-
-        return VIndex(self)
+        return _method("vindex")(self)
 
     @property
     def blocks(self) -> Any:
         """Index the grid of blocks: ``x.blocks[1, :2]`` is the array made of those
         blocks (axes kept), as Dask's ``blocks``."""
-        from brickwork.array.advanced import BlockView
-
-        return BlockView(self)
+        return _method("blocks")(self)
 
     def transpose(self, *axes: Any) -> Array:
         """Permute the axes: ``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``."""
@@ -530,58 +542,40 @@ class Array:
         self, axis: int | None = None, dtype: Any = None, *, method: str = "sequential"
     ) -> Array:
         """Cumulative sum along ``axis`` (see ``brickwork.array.cumsum``)."""
-        from brickwork.array.scans import cumsum
-
-        return cumsum(self, axis=axis, dtype=dtype, method=method)
+        return _method("cumsum")(self, axis=axis, dtype=dtype, method=method)
 
     def cumprod(
         self, axis: int | None = None, dtype: Any = None, *, method: str = "sequential"
     ) -> Array:
         """Cumulative product along ``axis`` (see ``brickwork.array.cumprod``)."""
-        from brickwork.array.scans import cumprod
-
-        return cumprod(self, axis=axis, dtype=dtype, method=method)
+        return _method("cumprod")(self, axis=axis, dtype=dtype, method=method)
 
     def repeat(self, repeats: int, axis: int | None = None) -> Array:
         """Repeat each element ``repeats`` times (see ``brickwork.array.repeat``)."""
-        from brickwork.array.routines_shape import repeat
-
-        return repeat(self, repeats, axis=axis)
+        return _method("repeat")(self, repeats, axis=axis)
 
     def topk(self, k: int, axis: int = -1, split_every: int | None = None) -> Array:
         """The ``k`` largest (k > 0) or smallest (k < 0) values along ``axis``
         (see ``brickwork.array.topk``)."""
-        from brickwork.array.order import topk
-
-        return topk(self, k, axis=axis, split_every=split_every)
+        return _method("topk")(self, k, axis=axis, split_every=split_every)
 
     def argtopk(self, k: int, axis: int = -1, split_every: int | None = None) -> Array:
         """The positions of ``topk(k, axis)`` (see ``brickwork.array.argtopk``)."""
-        from brickwork.array.order import argtopk
-
-        return argtopk(self, k, axis=axis, split_every=split_every)
+        return _method("argtopk")(self, k, axis=axis, split_every=split_every)
 
     def to_zarr(self, url: Any, component: str | None = None, overwrite: bool = False) -> None:
         """Compute into a new Zarr array (see ``brickwork.array.to_zarr``)."""
-        from brickwork.array.storage import to_zarr
-
-        to_zarr(self, url, component=component, overwrite=overwrite)
+        _method("to_zarr")(self, url, component=component, overwrite=overwrite)
 
     def __matmul__(self, other: Any) -> Array:
-        from brickwork.array.linalg import matmul
-
-        return matmul(self, other)
+        return _method("__matmul__")(self, other)
 
     def __rmatmul__(self, other: Any) -> Array:
-        from brickwork.array.linalg import matmul
-
-        return matmul(other, self)
+        return _method("__matmul__")(other, self)
 
     def dot(self, other: Any) -> Array:
         """The dot product with ``other`` (see ``brickwork.array.dot``)."""
-        from brickwork.array.linalg import dot
-
-        return dot(self, other)
+        return _method("dot")(self, other)
 
     def explain(self) -> str:
         """The optimized plan as text: each stage with its task count and fused program.
@@ -595,31 +589,24 @@ class Array:
         self, filename: Any = "mydask", format: str | None = None, **kwargs: Any
     ) -> str | bytes:
         """Draw the optimized plan as a graph (see ``brickwork.array.visualize``)."""
-        from brickwork.array.visualize import visualize
-
-        return visualize(self, filename=filename, format=format, **kwargs)
+        return _method("visualize")(self, filename=filename, format=format, **kwargs)
 
     def map_blocks(self, func: Any, *args: Any, **kwargs: Any) -> Array:
         """``map_blocks(func, self, *args, **kwargs)``: apply ``func`` to every block."""
-        from brickwork.array.blockwise import map_blocks
-
-        return map_blocks(func, self, *args, **kwargs)
+        return _method("map_blocks")(func, self, *args, **kwargs)
 
     def map_overlap(
         self, func: Any, depth: Any, boundary: Any = None, trim: bool = True, **kwargs: Any
     ) -> Array:
         """``map_overlap(func, self, depth=..., ...)``: apply ``func`` to blocks extended
         by their neighbours' borders (see ``brickwork.array.map_overlap``)."""
-        from brickwork.array.overlap import map_overlap
-
-        return map_overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kwargs)
+        overlap = _method("map_overlap")
+        return overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kwargs)
 
     def reshape(self, *shape: Any, order: str = "C") -> Array:
         """The same elements in C order with a new shape, as ``ndarray.reshape``."""
-        from brickwork.array.routines import reshape
-
         dims = shape[0] if len(shape) == 1 and not isinstance(shape[0], int | np.integer) else shape
-        return reshape(self, dims, order=order)
+        return _method("reshape")(self, dims, order=order)
 
     def ravel(self) -> Array:
         """The elements as a 1-d array in C order."""
@@ -635,9 +622,7 @@ class Array:
         ValueError
             If ``chunks`` does not fit the shape.
         """
-        from brickwork.array.routines import rechunk
-
-        return rechunk(self, chunks)
+        return _method("rechunk")(self, chunks)
 
     def astype(self, dtype: Any, casting: str = "unsafe", copy: bool = True) -> Array:
         """Cast to ``dtype`` (lazy), with NumPy's ``casting`` rules (default ``"unsafe"``).
@@ -681,9 +666,7 @@ class Array:
     @property
     def imag(self) -> Array:
         """The imaginary part: zeros of the array's shape, dtype and chunks."""
-        from brickwork.array.creation import zeros_like
-
-        return zeros_like(self)
+        return _method("imag")(self)
 
     def conj(self) -> Array:
         """The complex conjugate: a copy of the array (brickwork's dtypes are real)."""
@@ -693,27 +676,19 @@ class Array:
 
     def squeeze(self, axis: Any = None) -> Array:
         """Remove axes of length one. See ``brickwork.array.squeeze``."""
-        from brickwork.array.routines import squeeze
-
-        return squeeze(self, axis)
+        return _method("squeeze")(self, axis)
 
     def swapaxes(self, axis1: int, axis2: int) -> Array:
         """Interchange two axes. See ``brickwork.array.swapaxes``."""
-        from brickwork.array.routines import swapaxes
-
-        return swapaxes(self, axis1, axis2)
+        return _method("swapaxes")(self, axis1, axis2)
 
     def round(self, decimals: int = 0) -> Array:
         """Round to ``decimals`` decimals. See ``brickwork.array.round``."""
-        from brickwork.array.ufuncs import round
-
-        return round(self, decimals)
+        return _method("round")(self, decimals)
 
     def clip(self, min: Any = None, max: Any = None) -> Array:  # noqa: A002 - NumPy's names
         """Limit the values to ``[min, max]``. See ``brickwork.array.clip``."""
-        from brickwork.array.ufuncs import clip
-
-        return clip(self, min, max)
+        return _method("clip")(self, min, max)
 
     # ----------------------------------------------------------------- reductions
 
@@ -748,9 +723,7 @@ class Array:
         out: None = None,
     ) -> Array:
         """Arithmetic mean over ``axis``. See ``brickwork.array.mean``."""
-        from brickwork.array.reductions import mean
-
-        return mean(self, axis, dtype, keepdims, split_every, out)
+        return _method("mean")(self, axis, dtype, keepdims, split_every, out)
 
     def var(
         self,
@@ -871,9 +844,7 @@ class Array:
         handler = _dispatch.HANDLED_FUNCTIONS.get(func)
         if handler is not None:
             return handler(*args, **kwargs)
-        from brickwork.array.evaluation import materialize
-
-        args, kwargs = materialize((args, kwargs))
+        args, kwargs = _method("materialize")((args, kwargs))
         return func(*args, **kwargs)
 
     # ----------------------------------------------------------------- operators
@@ -939,22 +910,18 @@ class Array:
         ValueError
             For another version.
         """
-        import brickwork.array_api as xp
-        from brickwork.array_api._info import API_VERSIONS
-
-        if api_version is not None and api_version not in API_VERSIONS:
+        xp = _array_api()
+        if api_version is not None and api_version not in xp._info.API_VERSIONS:
             raise ValueError(
                 f"Array API version {api_version!r} is not supported; supported versions "
-                f"are {', '.join(API_VERSIONS)}"
+                f"are {', '.join(xp._info.API_VERSIONS)}"
             )
         return xp
 
     @property
     def device(self) -> str:
         """The device holding the array: ``"cpu"``, brickwork's only device."""
-        from brickwork.array_api._info import DEVICE
-
-        return DEVICE
+        return str(_array_api()._info.DEVICE)
 
     def to_device(self, device: Any, /, *, stream: Any = None) -> Array:
         """The array on ``device``: ``self``, since ``"cpu"`` is the only device.
@@ -964,9 +931,7 @@ class Array:
         ValueError
             For another device, or a ``stream`` (the CPU has none).
         """
-        from brickwork.array_api._info import check_device
-
-        check_device(device)
+        _array_api()._info.check_device(device)
         if stream is not None:
             raise ValueError(f"the cpu device has no streams; got stream={stream!r}")
         return self

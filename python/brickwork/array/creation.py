@@ -10,7 +10,7 @@ from numpy.typing import DTypeLike
 
 from brickwork import _core
 from brickwork.array._args import chunks_and_limit, integer, shape_tuple
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array._dtypes import SUPPORTED_DTYPES, dtype_name
 from brickwork.array._sources import is_array_like, to_numpy
 from brickwork.array.core import Array, Scalar
@@ -232,6 +232,7 @@ def full_like(
     return full(dims, fill_value, name, chunks=chunks)
 
 
+@array_method("imag")
 @implements(np.zeros_like)
 def zeros_like(
     a: Any,

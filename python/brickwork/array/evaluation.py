@@ -6,6 +6,7 @@ from typing import Any
 
 from brickwork import _core, config
 from brickwork._runner import ProgressArg, run
+from brickwork.array._dispatch import array_method
 from brickwork.array.core import Array
 
 __all__ = ["compute", "explain", "materialize", "persist"]
@@ -39,6 +40,7 @@ def _scalar_if_0d(result: Any) -> Any:
     return result[()] if result.ndim == 0 else result
 
 
+@array_method()
 def materialize(
     obj: Any,
     progress: ProgressArg = None,

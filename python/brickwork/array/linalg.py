@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from brickwork import _core
-from brickwork.array._dispatch import implements, implements_ufunc
+from brickwork.array._dispatch import array_method, implements, implements_ufunc
 from brickwork.array.core import Array, as_array
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
 BATCH_GEMM_LIMIT = 64
 
 
+@array_method("__matmul__")
 def matmul(a: Any, b: Any) -> Array:
     """The matrix product, as ``numpy.matmul``: any dtype, 1-d operands promoted to
     matrices (and the added axis removed), and stacks of matrices in the leading axes
@@ -161,6 +162,7 @@ def _batched_gemm(x: Array, y: Array, batch: tuple[int, ...], dtype: np.dtype) -
     return out.rechunk((*_batch_chunks(x, y, batch), *out.chunks[-2:]))
 
 
+@array_method()
 @implements(np.dot)
 def dot(a: Any, b: Any) -> Array:
     """The dot product, as ``numpy.dot``: ``matmul`` for 1-d and 2-d operands, a

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
 
@@ -475,6 +475,7 @@ def _topk_args(a: Any, k: Any, axis: Any) -> tuple[Array, int, int]:
     return x, k, ax
 
 
+@array_method()
 def topk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
     """The ``k`` largest values along ``axis`` sorted descending (``k > 0``), or the
     ``-k`` smallest sorted ascending (``k < 0``), as ``dask.array.topk``.
@@ -518,6 +519,7 @@ def topk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
     )
 
 
+@array_method()
 def argtopk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
     """The positions along ``axis`` of the values ``topk(a, k, axis)`` returns, in the
     same order, as ``dask.array.argtopk`` (ties in any order).

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from brickwork import _core
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array.blockwise import Label, map_blocks, map_blocks_with
 from brickwork.array.core import Array, as_array
 
@@ -328,6 +328,7 @@ def _unify(arrays: list[Array]) -> list[Array]:
     return out
 
 
+@array_method()
 def map_overlap(
     func: Callable[..., Any],
     *args: Any,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array.core import Array, as_array, reduction
 
 __all__ = [
@@ -92,6 +92,7 @@ def prod(
     return reduction("prod", as_array(a), axis, keepdims, dtype, split_every, out=out)
 
 
+@array_method()
 @implements(np.mean)
 def mean(
     a: Any,

@@ -10,7 +10,7 @@ from numpy.typing import DTypeLike
 
 from brickwork import _core, config
 from brickwork.array._args import shape_tuple
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array.core import Array, as_array
 
 __all__ = [
@@ -52,6 +52,7 @@ def broadcast_to(x: Any, shape: Any, chunks: Any = None) -> Array:
     return out if chunks is None else rechunk(out, chunks)
 
 
+@array_method()
 @implements(np.squeeze)
 def squeeze(a: Any, axis: Any = None) -> Array:
     """Remove axes of length one (all of them, or those in ``axis``).
@@ -84,6 +85,7 @@ def expand_dims(a: Any, axis: Any) -> Array:
     return arr[tuple(None if i in axes else slice(None) for i in range(out_ndim))]
 
 
+@array_method()
 @implements(np.swapaxes)
 def swapaxes(a: Any, axis1: int, axis2: int) -> Array:
     """Interchange two axes."""
@@ -140,6 +142,7 @@ def _result_type(*arrays_and_dtypes: Any) -> np.dtype:
 implements(np.result_type, adapt=False)(_result_type)
 
 
+@array_method()
 def rechunk(x: Any, chunks: Any = "auto") -> Array:
     """Cut ``x`` into new chunks (any Dask chunk spec), as ``dask.array.rechunk``.
 
@@ -236,6 +239,7 @@ def _axis_int(axis: Any) -> int:
     return int(axis)
 
 
+@array_method()
 @implements(np.reshape)
 def reshape(x: Any, shape: Any, order: str = "C", limit: Any = None) -> Array:
     """The same elements in C order with a new shape (one entry may be -1), as

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
 from brickwork.array.creation import full
@@ -243,6 +243,7 @@ def tile(A: Any, reps: Any) -> Array:  # noqa: N803 - NumPy's name
     return x
 
 
+@array_method()
 @implements(np.repeat)
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Array:
     """Repeat each element ``repeats`` times along ``axis`` (of the flattened array for

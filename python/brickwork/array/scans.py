@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from brickwork import _core
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array.core import Array, to_expr
 from brickwork.array.creation import arange, full
 from brickwork.array.routines import concatenate, take
@@ -121,6 +121,7 @@ def _inclusive_scan(op: str, values: Array, axis: int, column: tuple[Any, ...]) 
     return scan
 
 
+@array_method()
 @implements(np.cumsum)
 def cumsum(
     a: Any, axis: int | None = None, dtype: Any = None, *, method: str = "sequential"
@@ -150,6 +151,7 @@ def cumsum(
     return _scan("cumsum", a, axis, dtype, method)
 
 
+@array_method()
 @implements(np.cumprod)
 def cumprod(
     a: Any, axis: int | None = None, dtype: Any = None, *, method: str = "sequential"

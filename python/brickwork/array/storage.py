@@ -42,6 +42,7 @@ from numpy.lib.array_utils import byte_bounds
 
 from brickwork import _core, config
 from brickwork._runner import ProgressArg, _num_threads, add_check, run
+from brickwork.array._dispatch import array_method
 from brickwork.array.core import Array
 from brickwork.array.creation import from_array
 
@@ -633,6 +634,7 @@ def _check_zarr_target(inputs: list[dict[str, Any]], url: str, component: str | 
             )
 
 
+@array_method()
 def to_zarr(
     arr: Array,
     url: str | os.PathLike[str],

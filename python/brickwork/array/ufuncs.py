@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from brickwork import _core
-from brickwork.array._dispatch import implements, implements_ufunc
+from brickwork.array._dispatch import array_method, implements, implements_ufunc
 from brickwork.array.core import (
     Array,
     as_array,
@@ -262,6 +262,7 @@ def fabs(x: Any, /) -> Any:
 implements_ufunc(np.fabs, fabs)
 
 
+@array_method()
 @implements(np.round, np.around)
 def round(a: Any, decimals: int = 0) -> Array:  # noqa: A001 - NumPy's name
     """Round to ``decimals`` decimals, as ``numpy.round`` (halves to even).
@@ -301,6 +302,7 @@ def round(a: Any, decimals: int = 0) -> Array:  # noqa: A001 - NumPy's name
 around = round
 
 
+@array_method()
 def clip(x: Any, min: Any = None, max: Any = None) -> Array:  # noqa: A002 - NumPy's names
     """Limit values to ``[min, max]`` (either may be None), as ``numpy.clip``.
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from brickwork import _core
+from brickwork.array._dispatch import array_method
 from brickwork.array.core import Array
 
 __all__ = ["visualize"]
@@ -34,6 +35,7 @@ COLOURS = {
 }
 
 
+@array_method()
 def visualize(
     *arrays: Any,
     filename: str | os.PathLike[str] | None = "mydask",
