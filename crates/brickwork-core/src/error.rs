@@ -48,6 +48,10 @@ pub enum Error {
     /// A computation that would not fit the memory budget (a MemoryError subclass).
     #[error("{0}")]
     Memory(String),
+    /// Memory could not be allocated, such as a block of the process pool's shared
+    /// memory (MemoryError).
+    #[error("{0}")]
+    OutOfMemory(String),
     /// The computation was cancelled (KeyboardInterrupt when it came from Ctrl-C).
     #[error("computation cancelled")]
     Cancelled,

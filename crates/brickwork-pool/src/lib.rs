@@ -3,7 +3,8 @@
 //! - [`arena`]: a shared-memory arena; arguments' buffers reach workers by offset,
 //!   without a copy, and nothing outlives the processes that hold it.
 //! - [`wire`]: the frames between the supervisor and a worker, with descriptor passing.
-//! - [`forkserver`]: the control protocol of the fork server that starts workers.
+//! - [`forkserver`]: the control protocol of the fork server that starts workers (its
+//!   constants are defined there once and exported to Python by `brickwork._core`).
 //! - [`supervisor`]: the thread that runs a pool — pipelines tasks to workers, reports
 //!   each result, fails only the task of a worker that dies or times out, and forks
 //!   its replacement.

@@ -15,6 +15,10 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{getpid, kill_process, waitpid, Pid, Signal, WaitOptions};
 
 use crate::arena::ArenaView;
+use crate::forkserver::{
+    decode_request_header, encode_record, EXITED, KIND_POOL_WORKER, READY, REQUEST_HEADER_SIZE,
+    STARTED,
+};
 use crate::pool::Registry;
 use crate::wire::Conn;
 use crate::worker::serve;
@@ -23,17 +27,8 @@ use crate::worker::serve;
 /// control socket's descriptor).
 pub const SERVER_ENV: &str = "BRICKWORK_POOL_FORKSERVER";
 
-const READY: i32 = 0;
-const STARTED: i32 = 1;
-const EXITED: i32 = 2;
-const POOL_WORKER: u32 = 1;
-
 fn record(conn: &Conn, kind: i32, pid: i32, value: i64) -> io::Result<()> {
-    let mut bytes = Vec::with_capacity(16);
-    bytes.extend_from_slice(&kind.to_le_bytes());
-    bytes.extend_from_slice(&pid.to_le_bytes());
-    bytes.extend_from_slice(&value.to_le_bytes());
-    conn.send_all(&bytes, &[])
+    conn.send_all(&encode_record(kind, pid, value), &[])
 }
 
 /// Runs the fork server on the control socket `fd` until the pool goes away.
@@ -58,13 +53,12 @@ pub fn run(fd: i32, registry: &Registry) -> io::Result<()> {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
             Err(_) => break,
         }
-        while let Some(header) = ctl.take(8) {
-            let kind = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
-            let payload = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
-            let _ = ctl.take(payload);
+        while let Some(header) = ctl.take(REQUEST_HEADER_SIZE) {
+            let (kind, payload) = decode_request_header(header);
+            let _ = ctl.take(payload as usize);
             let (sock, arena) = (ctl.take_fd(), ctl.take_fd());
             match (kind, sock, arena) {
-                (POOL_WORKER, Some(sock), Some(arena)) => {
+                (KIND_POOL_WORKER, Some(sock), Some(arena)) => {
                     match fork_worker(&ctl, sock, arena, registry) {
                         Ok(pid) => {
                             children.push(pid);

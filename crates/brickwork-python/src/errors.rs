@@ -1,8 +1,11 @@
-//! The engine's errors as Python exceptions.
+//! The engine's errors as Python exceptions: the one mapping from [`Error`] kinds to
+//! Python exception classes. The array engine and the process pool (`pool.rs`, whose
+//! failures are built as [`Error`]s) both raise through [`to_py`].
 
 use brickwork::Error;
 use pyo3::exceptions::{
-    PyIndexError, PyKeyboardInterrupt, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError,
+    PyIndexError, PyKeyboardInterrupt, PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError,
+    PyValueError,
 };
 use pyo3::prelude::*;
 
@@ -31,6 +34,7 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
         Error::Cancelled => PyKeyboardInterrupt::new_err("computation cancelled"),
         Error::Internal(m) => PanicError::new_err(m),
         Error::Memory(m) => MemoryBudgetError::new_err(m),
+        Error::OutOfMemory(m) => PyMemoryError::new_err(m),
         Error::NotFound(m) => pyo3::exceptions::PyFileNotFoundError::new_err(m),
         Error::Io { .. } => {
             let message = e.to_string();

@@ -1,8 +1,10 @@
 //! Bindings of the process pool (brickwork-pool): the parent's supervisor, the
-//! worker's serve loop, and the shared-memory arena as NumPy's data allocator.
+//! worker's serve loop, the shared-memory arena as NumPy's data allocator, and the
+//! fork server's protocol constants (`FORKSERVER_CONSTANTS`).
 //!
-//! Pickling stays in Python (`brickwork/multiprocessing/_wire.py`); this module moves
-//! bytes and buffers.
+//! Pickling stays in Python (`brickwork/multiprocessing/_serialize.py`); this module
+//! moves bytes and buffers. Its failures are engine [`Error`]s, raised as Python
+//! exceptions by the one mapping in `errors.rs`.
 
 use std::ffi::{c_char, c_void};
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
@@ -10,28 +12,45 @@ use std::ptr::NonNull;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use brickwork::layers::pool::forkserver;
 use brickwork::layers::pool::worker::{Handler, Reply};
 use brickwork::layers::pool::{Arena, ArenaView, Options, Outcome, Span, Supervisor, Task};
+use brickwork::Error;
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
-use pyo3::exceptions::{PyMemoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyCapsule, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyCapsule, PyDict, PyList, PyTuple};
+
+use crate::errors::to_py;
 
 static ARENA: OnceLock<Result<Arc<Arena>, String>> = OnceLock::new();
 
 /// The process's shared-memory arena, created on first use.
-fn arena() -> PyResult<&'static Arc<Arena>> {
+fn arena(py: Python<'_>) -> PyResult<&'static Arc<Arena>> {
     ARENA
         .get_or_init(|| Arena::create().map(Arc::new).map_err(|e| e.to_string()))
         .as_ref()
-        .map_err(|e| PyOSError::new_err(format!("cannot create the shared-memory arena: {e}")))
+        .map_err(|e| {
+            let message = format!("cannot create the shared-memory arena: {e}");
+            to_py(py, Error::io_message(message))
+        })
 }
 
-fn owned_fd(fd: i32) -> PyResult<OwnedFd> {
+/// The error for a buffer the arena has no room for.
+fn no_room(py: Python<'_>, len: usize) -> PyErr {
+    let message = format!("the shared-memory arena has no room for a {len}-byte buffer");
+    to_py(py, Error::OutOfMemory(message))
+}
+
+/// The error for an out-of-band buffer that is not one block of memory.
+fn not_contiguous(py: Python<'_>) -> PyErr {
+    let message = "out-of-band buffers must be C-contiguous".to_string();
+    to_py(py, Error::Value(message))
+}
+
+fn owned_fd(py: Python<'_>, fd: i32) -> PyResult<OwnedFd> {
     if fd < 0 {
-        return Err(PyValueError::new_err(format!(
-            "expected a file descriptor, got {fd}"
-        )));
+        let message = format!("expected a file descriptor, got {fd}");
+        return Err(to_py(py, Error::Value(message)));
     }
     // SAFETY: the caller hands over ownership of an open descriptor (documented on
     // every function taking one).
@@ -51,6 +70,7 @@ impl PySupervisor {
     #[new]
     #[pyo3(signature = (ctl_fd, processes, timeout=None, max_retries=0, max_tasks_per_child=None))]
     fn new(
+        py: Python<'_>,
         ctl_fd: i32,
         processes: usize,
         timeout: Option<f64>,
@@ -58,13 +78,12 @@ impl PySupervisor {
         max_tasks_per_child: Option<u64>,
     ) -> PyResult<Self> {
         // Owned from the start: on any error below the socket is closed here, once.
-        let ctl = owned_fd(ctl_fd)?;
+        let ctl = owned_fd(py, ctl_fd)?;
         let timeout = timeout
             .map(|t| {
                 Duration::try_from_secs_f64(t).map_err(|_| {
-                    PyValueError::new_err(format!(
-                        "timeout must be a positive number of seconds, got {t}"
-                    ))
+                    let message = format!("timeout must be a positive number of seconds, got {t}");
+                    to_py(py, Error::Value(message))
                 })
             })
             .transpose()?;
@@ -74,8 +93,8 @@ impl PySupervisor {
             max_retries,
             max_tasks_per_child,
         };
-        let inner = Supervisor::start(ctl, arena()?.clone(), options)
-            .map_err(|e| PyOSError::new_err(format!("cannot start the pool: {e}")))?;
+        let inner = Supervisor::start(ctl, arena(py)?.clone(), options)
+            .map_err(|e| to_py(py, Error::io_message(format!("cannot start the pool: {e}"))))?;
         Ok(PySupervisor { inner })
     }
 
@@ -93,7 +112,7 @@ impl PySupervisor {
         key: u64,
         items: Vec<(u64, Bound<'_, PyBytes>, Vec<Bound<'_, PyAny>>)>,
     ) -> PyResult<()> {
-        let arena = arena()?;
+        let arena = arena(py)?;
         let mut tasks = Vec::with_capacity(items.len());
         for (index, body, buffers) in items {
             let mut task = Task {
@@ -125,7 +144,7 @@ impl PySupervisor {
             for task in tasks {
                 task.owned.iter().for_each(|&o| arena.free_at(o as usize));
             }
-            return Err(PyValueError::new_err(why));
+            return Err(to_py(py, Error::Value(why)));
         }
         self.inner.submit(tasks);
         Ok(())
@@ -201,9 +220,7 @@ fn pieces(list: &Bound<'_, PyList>) -> PyResult<(Vec<PyUntypedBuffer>, usize)> {
             if view.is_c_contiguous() {
                 Ok(view)
             } else {
-                Err(PyValueError::new_err(
-                    "out-of-band buffers must be C-contiguous",
-                ))
+                Err(not_contiguous(list.py()))
             }
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -221,11 +238,7 @@ fn place(
 ) -> PyResult<(Span, Option<u64>)> {
     if let Ok(list) = buffer.cast::<PyList>() {
         let (views, len) = pieces(list)?;
-        let block = arena.alloc_unzeroed(len).ok_or_else(|| {
-            PyMemoryError::new_err(format!(
-                "the shared-memory arena has no room for a {len}-byte buffer"
-            ))
-        })?;
+        let block = arena.alloc_unzeroed(len).ok_or_else(|| no_room(py, len))?;
         let dst = block.as_ptr() as usize;
         py.detach(|| {
             let mut at = 0;
@@ -256,9 +269,7 @@ fn place(
     }
     let view = PyBuffer::<u8>::get(buffer)?;
     if !view.is_c_contiguous() {
-        return Err(PyValueError::new_err(
-            "out-of-band buffers must be C-contiguous",
-        ));
+        return Err(not_contiguous(py));
     }
     let (ptr, len) = (view.buf_ptr() as *const u8, view.len_bytes());
     if let Some(offset) = arena.offset_of(ptr) {
@@ -275,11 +286,7 @@ fn place(
             ));
         }
     }
-    let block = arena.alloc_unzeroed(len).ok_or_else(|| {
-        PyMemoryError::new_err(format!(
-            "the shared-memory arena has no room for a {len}-byte buffer"
-        ))
-    })?;
+    let block = arena.alloc_unzeroed(len).ok_or_else(|| no_room(py, len))?;
     let dst = block.as_ptr() as usize;
     let src = ptr as usize;
     py.detach(|| {
@@ -430,14 +437,12 @@ impl Handler for PyHandler<'_> {
                         .collect::<Vec<_>>();
                     reply
                         .push_joined(&parts)
-                        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+                        .map_err(|e| to_py(self.py, Error::io_message(e.to_string())))?;
                     continue;
                 }
                 let view = PyBuffer::<u8>::get(&buffer)?;
                 if !view.is_c_contiguous() {
-                    return Err(PyValueError::new_err(
-                        "out-of-band buffers must be C-contiguous",
-                    ));
+                    return Err(not_contiguous(self.py));
                 }
                 // SAFETY: the buffer is C-contiguous, `len_bytes` long and kept alive
                 // (and unmodified: nothing else runs in this thread) by `view`.
@@ -446,7 +451,7 @@ impl Handler for PyHandler<'_> {
                 };
                 reply
                     .push_buffer(bytes)
-                    .map_err(|e| PyOSError::new_err(e.to_string()))?;
+                    .map_err(|e| to_py(self.py, Error::io_message(e.to_string())))?;
             }
             Ok(())
         })();
@@ -495,9 +500,9 @@ fn pool_worker_serve(
     define: Bound<'_, PyAny>,
     call: Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    let sock = owned_fd(sock_fd)?;
-    let view = ArenaView::open(owned_fd(arena_fd)?)
-        .map_err(|e| PyOSError::new_err(format!("cannot map the arena: {e}")))?;
+    let sock = owned_fd(py, sock_fd)?;
+    let view = ArenaView::open(owned_fd(py, arena_fd)?)
+        .map_err(|e| to_py(py, Error::io_message(format!("cannot map the arena: {e}"))))?;
     let mut handler = PyHandler {
         py,
         define,
@@ -510,7 +515,10 @@ fn pool_worker_serve(
     if let Some(err) = handler.error {
         return Err(err);
     }
-    served.map_err(|e| PyOSError::new_err(format!("the worker's connection failed: {e}")))
+    served.map_err(|e| {
+        let message = format!("the worker's connection failed: {e}");
+        to_py(py, Error::io_message(message))
+    })
 }
 
 /// Bytes held by live blocks of this process's arena (0 before it exists).
@@ -675,7 +683,7 @@ mod numpy_allocator {
 /// previous handler's capsule.
 #[pyfunction]
 fn install_numpy_allocator<'py>(py: Python<'py>, threshold: usize) -> PyResult<Bound<'py, PyAny>> {
-    arena()?;
+    arena(py)?;
     numpy_allocator::THRESHOLD.store(threshold.max(1), std::sync::atomic::Ordering::Relaxed);
     let handler =
         &numpy_allocator::HANDLER as *const numpy_allocator::DataMemHandler as *mut c_void;
@@ -718,8 +726,19 @@ fn set_numpy_handler<'py>(
     unsafe { Bound::from_owned_ptr_or_err(py, previous) }
 }
 
-/// Adds the pool's classes and functions to the module.
+/// The fork server's protocol constants by name (defined once, in brickwork-pool's
+/// `forkserver` module), for `brickwork/multiprocessing/_protocol.py`.
+fn forkserver_constants<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    let table = PyDict::new(py);
+    for (name, value) in forkserver::CONSTANTS {
+        table.set_item(name, value)?;
+    }
+    Ok(table)
+}
+
+/// Adds the pool's classes, functions and constants to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("FORKSERVER_CONSTANTS", forkserver_constants(m.py())?)?;
     m.add_class::<PySupervisor>()?;
     m.add_class::<FrameBody>()?;
     m.add_function(wrap_pyfunction!(pool_worker_serve, m)?)?;
