@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from brickwork.multiprocessing import _forkserver
+from brickwork.multiprocessing import _forkserver, _protocol
 from brickwork.multiprocessing.process import (
     Process,
     active_children,
@@ -553,13 +553,13 @@ def test_handle_without_reader_thread(capfd):
         assert info.value.errno == errno.EINVAL
         with pytest.raises(ValueError, match="not a child"):
             handle.wait_exit(os.getpid(), 0)
-        pid = handle.request(_forkserver.KIND_PROCESS, [])  # no fd: the child fails
+        pid = handle.request(_protocol.KIND_PROCESS, [])  # no fd: the child fails
         deadline = time.monotonic() + JOIN_TIMEOUT_S
         while (code := handle.wait_exit(pid, 0)) is None and time.monotonic() < deadline:
             time.sleep(0.01)  # polling alone must read the records
         assert code == 1
         assert handle.wait_exit(pid, JOIN_TIMEOUT_S) == 1
-        second = handle.request(_forkserver.KIND_PROCESS, [])
+        second = handle.request(_protocol.KIND_PROCESS, [])
         assert handle.wait_exit(second, JOIN_TIMEOUT_S) == 1
     assert handle.closed
     assert handle.popen.returncode == 0
@@ -579,7 +579,7 @@ def test_concurrent_requests_from_threads(tmp_path):
         codes: dict[int, int | None] = {}
 
         def request_one(i: int) -> None:
-            pid = handle.request(_forkserver.KIND_PROCESS, [])
+            pid = handle.request(_protocol.KIND_PROCESS, [])
             codes[i] = handle.wait_exit(pid, JOIN_TIMEOUT_S)
 
         threads = [threading.Thread(target=start_one, args=(i,)) for i in range(6)]
@@ -602,14 +602,14 @@ def test_wire_protocol_after_detach():
     record = struct.Struct("<iiq")
     try:
         sock.sendall(struct.pack("<II", 7, 3) + b"xyz")
-        assert record.unpack(_forkserver.recv_exact(sock, 16)) == (1, -1, errno.EINVAL)
+        assert record.unpack(_protocol.recv_exact(sock, 16)) == (1, -1, errno.EINVAL)
         ours, theirs = socket.socketpair()
         with theirs:
             socket.send_fds(sock, [struct.pack("<II", 2, 0)], [theirs.fileno()])
-        kind, pid, _ = record.unpack(_forkserver.recv_exact(sock, 16))
+        kind, pid, _ = record.unpack(_protocol.recv_exact(sock, 16))
         assert kind == 1 and pid > 0
         ours.close()  # the child reads end of file instead of its Process: exit code 1
-        assert record.unpack(_forkserver.recv_exact(sock, 16)) == (2, pid, 1)
+        assert record.unpack(_protocol.recv_exact(sock, 16)) == (2, pid, 1)
     finally:
         sock.close()
     assert handle.popen.wait(10) == 0

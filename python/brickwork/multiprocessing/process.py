@@ -37,7 +37,7 @@ from typing import Any
 
 import cloudpickle
 
-from brickwork.multiprocessing import _forkserver
+from brickwork.multiprocessing import _client, _forkserver, _protocol, _server
 
 __all__ = [
     "BaseProcess",
@@ -85,7 +85,7 @@ class _ServerPopen:
         when the child exits, so its descriptor is the sentinel.
     """
 
-    def __init__(self, handle: _forkserver.ForkServerHandle, pid: int, sock: socket.socket):
+    def __init__(self, handle: _client.ForkServerHandle, pid: int, sock: socket.socket):
         self.handle = handle
         self.pid = pid
         self.sock = sock
@@ -393,7 +393,7 @@ class BaseProcess:
             finally:
                 _exit_function()
         except SystemExit as exc:
-            exitcode = _forkserver._system_exit_code(exc)
+            exitcode = _server.system_exit_code(exc)
         except BaseException:
             exitcode = 1
             sys.stderr.write(f"Process {self.name}:\n")
@@ -402,7 +402,7 @@ class BaseProcess:
             shutdown = getattr(threading, "_shutdown", None)
             if shutdown is not None:
                 shutdown()
-            _forkserver._flush_std_streams()
+            _server.flush_std_streams()
         return exitcode
 
 
@@ -553,19 +553,19 @@ def _launch(process: BaseProcess) -> _ServerPopen:
     preparation = _preparation_data()
     prep_bytes = pickle.dumps(preparation, protocol=pickle.HIGHEST_PROTOCOL)
     process_bytes = cloudpickle.dumps(process, protocol=pickle.HIGHEST_PROTOCOL)
-    _forkserver._flush_std_streams()
+    _server.flush_std_streams()
     handle = _forkserver.get_shared_server()
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with child_end:
-            pid = handle.request(_forkserver.KIND_PROCESS, [child_end.fileno()])
+            pid = handle.request(_protocol.KIND_PROCESS, [child_end.fileno()])
     except BaseException:
         parent_end.close()
         raise
     popen = _ServerPopen(handle, pid, parent_end)
     try:
-        _forkserver.send_frame(parent_end, prep_bytes, fds=preparation["stdio"])
-        _forkserver.send_frame(parent_end, process_bytes)
+        _protocol.send_frame(parent_end, prep_bytes, fds=preparation["stdio"])
+        _protocol.send_frame(parent_end, process_bytes)
     except OSError:
         pass  # the child died before reading; its exit code tells why
     return popen
@@ -573,7 +573,7 @@ def _launch(process: BaseProcess) -> _ServerPopen:
 
 def _apply_preparation(preparation: dict[str, Any], fds: list[int]) -> None:
     """In the child: take the parent's stdio, paths, directory and environment."""
-    _forkserver._flush_std_streams()
+    _server.flush_std_streams()
     for target, fd in zip(preparation["stdio"], fds, strict=False):
         os.dup2(fd, target)
     for fd in fds:
@@ -610,16 +610,16 @@ def _child_main(fd: int) -> int:
     sock.set_inheritable(False)
     _parent_socket = sock
     try:
-        prep_bytes, fds = _forkserver.recv_frame(sock, maxfds=len(_STDIO_FDS))
+        prep_bytes, fds = _protocol.recv_frame(sock, maxfds=len(_STDIO_FDS))
         _apply_preparation(pickle.loads(prep_bytes), fds)
-        process_bytes, _ = _forkserver.recv_frame(sock)
+        process_bytes, _ = _protocol.recv_frame(sock)
         process = pickle.loads(process_bytes)
     except EOFError:
         return 1  # the parent gave up before sending the process
     except BaseException:
         sys.stderr.write("brickwork: could not receive the Process object:\n")
         traceback.print_exc()
-        _forkserver._flush_std_streams()
+        _server.flush_std_streams()
         return 1
     return process._bootstrap(parent_sentinel=sock.fileno())
 
