@@ -7,13 +7,70 @@
 array([0.50..., ...])
 """
 
-from brickwork.array.blockwise import blockwise, map_blocks
-from brickwork.array import overlap
-from brickwork.array.overlap import map_overlap
-from brickwork.array.user_functions import apply_along_axis, apply_over_axes, reduction
-from brickwork.array.gufuncs import apply_gufunc, as_gufunc, gufunc
+# The families, each on ``core`` (the ``Array``) and the ones before it. Importing them
+# all also fills the table through which ``Array`` methods reach them (``_dispatch``).
 from brickwork.array.core import Array
+from brickwork.array.creation import (
+    arange,
+    array,
+    asarray,
+    empty,
+    empty_like,
+    from_array,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    tril,
+    triu,
+    zeros,
+    zeros_like,
+)
+from brickwork.array.shape import (
+    broadcast_to,
+    expand_dims,
+    flip,
+    fliplr,
+    flipud,
+    moveaxis,
+    ravel,
+    rechunk,
+    reshape,
+    roll,
+    squeeze,
+    swapaxes,
+    transpose,
+)
+from brickwork.array.joining import block, concatenate, dstack, hstack, stack, vstack
+from brickwork.array.tiling import pad, repeat, tile
+from brickwork.array.indexing import take
 from brickwork.array import advanced  # noqa: F401 - registers x[...], x.vindex and x.blocks
+from brickwork.array.reductions import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    average,
+    max,
+    mean,
+    min,
+    nanmax,
+    nanmean,
+    nanmin,
+    nanprod,
+    nanstd,
+    nansum,
+    nanvar,
+    prod,
+    ptp,
+    std,
+    sum,
+    var,
+)
+from brickwork.array.scans import cumprod, cumsum, diff, nancumprod, nancumsum
 from brickwork.array.order import (
     argsort,
     argtopk,
@@ -29,90 +86,33 @@ from brickwork.array.order import (
     sort,
     topk,
 )
+from brickwork.array.counting import (
+    bincount,
+    count_nonzero,
+    digitize,
+    histogram,
+    searchsorted,
+    unique,
+)
 from brickwork.array.linalg import dot, matmul, outer, vdot
 from brickwork.array import linalg
 from brickwork.array.contractions import einsum, tensordot
-from brickwork.array.counting import bincount, digitize, histogram, searchsorted, unique
-from brickwork.array.routines_shape import block, dstack, pad, repeat, tile
-from brickwork.array.routines_more import (
-    allclose,
-    array_equal,
-    average,
-    count_nonzero,
-    diff,
-    flip,
-    fliplr,
-    flipud,
-    isclose,
-    ptp,
-    roll,
-    tril,
-    triu,
-)
-from brickwork.array.scans import cumprod, cumsum, nancumprod, nancumsum
+from brickwork.array import random
+from brickwork.array.blockwise import blockwise, map_blocks
+from brickwork.array import overlap
+from brickwork.array.overlap import map_overlap
+from brickwork.array.user_functions import apply_along_axis, apply_over_axes, reduction
+from brickwork.array.gufuncs import apply_gufunc, as_gufunc, gufunc
 from brickwork.array.storage import from_npy, from_zarr, store, to_npy, to_zarr
-from brickwork.array.creation import (
-    arange,
-    array,
-    asarray,
-    empty,
-    empty_like,
-    from_array,
-    full,
-    full_like,
-    linspace,
-    ones,
-    ones_like,
-    zeros,
-    zeros_like,
-)
 from brickwork.array.evaluation import compute, persist
 from brickwork.array.visualize import visualize
-from brickwork.array import random
-from brickwork.array.reductions import (
-    all,
-    amax,
-    amin,
-    any,
-    argmax,
-    argmin,
-    max,
-    mean,
-    min,
-    nanmax,
-    nanmean,
-    nanmin,
-    nanprod,
-    nanstd,
-    nansum,
-    nanvar,
-    prod,
-    std,
-    sum,
-    var,
-)
-from brickwork.array.routines import (
-    broadcast_to,
-    concatenate,
-    expand_dims,
-    hstack,
-    moveaxis,
-    ravel,
-    rechunk,
-    reshape,
-    squeeze,
-    stack,
-    swapaxes,
-    take,
-    transpose,
-    vstack,
-)
 from brickwork.array.ufuncs import (
     abs,
     absolute,
     acos,
     acosh,
     add,
+    allclose,
     arccos,
     arccosh,
     arcsin,
@@ -121,6 +121,7 @@ from brickwork.array.ufuncs import (
     arctan2,
     arctanh,
     around,
+    array_equal,
     asin,
     asinh,
     atan,
@@ -155,6 +156,7 @@ from brickwork.array.ufuncs import (
     greater_equal,
     hypot,
     invert,
+    isclose,
     isfinite,
     isinf,
     isnan,

@@ -15,6 +15,7 @@ from brickwork import config
 from brickwork._units import parse_bytes
 
 __all__ = [
+    "axis_int",
     "axis_tuple",
     "boolean",
     "chunks_and_limit",
@@ -34,6 +35,13 @@ def integer(value: Any, name: str) -> int:
         raise TypeError(
             f"{name} must be an integer, got {type(value).__name__} {value!r}"
         ) from None
+
+
+def axis_int(axis: Any) -> int:
+    """Return one ``axis`` as a Python int; bools and non-integers raise TypeError."""
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
+    return int(axis)
 
 
 def boolean(value: Any, name: str) -> bool:

@@ -16,9 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from brickwork import _core
 from brickwork.array._dispatch import array_method
+from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
-from brickwork.array.indexing import normalize_index, split_array_index
+from brickwork.array.creation import from_array, zeros
+from brickwork.array.indexing import normalize_index, split_array_index, take
+from brickwork.array.joining import concatenate
+from brickwork.array.shape import broadcast_to, moveaxis, rechunk, reshape, transpose
+from brickwork.array.ufuncs import where
+from brickwork.array.unknown import lazy_index
 
 __all__ = ["BlockView", "VIndex", "getitem", "setitem", "vindex"]
 
@@ -132,20 +139,14 @@ def getitem(x: Array, index: Any) -> Array:
         first, second = _bool_scalar_keys(items)
         return getitem(getitem(x, first), second)
     if any(isinstance(it, Array) for it in items):
-        from brickwork.array.unknown import lazy_index
-
         return lazy_index(x, items)
     arrays = [it for it in items if _is_array(it)]
     if arrays:
         ints = any(isinstance(it, int | np.integer) and not isinstance(it, bool) for it in items)
         if len(arrays) == 1 and np.ndim(arrays[0]) == 1 and not ints:
-            from brickwork.array.routines import take
-
             basic, axis, positions = split_array_index(items, x.shape)
             return take(getitem(x, basic), positions, axis=axis)
         return _numpy_advanced(x, items)
-    from brickwork import _core
-
     entries = normalize_index(index, x.shape)
     if all(isinstance(e, slice) and e == slice(None) for e in entries):
         return x
@@ -155,8 +156,6 @@ def getitem(x: Array, index: Any) -> Array:
 def _numpy_advanced(x: Array, items: tuple[Any, ...]) -> Array:
     """NumPy's advanced indexing: the index arrays (and ints) broadcast together; their
     dimensions replace the indexed axes where the arrays are adjacent, else go first."""
-    from brickwork.array.routines import moveaxis
-
     expanded: list[Any] = []
     for it in _expand_ellipsis(items, x.ndim):
         if isinstance(it, np.ndarray | list | tuple) and np.asarray(it).dtype == bool:
@@ -195,10 +194,6 @@ def vindex(x: Array, points: dict[int, Any]) -> Array:
     IndexError
         An index out of bounds, a non-integer index, or arrays that do not broadcast.
     """
-    from brickwork.array.blockwise import map_blocks
-    from brickwork.array.creation import zeros
-    from brickwork.array.routines import concatenate, reshape, take, transpose
-
     axes = sorted(points)
     try:
         arrays = np.broadcast_arrays(*(np.asarray(points[a]) for a in axes))
@@ -384,8 +379,6 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
     IndexError
         An index out of bounds or of the wrong type.
     """
-    from brickwork.array.ufuncs import where
-
     items = tuple(_as_index(it) for it in (key if isinstance(key, tuple) else (key,)))
     basic = not any(
         isinstance(it, Array | np.ndarray | list | tuple) or _is_bool_scalar(it) for it in items
@@ -440,10 +433,6 @@ def _setitem_points(x: Array, items: tuple[Any, ...], v: Any) -> Array:
     NumPy's; the positions and their place in the value cost memory of the region's size,
     and the spread of the value one int64 per element of x.
     """
-    from brickwork.array.creation import from_array
-    from brickwork.array.routines import broadcast_to, reshape, take
-    from brickwork.array.ufuncs import where
-
     coords = []
     for a, n in enumerate(x.shape):
         along = np.arange(n).reshape((n,) + (1,) * (x.ndim - a - 1))
@@ -469,9 +458,6 @@ def _setitem_bool_scalars(x: Array, items: tuple[Any, ...], value: Any) -> Array
     """``x[items] = value`` where ``items`` holds scalar booleans: ``False`` assigns
     nothing; ``True`` assigns the region of the other items, with the value broadcast
     to NumPy's ``x[items].shape`` (the region with axes of length 1 inserted)."""
-    from brickwork.array.creation import from_array
-    from brickwork.array.routines import broadcast_to, reshape
-
     target = getitem(x, items).shape
     # A scalar bool is an advanced index: the value is cast unsafely, as NumPy does.
     v = _check_broadcast(_cast_value(value, x.dtype, checked=False), target)
@@ -488,10 +474,6 @@ def _setitem_bool_scalars(x: Array, items: tuple[Any, ...], value: Any) -> Array
 def _setitem_numpy_mask(x: Array, mask: np.ndarray, v: Any) -> Array:
     """``x[mask] = v`` for a NumPy mask of x's shape: as NumPy, ``v`` broadcasts to the
     masked elements in C order (a scalar, one value, or one value per True)."""
-    from brickwork.array.creation import from_array
-    from brickwork.array.routines import reshape, take
-    from brickwork.array.ufuncs import where
-
     if mask.size == 0:
         return x  # an empty mask (NumPy allows it on an axis of length one) assigns nothing
     if mask.shape != x.shape:
@@ -527,10 +509,6 @@ def _setitem_numpy_mask(x: Array, mask: np.ndarray, v: Any) -> Array:
 def _setitem_region(x: Array, key: Any, v: Any) -> Array:
     """``x[key] = v`` for basic indices with at most one 1-d array per axis; ``v`` is
     already in x's dtype."""
-    from brickwork.array.creation import from_array
-    from brickwork.array.routines import broadcast_to, take
-    from brickwork.array.ufuncs import where
-
     positions, dropped = _region(x, key)
     region = tuple(
         n if p is None else len(p)
@@ -579,8 +557,6 @@ class BlockView:
         self._array = array
 
     def __getitem__(self, index: Any) -> Array:
-        from brickwork.array.routines import rechunk, take
-
         x = self._array
         items = index if isinstance(index, tuple) else (index,)
         if any(it is None for it in items):

@@ -19,7 +19,7 @@ from numpy.typing import DTypeLike
 
 from brickwork import _core, config
 from brickwork._runner import ProgressArg, run
-from brickwork.array import _dispatch
+from brickwork.array._dispatch import ARRAY_METHODS, HANDLED_FUNCTIONS, HANDLED_UFUNCS
 from brickwork.array._args import axis_tuple, boolean, integer, split_every_value
 from brickwork.array._dtypes import SUPPORTED_DTYPES, dtype_name
 from brickwork.array._repr import array_html, array_repr
@@ -211,7 +211,7 @@ def reduction(
 def _method(name: str) -> Callable[..., Any]:
     """The function a family module registered for ``Array.<name>`` (see ``_dispatch``)."""
     try:
-        return _dispatch.ARRAY_METHODS[name]
+        return ARRAY_METHODS[name]
     except KeyError:
         raise RuntimeError(
             f"Array.{name} is not available before brickwork.array has finished importing"
@@ -819,7 +819,7 @@ class Array:
         Only plain calls without ``out=`` or other keywords are handled; anything else
         returns ``NotImplemented``, so NumPy raises its TypeError.
         """
-        func = _dispatch.HANDLED_UFUNCS.get(ufunc)
+        func = HANDLED_UFUNCS.get(ufunc)
         if func is None or method != "__call__" or any(v is not None for v in kwargs.values()):
             return NotImplemented
         if not all(_handled_operand(x) for x in inputs):
@@ -841,7 +841,7 @@ class Array:
         """
         if not all(issubclass(t, Array | np.ndarray) for t in types):
             return NotImplemented
-        handler = _dispatch.HANDLED_FUNCTIONS.get(func)
+        handler = HANDLED_FUNCTIONS.get(func)
         if handler is not None:
             return handler(*args, **kwargs)
         args, kwargs = _method("materialize")((args, kwargs))

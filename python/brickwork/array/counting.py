@@ -1,5 +1,5 @@
-"""Counting and searching: ``unique``, ``bincount``, ``histogram``, ``digitize`` and
-``searchsorted``.
+"""Counting and searching: ``unique``, ``bincount``, ``histogram``, ``digitize``,
+``searchsorted`` and ``count_nonzero``.
 
 ``bincount`` and ``histogram`` count every block with NumPy's own function and sum the
 per-block counts (a tree reduction), so they match NumPy exactly for integer counts.
@@ -19,9 +19,17 @@ from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
 from brickwork.array.creation import from_array, zeros
 from brickwork.array.evaluation import compute
-from brickwork.array.routines import concatenate, rechunk, reshape
+from brickwork.array.joining import concatenate
+from brickwork.array.shape import rechunk, reshape
 
-__all__ = ["bincount", "digitize", "histogram", "searchsorted", "unique"]
+__all__ = [
+    "bincount",
+    "count_nonzero",
+    "digitize",
+    "histogram",
+    "searchsorted",
+    "unique",
+]
 
 
 def _with_new_axis(x: Array) -> Array:
@@ -376,3 +384,9 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Arra
     if vals.ndim == 0:
         return out[0]
     return rechunk(reshape(out, vals.shape), vals.chunks)
+
+
+@implements(np.count_nonzero)
+def count_nonzero(a: Any, axis: Any = None, *, keepdims: bool = False) -> Array:
+    """The number of nonzero elements along ``axis``, as int64."""
+    return (as_array(a) != 0).sum(axis=axis, keepdims=keepdims, dtype=np.int64)

@@ -1,4 +1,5 @@
-"""Creating arrays: from NumPy data, filled with a value, or as ranges."""
+"""Creating arrays: from NumPy data, filled with a value, or as ranges; and the
+triangles ``tril`` / ``triu`` of a matrix (NumPy's "building matrices")."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from brickwork.array._args import chunks_and_limit, integer, shape_tuple
 from brickwork.array._dispatch import array_method, implements
 from brickwork.array._dtypes import SUPPORTED_DTYPES, dtype_name
 from brickwork.array._sources import is_array_like, to_numpy
-from brickwork.array.core import Array, Scalar
+from brickwork.array.core import Array, Scalar, as_array
+from brickwork.array.ufuncs import where
 
 __all__ = [
     "arange",
@@ -27,6 +29,8 @@ __all__ = [
     "linspace",
     "ones",
     "ones_like",
+    "tril",
+    "triu",
     "zeros",
     "zeros_like",
 ]
@@ -374,3 +378,29 @@ def linspace(
         return result
     div = num - 1 if endpoint else num
     return result, (last - first) / div if div > 0 else math.nan
+
+
+def _tri_mask(x: Array, k: int, lower: bool) -> Array:
+    rows, cols = x.shape[-2], x.shape[-1]
+    # Explicit per-axis chunks: a bare (0,) for an empty axis would read as chunk size 0.
+    i = arange(rows, chunks=(x.chunks[-2],))[:, None]
+    j = arange(cols, chunks=(x.chunks[-1],))[None, :]
+    return (j - i <= k) if lower else (j - i >= k)
+
+
+@implements(np.tril)
+def tril(m: Any, k: int = 0) -> Array:
+    """The lower triangle (elements above the ``k``-th diagonal set to zero)."""
+    x = as_array(m)
+    if x.ndim < 2:
+        raise ValueError("tril needs an array of at least two dimensions")
+    return where(_tri_mask(x, k, lower=True), x, 0).astype(x.dtype)
+
+
+@implements(np.triu)
+def triu(m: Any, k: int = 0) -> Array:
+    """The upper triangle (elements below the ``k``-th diagonal set to zero)."""
+    x = as_array(m)
+    if x.ndim < 2:
+        raise ValueError("triu needs an array of at least two dimensions")
+    return where(_tri_mask(x, k, lower=False), x, 0).astype(x.dtype)

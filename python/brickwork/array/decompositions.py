@@ -21,7 +21,7 @@ from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
 from brickwork.array.creation import zeros
-from brickwork.array.routines import concatenate
+from brickwork.array.joining import concatenate
 
 __all__ = [
     "cholesky",

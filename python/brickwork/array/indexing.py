@@ -1,5 +1,6 @@
-"""Normalisation of basic indices (ints, slices, None, Ellipsis), and of one index array
-along an axis, for ``Array.__getitem__`` (``advanced.py`` handles the rest)."""
+"""The indexing family's ground: normalisation of basic indices (ints, slices, None,
+Ellipsis) and of one index array along an axis, for ``Array.__getitem__``
+(``advanced.py`` handles the rest), and ``take``, the gather along one axis."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from types import EllipsisType
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
-__all__ = ["IndexEntry", "normalize_index", "split_array_index"]
+from brickwork import _core
+from brickwork.array._args import axis_int
+from brickwork.array._dispatch import implements
+from brickwork.array.core import Array, as_array
+
+__all__ = ["IndexEntry", "along", "normalize_index", "split_array_index", "take"]
 
 IndexEntry = int | slice | None
 
@@ -140,3 +147,36 @@ def split_array_index(index: Any, shape: tuple[int, ...]) -> tuple[Any, int, np.
         raise IndexError("arrays used as indices must be of integer (or boolean) type")
     basic = (*before, slice(None), *items[p + 1 :])
     return basic, out_axis, positions_taken
+
+
+def along(ndim: int, axis: int, index: Any) -> tuple[Any, ...]:
+    """The key that applies ``index`` along ``axis`` of an ``ndim``-d array (``:`` elsewhere)."""
+    return tuple(index if i == axis else slice(None) for i in range(ndim))
+
+
+@implements(np.take)
+def take(a: Any, indices: Any, axis: int | None = None) -> Array:
+    """The elements at integer ``indices`` along ``axis`` (of the flattened array for
+    None), as ``numpy.take``: a gather that reads only the slices it needs.
+
+    Raises
+    ------
+    IndexError
+        An index out of range.
+    numpy.exceptions.AxisError
+        A bad axis.
+    """
+    arr = as_array(a)
+    if axis is None:
+        arr, axis = arr.reshape(-1), 0
+    idx = np.asarray(indices)
+    if idx.ndim > 1:
+        raise NotImplementedError("take with multi-dimensional indices is not supported yet")
+    if idx.size and idx.dtype.kind not in "iu":
+        raise IndexError("arrays used as indices must be of integer (or boolean) type")
+    out = Array(_core.take(arr._expr, [int(i) for i in idx.ravel()], axis_int(axis)), "take")
+    return out[(slice(None),) * _axis_int_norm(axis, arr.ndim) + (0,)] if idx.ndim == 0 else out
+
+
+def _axis_int_norm(axis: Any, ndim: int) -> int:
+    return normalize_axis_index(axis_int(axis), ndim)

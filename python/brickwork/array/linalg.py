@@ -147,7 +147,7 @@ def _batch_chunks(x: Array, y: Array, batch: tuple[int, ...]) -> list[tuple[int,
 
 def _batched_gemm(x: Array, y: Array, batch: tuple[int, ...], dtype: np.dtype) -> Array:
     """One GEMM per matrix of the stack, stacked back (then rechunked like the inputs)."""
-    from brickwork.array.routines import stack
+    from brickwork.array.joining import stack
 
     def matrix(arr: Array, idx: tuple[int, ...]) -> Array:
         own = idx[len(batch) - (arr.ndim - 2) :]

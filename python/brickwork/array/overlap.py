@@ -22,6 +22,8 @@ from brickwork import _core
 from brickwork.array._dispatch import array_method, implements
 from brickwork.array.blockwise import Label, map_blocks, map_blocks_with
 from brickwork.array.core import Array, as_array
+from brickwork.array.creation import arange
+from brickwork.array.ufuncs import where
 
 __all__ = [
     "coerce_boundary",
@@ -172,9 +174,6 @@ def _extend_axis(x: Array, axis: int, before: int, after: int, kind: Any) -> Arr
     out = Array(_core.take_runs(x._expr, [r for r in runs if r[2]], axis, new_sizes), "overlap")
     if isinstance(kind, str):
         return out
-    from brickwork.array.creation import arange
-    from brickwork.array.ufuncs import where
-
     # A constant boundary: the first `before` and the last `after` positions of the
     # extended axis lie outside the array.
     total = sum(new_sizes)

@@ -2,7 +2,8 @@
 
 Each takes ``axis`` (None, an int, negative ints, or a tuple), ``keepdims`` and
 ``split_every`` (the fan-in of the tree; default ``brickwork.config.get("split_every")``)
-and returns a lazy Array. ``np.sum(x)``, ``np.mean(x)``, … dispatch here too.
+and returns a lazy Array. ``np.sum(x)``, ``np.mean(x)``, … dispatch here too. ``ptp``
+and ``average`` are composed from them.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 from numpy.typing import DTypeLike
 
 from brickwork.array._dispatch import array_method, implements
 from brickwork.array.core import Array, as_array, reduction
+from brickwork.array.shape import broadcast_to
 
 __all__ = [
     "all",
@@ -23,6 +26,7 @@ __all__ = [
     "any",
     "argmax",
     "argmin",
+    "average",
     "max",
     "mean",
     "min",
@@ -34,6 +38,7 @@ __all__ = [
     "nansum",
     "nanvar",
     "prod",
+    "ptp",
     "std",
     "sum",
     "var",
@@ -312,3 +317,34 @@ def nanmax(
 ) -> Array:
     """Maximum over ``axis`` ignoring NaNs (arguments as ``sum``)."""
     return reduction("nanmax", as_array(a), axis, keepdims, None, split_every, out=out)
+
+
+@implements(np.ptp)
+def ptp(a: Any, axis: Any = None, keepdims: bool = False) -> Array:
+    """Range (maximum - minimum) along ``axis``; one pass computes both."""
+    x = as_array(a)
+    return x.max(axis=axis, keepdims=keepdims) - x.min(axis=axis, keepdims=keepdims)
+
+
+@implements(np.average)
+def average(
+    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: bool = False
+) -> Any:
+    """Weighted average along ``axis``, as ``numpy.average`` (``weights`` broadcast
+    against ``a``, or 1-d along a single axis)."""
+    x = as_array(a)
+    if weights is None:
+        avg = x.mean(axis=axis, keepdims=keepdims)
+        scl = avg.dtype.type(x.size / max(avg.size, 1))
+        return (avg, scl) if returned else avg
+    w = as_array(weights)
+    if w.shape != x.shape:
+        if axis is None or np.ndim(axis) != 0 or w.ndim != 1:
+            raise TypeError("1D weights expected when shapes of a and weights differ; pass axis")
+        ax = normalize_axis_index(int(axis), x.ndim)
+        if w.shape[0] != x.shape[ax]:
+            raise ValueError("length of weights differs from the length of the axis")
+        w = w.reshape(tuple(-1 if i == ax else 1 for i in range(x.ndim)))
+    total = broadcast_to(w, x.shape).sum(axis=axis, keepdims=keepdims)
+    avg = (x * w).sum(axis=axis, keepdims=keepdims) / total
+    return (avg, total) if returned else avg

@@ -1,4 +1,5 @@
-"""Cumulative sums and products: ``cumsum``, ``cumprod``, ``nancumsum``, ``nancumprod``.
+"""Cumulative sums and products: ``cumsum``, ``cumprod``, ``nancumsum``, ``nancumprod``;
+and their inverse, the differences ``diff``.
 
 Two methods, as in Dask. ``"sequential"`` is one engine scan stage: blocks along the axis
 run one after another, each continuing from the last slice of the block before it.
@@ -16,15 +17,23 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from brickwork import _core
 from brickwork.array._dispatch import array_method, implements
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 from brickwork.array.creation import arange, full
-from brickwork.array.routines import concatenate, take
+from brickwork.array.indexing import along, take
+from brickwork.array.joining import concatenate
 from brickwork.array.ufuncs import isnan, where
 
-__all__ = ["cumprod", "cumsum", "nancumprod", "nancumsum"]
+__all__ = [
+    "cumprod",
+    "cumsum",
+    "diff",
+    "nancumprod",
+    "nancumsum",
+]
 
 _METHODS = ("sequential", "blelloch")
 # The block reduction and the identity of each scan: -0.0 + x is x for every float x
@@ -50,7 +59,7 @@ def _scan(op: str, a: Any, axis: Any, dtype: Any, method: str) -> Array:
         raise ValueError(
             f'Invalid method for {op}. Expected "sequential" or "blelloch". Got: {method!r}'
         )
-    x = a if isinstance(a, Array) else Array(to_expr(a), "array")
+    x = as_array(a)
     # The sequential scan validates the axis and dtype and gives the result's dtype.
     sequential = Array(_core.cumulative(op, x._expr, _axis(axis), _dtype_name(dtype)), op)
     if sequential.dtype == bool:
@@ -162,7 +171,7 @@ def cumprod(
 
 
 def _nan_as(a: Any, value: int) -> Array:
-    x = a if isinstance(a, Array) else Array(to_expr(a), "array")
+    x = as_array(a)
     return where(isnan(x), value, x) if x.dtype.kind == "f" else x
 
 
@@ -182,3 +191,19 @@ def nancumprod(
     """Cumulative product treating NaN as one, as ``numpy.nancumprod`` (arguments as
     ``cumsum``)."""
     return cumprod(_nan_as(a, 1), axis=axis, dtype=dtype, method=method)
+
+
+@implements(np.diff)
+def diff(a: Any, n: int = 1, axis: int = -1) -> Array:
+    """The ``n``-th discrete difference along ``axis``, as ``numpy.diff``."""
+    x = as_array(a)
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n}")
+    if x.ndim == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    ax = normalize_axis_index(axis, x.ndim)
+    for _ in range(n):
+        later = x[along(x.ndim, ax, slice(1, None))]
+        earlier = x[along(x.ndim, ax, slice(None, -1))]
+        x = (later != earlier) if x.dtype == bool else later - earlier
+    return x

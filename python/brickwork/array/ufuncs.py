@@ -3,6 +3,7 @@
 Each function builds a lazy Array when an argument is an Array. Like ``dask.array``'s
 ufuncs, a call without any Array argument is passed to NumPy and computed at once.
 The NumPy ufuncs are registered so that ``np.sqrt(x)`` on an Array is lazy too.
+``isclose``, ``allclose`` and ``array_equal`` are composed from them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "acos",
     "acosh",
     "add",
+    "allclose",
     "arccos",
     "arccosh",
     "arcsin",
@@ -38,6 +40,7 @@ __all__ = [
     "arctan2",
     "arctanh",
     "around",
+    "array_equal",
     "asin",
     "asinh",
     "atan",
@@ -72,6 +75,7 @@ __all__ = [
     "greater_equal",
     "hypot",
     "invert",
+    "isclose",
     "isfinite",
     "isinf",
     "isnan",
@@ -415,3 +419,53 @@ def nan_to_num(
     out = where(isnan(x), fill[0], x)
     out = where(x == np.inf, fill[1], out)
     return where(x == -np.inf, fill[2], out)
+
+
+@implements(np.isclose)
+def isclose(
+    a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Array:
+    """Elementwise ``|a - b| <= atol + rtol * |b|``, as ``numpy.isclose`` (infinities equal
+    only to themselves)."""
+    x, y = as_array(a), as_array(b) if isinstance(b, Array | np.ndarray) else b
+    xf = x.astype(np.result_type(x.dtype, np.float64 if x.dtype.kind in "biu" else x.dtype))
+    close = absolute(xf - y) <= atol + rtol * absolute(y)
+    finite = logical_and(isfinite(xf), isfinite(y))
+    result = where(finite, close, xf == y)
+    if equal_nan:
+        result = result | logical_and(isnan(xf), isnan(y))
+    return result
+
+
+@implements(np.allclose)
+def allclose(
+    a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Array:
+    """True if every element of ``a`` is close to ``b`` (a lazy 0-d bool array)."""
+    return isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan).all()
+
+
+@implements(np.array_equal)
+def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Array:
+    """True if the two arrays have the same shape and elements, as
+    ``numpy.array_equal``, as a lazy 0-d bool Array (NumPy returns a Python bool; the
+    Array converts with ``bool()``).
+
+    Parameters
+    ----------
+    a1, a2 : Array or array_like
+    equal_nan : bool, default False
+        Whether NaNs in the same places compare equal.
+
+    Returns
+    -------
+    Array
+        0-d bool; False without computing anything when the shapes differ.
+    """
+    x, y = as_array(a1), as_array(a2)
+    if x.shape != y.shape:
+        return as_array(np.False_)
+    same = x == y
+    if equal_nan and x.dtype.kind == "f" and y.dtype.kind == "f":
+        same = same | logical_and(isnan(x), isnan(y))
+    return same.all()

@@ -17,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array
+from brickwork.array.indexing import take
+from brickwork.array.shape import ravel, rechunk
 
 __all__ = ["Pending", "lazy_index"]
 
@@ -70,8 +73,6 @@ def _count_block(mask: np.ndarray) -> np.ndarray:
 
 def _counts(mask: Array) -> Array:
     """One int64 count of True values per block of a 1-d mask."""
-    from brickwork.array.blockwise import map_blocks
-
     return map_blocks(_count_block, mask, chunks=((1,) * mask.numblocks[0],), dtype=np.int64)
 
 
@@ -85,9 +86,6 @@ def _nan_chunks(chunks: tuple[tuple[int, ...], ...], axis: int) -> Chunks:
 
 def _full_mask(x: Array, mask: Array) -> Array:
     """``x[mask]`` for a lazy mask of x's shape: the selected elements in C order."""
-    from brickwork.array.blockwise import map_blocks
-    from brickwork.array.routines import ravel, rechunk
-
     if mask.shape != x.shape:
         raise IndexError(
             f"boolean index did not match indexed array; shape of array is {x.shape} but "
@@ -106,9 +104,6 @@ def _full_mask(x: Array, mask: Array) -> Array:
 
 def _axis_mask(x: Array, mask: Array, axis: int) -> Array:
     """``x[..., mask, ...]`` for a lazy 1-d mask along ``axis``."""
-    from brickwork.array.blockwise import map_blocks
-    from brickwork.array.routines import rechunk
-
     size = x.shape[axis]
     if mask.shape != (size,):
         raise IndexError(
@@ -135,8 +130,6 @@ def _axis_mask(x: Array, mask: Array, axis: int) -> Array:
 def _axis_positions(x: Array, positions: Array, axis: int) -> Array:
     """``x[..., positions, ...]`` for lazy 1-d integer positions along ``axis``: the shape
     is known, the positions are computed when the array is first needed."""
-    from brickwork.array.routines import rechunk, take
-
     if positions.ndim != 1:
         raise NotImplementedError(
             "indexing with a multi-dimensional brickwork array of integers is not supported; "

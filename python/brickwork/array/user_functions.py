@@ -26,6 +26,7 @@ from brickwork import config
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import _split, apply_blocks, map_blocks
 from brickwork.array.core import Array, as_array
+from brickwork.array.shape import broadcast_to
 
 __all__ = ["apply_along_axis", "apply_over_axes", "reduction"]
 
@@ -258,8 +259,6 @@ def reduction(
             raise ValueError(
                 f"Weights with shape {w.shape} are not broadcastable to x with shape {x.shape}"
             )
-        from brickwork.array.routines import broadcast_to
-
         args.append(broadcast_to(w, x.shape).rechunk(x.chunks))
     labels = tuple(range(x.ndim))
     label = name or funcname(chunk)

@@ -14,9 +14,10 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 import brickwork.array as da
 from brickwork.array.core import Array, as_array
 from brickwork.array.gufuncs import apply_gufunc
-from brickwork.array.routines import broadcast_to, moveaxis, stack, take
-from brickwork.array.routines_more import flip, roll
-from brickwork.array.routines_shape import tile
+from brickwork.array.indexing import take
+from brickwork.array.joining import stack
+from brickwork.array.shape import broadcast_to, flip, moveaxis, roll
+from brickwork.array.tiling import tile
 
 __all__ = [
     "broadcast_arrays",

@@ -18,9 +18,9 @@ from numpy.lib.array_utils import normalize_axis_index
 import brickwork.array as da
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
+from brickwork.array.counting import count_nonzero
+from brickwork.array.indexing import take
 from brickwork.array.reductions import argmax, argmin
-from brickwork.array.routines import take
-from brickwork.array.routines_more import count_nonzero
 from brickwork.array.ufuncs import where
 
 __all__ = [

@@ -1,5 +1,5 @@
-"""Routines that build larger arrays from one or several: ``pad``, ``tile``, ``repeat``,
-``dstack`` and ``block``.
+"""Routines that build a larger array from one: ``pad``, ``tile`` and ``repeat``
+(joining several is ``joining``).
 
 All are lazy compositions of slicing, gathers (``take``), ``concatenate``,
 ``map_blocks`` and filled arrays; the input's chunks are kept and new parts get
@@ -18,16 +18,14 @@ from brickwork.array._dispatch import array_method, implements
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
 from brickwork.array.creation import full
-from brickwork.array.routines import concatenate, rechunk, take
+from brickwork.array.indexing import along, take
+from brickwork.array.joining import concatenate
+from brickwork.array.shape import rechunk
 
-__all__ = ["block", "dstack", "pad", "repeat", "tile"]
+__all__ = ["pad", "repeat", "tile"]
 
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
 _NUMPY_ONLY_MODES = ("linear_ramp", "maximum", "mean", "median", "minimum")
-
-
-def _along(ndim: int, axis: int, index: Any) -> tuple[Any, ...]:
-    return tuple(index if i == axis else slice(None) for i in range(ndim))
 
 
 def _pairs(value: Any, ndim: int, name: str, integral: bool) -> np.ndarray:
@@ -237,7 +235,7 @@ def tile(A: Any, reps: Any) -> Array:  # noqa: N803 - NumPy's name
     r = (1,) * (x.ndim - len(r)) + r
     for axis, count in enumerate(r):
         if count == 0:
-            x = x[_along(x.ndim, axis, slice(0, 0))]
+            x = x[along(x.ndim, axis, slice(0, 0))]
         elif count > 1:
             x = concatenate([x] * count, axis=axis)
     return x
@@ -290,7 +288,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Array:
     else:
         ax = normalize_axis_index(operator.index(axis), x.ndim)
     if count == 0:
-        return x[_along(x.ndim, ax, slice(0, 0))]
+        return x[along(x.ndim, ax, slice(0, 0))]
     if count == 1 or x.shape[ax] == 0:
         return x
     slabs = _repeat_slabs(x.chunks[ax], count)
@@ -314,108 +312,3 @@ def _repeat_slabs(sizes: tuple[int, ...], count: int) -> tuple[int, ...]:
         slabs.extend(int(b - a) for a, b in zip(cuts[:-1], cuts[1:]) if b != a)
         start += size
     return tuple(slabs)
-
-
-def _sequence(tup: Any, name: str) -> list[Array]:
-    if isinstance(tup, Array | np.ndarray) or not hasattr(tup, "__iter__"):
-        raise TypeError(f"{name} takes a sequence of arrays, got {type(tup).__name__}")
-    seq = [as_array(a) for a in tup]
-    if not seq:
-        raise ValueError("need at least one array to concatenate")
-    return seq
-
-
-def _atleast_3d(x: Array) -> Array:
-    if x.ndim == 0:
-        return x[None, None, None]
-    if x.ndim == 1:
-        return x[None, :, None]
-    if x.ndim == 2:
-        return x[:, :, None]
-    return x
-
-
-@implements(np.dstack)
-def dstack(tup: Any) -> Array:
-    """Join arrays along the third axis, as ``numpy.dstack`` (1-d arrays of length N
-    become ``(1, N, 1)``, 2-d ``(M, N)`` become ``(M, N, 1)``).
-
-    Parameters
-    ----------
-    tup : sequence of Arrays or array_likes
-
-    Returns
-    -------
-    Array
-
-    Raises
-    ------
-    ValueError
-        If the shapes off the third axis differ.
-    """
-    return concatenate([_atleast_3d(x) for x in _sequence(tup, "dstack")], axis=2)
-
-
-def _block_depth(arrays: Any, index: tuple[int, ...] = ()) -> int:
-    """The nesting depth of ``arrays``, checking NumPy's rules."""
-    if isinstance(arrays, tuple):
-        raise TypeError(
-            f"{index} is a tuple. Only lists can be used to arrange blocks, and np.block "
-            "does not allow implicit conversion from tuple to ndarray."
-        )
-    if not isinstance(arrays, list):
-        return 0
-    if not arrays:
-        raise ValueError(f"List at arrays{list(index)} cannot be empty")
-    depths = [_block_depth(item, (*index, i)) for i, item in enumerate(arrays)]
-    if any(d != depths[0] for d in depths):
-        raise ValueError(
-            f"List depths are mismatched. First element at arrays{list(index)} has depth "
-            f"{depths[0] + 1}, but another element has depth {min(depths) + 1}"
-        )
-    return depths[0] + 1
-
-
-def _block_leaves(arrays: Any) -> list[Array]:
-    if isinstance(arrays, list):
-        return [leaf for item in arrays for leaf in _block_leaves(item)]
-    return [as_array(arrays)]
-
-
-def _assemble(arrays: Any, depth: int, ndim: int, level: int) -> Array:
-    if not isinstance(arrays, list):
-        x = as_array(arrays)
-        return x[(None,) * (ndim - x.ndim)] if x.ndim < ndim else x
-    parts = [_assemble(item, depth, ndim, level + 1) for item in arrays]
-    return concatenate(parts, axis=ndim - depth + level)
-
-
-@implements(np.block)
-def block(arrays: Any) -> Array:
-    """Assemble an array from nested lists of blocks, as ``numpy.block``.
-
-    The innermost lists are concatenated along the last axis, the next ones along the
-    second-to-last, and so on; blocks with fewer dimensions than the result gain
-    leading axes of length one. Each block keeps its chunks.
-
-    Parameters
-    ----------
-    arrays : nested list of Arrays, array_likes or scalars
-
-    Returns
-    -------
-    Array
-
-    Raises
-    ------
-    TypeError
-        If tuples are used to arrange blocks.
-    ValueError
-        For empty lists, mismatched list depths or blocks whose shapes do not fit.
-    """
-    depth = _block_depth(arrays)
-    ndim = max(depth, max(x.ndim for x in _block_leaves(arrays)))
-    if depth == 0:
-        x = as_array(arrays)
-        return x[(None,) * (ndim - x.ndim)] if x.ndim < ndim else x
-    return _assemble(arrays, depth, ndim, 0)
