@@ -96,7 +96,7 @@ from brickwork.array.counting import (
 )
 from brickwork.array.linalg import dot, matmul, outer, vdot
 from brickwork.array import linalg
-from brickwork.array.contractions import einsum, tensordot
+from brickwork.array.linalg._contractions import einsum, tensordot
 from brickwork.array import random
 from brickwork.array.blockwise import blockwise, map_blocks
 from brickwork.array import overlap

@@ -27,7 +27,7 @@ from brickwork._callables import funcname
 from brickwork import _core, config
 from brickwork._runner import active_pool
 from brickwork.array._dispatch import array_method
-from brickwork.array.core import Array, to_expr
+from brickwork.array.core import Array, as_array
 
 __all__ = ["apply_blocks", "blockwise", "map_blocks", "map_blocks_with"]
 
@@ -169,7 +169,7 @@ def apply_blocks(
     for pos, (arg, ind) in enumerate(zip(args, inds, strict=True)):
         if ind is None:
             continue
-        arr = arg if isinstance(arg, Array) else Array(to_expr(arg), "array")
+        arr = as_array(arg)
         ind = tuple(ind)
         if arr.ndim != len(ind):
             raise ValueError(f"Index string {ind} does not match array dimension {arr.ndim}")

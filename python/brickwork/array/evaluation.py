@@ -6,6 +6,7 @@ from typing import Any
 
 from brickwork import _core, config
 from brickwork._runner import ProgressArg, run
+from brickwork.delayed import compute as compute_delayed, contains_delayed
 from brickwork.array._dispatch import array_method
 from brickwork.array.core import Array
 
@@ -100,8 +101,6 @@ def compute(
     --------
     >>> total, mean = brickwork.compute(x.sum(), x.mean())
     """
-    from brickwork.delayed import compute as compute_delayed, contains_delayed
-
     if contains_delayed(args):  # brickwork.delayed objects: their graph runs too
         return compute_delayed(
             *args, progress=progress, num_threads=num_threads, scheduler=scheduler

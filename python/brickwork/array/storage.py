@@ -41,7 +41,7 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from brickwork import _core, config
-from brickwork._runner import ProgressArg, _num_threads, add_check, run
+from brickwork._runner import ProgressArg, _num_threads, _progress_callback, add_check, run
 from brickwork.array._dispatch import array_method
 from brickwork.array.core import Array
 from brickwork.array.creation import from_array
@@ -677,8 +677,6 @@ def to_zarr(
     _check_npy_files(_source_regions(inputs))
     if overwrite:
         _check_zarr_target(inputs, path, component)
-    from brickwork._runner import _progress_callback
-
     callback, bar = _progress_callback(progress)
     try:
         _core.to_zarr(

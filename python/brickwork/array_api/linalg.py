@@ -21,10 +21,10 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 import brickwork.array as da
-from brickwork.array.contractions import tensordot
 from brickwork.array.core import Array, as_array
 from brickwork.array.gufuncs import apply_gufunc
 from brickwork.array.linalg import matmul
+from brickwork.array.linalg._contractions import tensordot
 
 __all__ = [
     "EighResult",

@@ -1,7 +1,5 @@
-"""Matrix products: ``matmul`` / ``@`` and ``dot`` for any dimensions and dtypes, and
-``outer`` and ``vdot``; and, as the namespace ``brickwork.array.linalg`` (like
-``dask.array.linalg``), the decompositions and solvers of
-``brickwork.array.decompositions`` (``qr``, ``svd``, ``norm``, ``solve``, ...)."""
+"""Matrix products: ``matmul`` / ``@`` for any dimensions and dtypes, ``outer`` and
+``vdot``."""
 
 from __future__ import annotations
 
@@ -13,27 +11,10 @@ import numpy as np
 from brickwork import _core
 from brickwork.array._dispatch import array_method, implements, implements_ufunc
 from brickwork.array.core import Array, as_array
+from brickwork.array.joining import stack
 
-__all__ = [
-    "cholesky",
-    "compression_level",
-    "compression_matrix",
-    "dot",
-    "inv",
-    "lstsq",
-    "lu",
-    "matmul",
-    "norm",
-    "outer",
-    "qr",
-    "sfqr",
-    "solve",
-    "solve_triangular",
-    "svd",
-    "svd_compressed",
-    "tsqr",
-    "vdot",
-]
+__all__ = ["matmul", "outer", "vdot"]
+
 
 #: Batched float products with at most this many matrices run one GEMM per matrix;
 #: larger batches multiply and sum elementwise (fused, without BLAS).
@@ -147,7 +128,6 @@ def _batch_chunks(x: Array, y: Array, batch: tuple[int, ...]) -> list[tuple[int,
 
 def _batched_gemm(x: Array, y: Array, batch: tuple[int, ...], dtype: np.dtype) -> Array:
     """One GEMM per matrix of the stack, stacked back (then rechunked like the inputs)."""
-    from brickwork.array.joining import stack
 
     def matrix(arr: Array, idx: tuple[int, ...]) -> Array:
         own = idx[len(batch) - (arr.ndim - 2) :]
@@ -160,22 +140,6 @@ def _batched_gemm(x: Array, y: Array, batch: tuple[int, ...], dtype: np.dtype) -
 
     out = build(())
     return out.rechunk((*_batch_chunks(x, y, batch), *out.chunks[-2:]))
-
-
-@array_method()
-@implements(np.dot)
-def dot(a: Any, b: Any) -> Array:
-    """The dot product, as ``numpy.dot``: ``matmul`` for 1-d and 2-d operands, a
-    multiplication when one is 0-d, and otherwise the sum over the last axis of ``a``
-    and the second-to-last of ``b`` (``tensordot(a, b, axes=([-1], [-2]))``)."""
-    x, y = as_array(a), as_array(b)
-    if x.ndim == 0 or y.ndim == 0:
-        return x * y
-    if x.ndim <= 2 and y.ndim <= 2:
-        return matmul(x, y)
-    from brickwork.array.contractions import tensordot
-
-    return tensordot(x, y, axes=([-1], [-2 if y.ndim >= 2 else -1]))
 
 
 # np.matmul is a ufunc in NumPy 2: it reaches brickwork through __array_ufunc__.
@@ -237,23 +201,3 @@ def vdot(a: Any, b: Any) -> Array:
     if dtype == np.bool_:
         return (x & y).any()
     return (x * y).sum(dtype=dtype)
-
-
-# The decompositions, solvers and norms, so that ``brickwork.array.linalg`` is the
-# namespace of ``dask.array.linalg``. Imported last: they use ``matmul`` through ``@``.
-from brickwork.array.decompositions import (  # noqa: E402
-    cholesky,
-    compression_level,
-    compression_matrix,
-    inv,
-    lstsq,
-    lu,
-    norm,
-    qr,
-    sfqr,
-    solve,
-    solve_triangular,
-    svd,
-    svd_compressed,
-    tsqr,
-)

@@ -19,7 +19,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 from brickwork.array._dispatch import implements
 from brickwork.array.core import Array, as_array
-from brickwork.array.linalg import matmul
+from brickwork.array.linalg._products import matmul
 from brickwork.array.shape import broadcast_to
 
 __all__ = ["einsum", "tensordot"]
