@@ -8,6 +8,7 @@ and ``average`` are composed from them.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -335,7 +336,7 @@ def average(
     x = as_array(a)
     if weights is None:
         avg = x.mean(axis=axis, keepdims=keepdims)
-        scl = avg.dtype.type(x.size / max(avg.size, 1))
+        scl = avg.dtype.type(x.size / builtins.max(avg.size, 1))  # this module defines max
         return (avg, scl) if returned else avg
     w = as_array(weights)
     if w.shape != x.shape:
