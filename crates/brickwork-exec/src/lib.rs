@@ -16,5 +16,6 @@ mod slots;
 mod spill;
 
 pub use admission::on_release_memory;
+pub use brickwork_kernels::block::contiguous;
 pub use local::{Executor, ExternalArray, LocalExecutor, Progress};
-pub use output::{contiguous, OutputBuffer};
+pub use output::OutputBuffer;
