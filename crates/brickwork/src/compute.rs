@@ -97,6 +97,17 @@ pub fn compute(
     options.executor().execute_into(&g, into, poll)
 }
 
+/// Run a task graph built without expressions (work that is not an array, such as
+/// `delayed` calls: see `brickwork_graph::stage::Calls`) on the executor of `options`,
+/// with its budget held while running.
+pub fn execute(
+    graph: &TaskGraph,
+    options: &ComputeOptions,
+    poll: &mut dyn FnMut(Progress) -> bool,
+) -> Result<()> {
+    options.executor().execute(graph, poll).map(|_| ())
+}
+
 /// Write each expression into its sink (a Zarr array, …) block by block, under the
 /// same budget as [`compute`].
 pub fn store(
