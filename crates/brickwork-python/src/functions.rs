@@ -5,7 +5,7 @@ use crate::errors::{guard, to_py};
 use crate::expr::PyExpr;
 use brickwork::layers::graph::{self as graph, optimize, Expr, Operand};
 use brickwork::{BinaryOp, UnaryOp};
-use brickwork::{Buffer, Chunks, ComputeOptions, DType, Progress, Reducer, ScalarKind};
+use brickwork::{Buffer, Chunks, ComputeOptions, DType, Error, Progress, Reducer, ScalarKind};
 use ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -641,6 +641,68 @@ fn to_zarr(
     })
 }
 
+/// A Python callable `f(i)` as the calls of a task graph (`brickwork.delayed`).
+struct PyTaskFn {
+    func: Py<PyAny>,
+    name: String,
+}
+
+impl std::fmt::Debug for PyTaskFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PyTaskFn({})", self.name)
+    }
+}
+
+impl graph::stage::TaskFn for PyTaskFn {
+    fn call(&self, i: usize) -> brickwork::Result<()> {
+        Python::attach(|py| {
+            // The exception travels with this computation's result and is re-raised
+            // unchanged, as a block function's.
+            self.func
+                .call1(py, (i,))
+                .map(|_| ())
+                .map_err(|e| Error::External {
+                    message: format!("{} raised {e}", self.name),
+                    source: Arc::new(e),
+                })
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Call `func(i)` for every `i` in `range(len(deps))` on the engine's executor, call
+/// `i` once the calls `deps[i]` (all smaller numbers) have returned, with the GIL
+/// released between calls; progress, Ctrl-C, memory admission and errors as
+/// [`compute`]. `pool` as for [`compute`].
+#[pyfunction]
+#[pyo3(signature = (func, name, deps, num_threads, progress=None, memory_limit=None, pool=None))]
+#[allow(clippy::too_many_arguments)]
+fn run_calls(
+    py: Python<'_>,
+    func: Py<PyAny>,
+    name: String,
+    deps: Vec<Vec<usize>>,
+    num_threads: usize,
+    progress: Option<Py<PyAny>>,
+    memory_limit: Option<usize>,
+    pool: Option<Py<PyAny>>,
+) -> PyResult<()> {
+    let f = Arc::new(PyTaskFn { func, name });
+    let g = guard(py, || graph::stage::Calls::graph(f, &deps))?;
+    let options = ComputeOptions {
+        num_threads: num_threads.max(1),
+        memory_limit,
+        spill_dir: None,
+        context: pool.map(|p| Arc::new(crate::callback::PoolContext(p)) as _),
+    };
+    run_detached(py, progress, |poll| {
+        brickwork::compute::execute(&g, &options, poll)
+    })
+}
+
 /// A writable, aligned, C-contiguous NumPy array as memory to compute into.
 fn external(arr: &Bound<'_, PyUntypedArray>) -> PyResult<brickwork::ExternalArray> {
     let dtype = numpy_dtype(&arr.dtype())?;
@@ -745,6 +807,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cumulative, m)?)?;
     m.add_function(wrap_pyfunction!(take, m)?)?;
     m.add_function(wrap_pyfunction!(take_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(run_calls, m)?)?;
     m.add_function(wrap_pyfunction!(matmul, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_task, m)?)?;
     m.add_function(wrap_pyfunction!(from_zarr, m)?)?;

@@ -13,6 +13,7 @@
 //! the planner that constructs it (see "How to add an operation" in ARCHITECTURE.md).
 
 mod callback;
+mod calls;
 mod combine;
 mod contract;
 mod gather;
@@ -22,6 +23,7 @@ mod scan;
 mod store;
 
 pub use callback::Callback;
+pub use calls::{Calls, TaskFn};
 pub use combine::Combine;
 pub use contract::Contract;
 pub use gather::Gather;
@@ -177,6 +179,8 @@ pub enum StageKind {
     Scan(Scan),
     /// See [`Callback`].
     Callback(Callback),
+    /// See [`Calls`].
+    Calls(Calls),
 }
 
 impl StageKind {
@@ -191,6 +195,7 @@ impl StageKind {
             StageKind::Contract(s) => s,
             StageKind::Scan(s) => s,
             StageKind::Callback(s) => s,
+            StageKind::Calls(s) => s,
         }
     }
 
@@ -205,6 +210,7 @@ impl StageKind {
             StageKind::Contract(s) => s,
             StageKind::Scan(s) => s,
             StageKind::Callback(s) => s,
+            StageKind::Calls(s) => s,
         }
     }
 }
