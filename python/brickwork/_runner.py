@@ -152,6 +152,7 @@ def run(
             config.get("memory_limit"),
             config.get("temporary_directory"),
             pool,
+            config.get("executor"),
         )
     finally:
         if bar is not None:
@@ -194,6 +195,7 @@ def run_calls(
             callback,
             config.get("memory_limit"),
             pool,
+            config.get("executor"),
         )
     finally:
         if bar is not None:

@@ -10,6 +10,7 @@
 
 mod admission;
 mod local;
+mod loopback;
 mod output;
 mod run;
 mod slots;
@@ -17,5 +18,5 @@ mod spill;
 
 pub use admission::on_release_memory;
 pub use brickwork_kernels::block::contiguous;
-pub use local::{Executor, ExternalArray, LocalExecutor, Progress};
+pub use local::{Executor, ExternalArray, LocalExecutor, Progress, TaskRunner};
 pub use output::OutputBuffer;

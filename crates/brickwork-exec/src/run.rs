@@ -3,7 +3,7 @@
 
 use crate::output::OutputTarget;
 use crate::slots::Slots;
-use brickwork_core::{c_strides, Buffer, DType, Result};
+use brickwork_core::{c_strides, Buffer, DType, Error, Result};
 use brickwork_graph::{Leaf, LeafKind, Part, Task, TaskEnv, TaskGraph};
 use brickwork_kernels::block::evaluate;
 use brickwork_kernels::program::{run_block, Input, InputView, Scratch};
@@ -30,7 +30,7 @@ impl Ctx<'_> {
     }
 }
 
-fn leaf_views(
+pub(crate) fn leaf_views(
     ctx: &Ctx,
     leaves: &[Leaf],
     offset: &[usize],
@@ -91,6 +91,11 @@ fn leaf_views(
                         base,
                         strides,
                     }
+                }
+                LeafKind::Remote(key) => {
+                    return Err(Error::Internal(format!(
+                        "remote data #{key:x} reached the local executor"
+                    )))
                 }
                 LeafKind::Buffer {
                     target, reshaped, ..
@@ -201,8 +206,9 @@ impl TaskEnv for Ctx<'_> {
         }
     }
 
-    fn put(&self, task: usize, parts: Vec<Part>) {
+    fn put(&self, task: usize, parts: Vec<Part>) -> Result<()> {
         self.slots.put(task, parts);
+        Ok(())
     }
 
     fn with_part(&self, task: usize, part: usize, f: &mut dyn FnMut(Option<&Part>)) -> Result<()> {

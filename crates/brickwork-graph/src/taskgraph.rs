@@ -89,6 +89,9 @@ pub enum LeafKind {
     Generated(Generator),
     /// An array on storage: each task reads the region its view reaches.
     Stored(Arc<dyn brickwork_kernels::io::BlockSource>),
+    /// Data that stays with the client of a remote executor (memory or storage),
+    /// fetched by this key through the task's wire (see [`crate::stage::remote`]).
+    Remote(u64),
     /// A materialized intermediate array (a reduction result, a concatenation), read in
     /// place like a source once its writers have run.
     Buffer {
@@ -104,9 +107,13 @@ pub enum LeafKind {
 
 /// An input of a fused program: what it reads and through which view of the stage's
 /// iteration space.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Leaf {
     /// The data read.
+    #[serde(
+        serialize_with = "crate::stage::remote::serialize_leaf_kind",
+        deserialize_with = "crate::stage::remote::deserialize_leaf_kind"
+    )]
     pub kind: LeafKind,
     /// Iteration coordinates to leaf coordinates.
     pub view: View,

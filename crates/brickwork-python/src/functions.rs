@@ -563,6 +563,7 @@ fn _panic_in_task(py: Python<'_>) -> PyResult<()> {
         memory_limit: None,
         spill_dir: None,
         context: None,
+        executor: brickwork::ExecutorKind::Local,
     };
     run_detached(py, None, |poll| {
         brickwork::compute::compute(&[x], &options, Vec::new(), poll)
@@ -603,7 +604,7 @@ fn from_zarr(
 /// Compute `x` into a new Zarr array at `component` of the store at `path`, in chunks
 /// of `x`'s largest chunk (x must be regularly chunked: the Python layer rechunks).
 #[pyfunction]
-#[pyo3(signature = (x, path, component, overwrite, num_threads, progress=None, memory_limit=None, temporary_directory=None))]
+#[pyo3(signature = (x, path, component, overwrite, num_threads, progress=None, memory_limit=None, temporary_directory=None, executor="local"))]
 #[allow(clippy::too_many_arguments)]
 fn to_zarr(
     py: Python<'_>,
@@ -615,6 +616,7 @@ fn to_zarr(
     progress: Option<Py<PyAny>>,
     memory_limit: Option<usize>,
     temporary_directory: Option<std::path::PathBuf>,
+    executor: &str,
 ) -> PyResult<()> {
     let e = x.expr.clone();
     let chunk = e.chunks().chunksize();
@@ -635,10 +637,22 @@ fn to_zarr(
         memory_limit,
         spill_dir: temporary_directory,
         context: None,
+        executor: executor_kind(executor)?,
     };
     run_detached(py, progress, |poll| {
         brickwork::compute::store(&[(e, sink)], &options, poll)
     })
+}
+
+/// The executor named `name` ("local" or "loopback").
+fn executor_kind(name: &str) -> PyResult<brickwork::ExecutorKind> {
+    match name {
+        "local" => Ok(brickwork::ExecutorKind::Local),
+        "loopback" => Ok(brickwork::ExecutorKind::Loopback),
+        other => Err(PyValueError::new_err(format!(
+            "executor must be 'local' or 'loopback', got {other:?}"
+        ))),
+    }
 }
 
 /// A Python callable `f(i)` as the calls of a task graph (`brickwork.delayed`).
@@ -678,7 +692,7 @@ impl graph::stage::TaskFn for PyTaskFn {
 /// released between calls; progress, Ctrl-C, memory admission and errors as
 /// [`compute`]. `pool` as for [`compute`].
 #[pyfunction]
-#[pyo3(signature = (func, name, deps, num_threads, progress=None, memory_limit=None, pool=None))]
+#[pyo3(signature = (func, name, deps, num_threads, progress=None, memory_limit=None, pool=None, executor="local"))]
 #[allow(clippy::too_many_arguments)]
 fn run_calls(
     py: Python<'_>,
@@ -689,6 +703,7 @@ fn run_calls(
     progress: Option<Py<PyAny>>,
     memory_limit: Option<usize>,
     pool: Option<Py<PyAny>>,
+    executor: &str,
 ) -> PyResult<()> {
     let f = Arc::new(PyTaskFn { func, name });
     let g = guard(py, || graph::stage::Calls::graph(f, &deps))?;
@@ -697,6 +712,7 @@ fn run_calls(
         memory_limit,
         spill_dir: None,
         context: pool.map(|p| Arc::new(crate::callback::PoolContext(p)) as _),
+        executor: executor_kind(executor)?,
     };
     run_detached(py, progress, |poll| {
         brickwork::compute::execute(&g, &options, poll)
@@ -730,7 +746,7 @@ fn external(arr: &Bound<'_, PyUntypedArray>) -> PyResult<brickwork::ExternalArra
 /// process pool that this computation's block functions run in (`scheduler=
 /// "processes"`; they read it with `compute_pool()`).
 #[pyfunction]
-#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None, temporary_directory=None, pool=None))]
+#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None, temporary_directory=None, pool=None, executor="local"))]
 // The Python signature's keywords, one argument each.
 #[allow(clippy::too_many_arguments)]
 fn compute<'py>(
@@ -742,6 +758,7 @@ fn compute<'py>(
     memory_limit: Option<usize>,
     temporary_directory: Option<std::path::PathBuf>,
     pool: Option<Py<PyAny>>,
+    executor: &str,
 ) -> PyResult<Bound<'py, PyList>> {
     if num_threads == 0 {
         return Err(PyValueError::new_err("num_threads must be at least 1"));
@@ -767,6 +784,7 @@ fn compute<'py>(
         memory_limit,
         spill_dir: temporary_directory,
         context: pool.map(|p| Arc::new(crate::callback::PoolContext(p)) as _),
+        executor: executor_kind(executor)?,
     };
     let outputs = run_detached(py, progress, |poll| {
         brickwork::compute::compute(&exprs, &options, externals, poll)

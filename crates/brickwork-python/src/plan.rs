@@ -35,7 +35,7 @@ fn input<'py>(py: Python<'py>, leaf: &Leaf) -> PyResult<Option<Bound<'py, PyDict
             d.set_item("size", src.shape().iter().product::<usize>())?;
             d.set_item("shape", PyTuple::new(py, src.shape())?)?;
         }
-        LeafKind::Generated(_) | LeafKind::Buffer { .. } => return Ok(None),
+        LeafKind::Generated(_) | LeafKind::Buffer { .. } | LeafKind::Remote(_) => return Ok(None),
     }
     Ok(Some(d))
 }

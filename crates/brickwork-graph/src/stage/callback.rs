@@ -10,9 +10,10 @@ use brickwork_kernels::program::{check_view, Input, Scratch};
 use std::sync::Arc;
 
 /// Call a user function on block `i` of every input to make block `i` of `grid`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Callback {
     /// The function.
+    #[serde(with = "super::remote::block_fn")]
     pub func: Arc<dyn BlockFn>,
     /// The inputs, read through identity views of their own grids.
     pub leaves: Vec<Leaf>,

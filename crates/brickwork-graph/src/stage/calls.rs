@@ -20,9 +20,10 @@ pub trait TaskFn: std::fmt::Debug + Send + Sync {
 }
 
 /// `ntasks` calls of `func`; call `i` waits for calls `deps[deps_start[i]..deps_start[i + 1]]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Calls {
     /// The function called with each task's number.
+    #[serde(with = "super::remote::task_fn")]
     pub func: Arc<dyn TaskFn>,
     /// CSR offsets into `deps`, one more than the calls.
     pub deps_start: Vec<u32>,

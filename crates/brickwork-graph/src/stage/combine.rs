@@ -9,7 +9,7 @@ use brickwork_kernels::program::Scratch;
 use brickwork_kernels::reduce::{combine, Reducer, State};
 
 /// Combine groups of up to `fan_in` states of the previous stage.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Combine {
     /// The reduction.
     pub reducer: Reducer,
@@ -99,7 +99,6 @@ impl StageOp for Combine {
         let state = acc.ok_or_else(|| Error::Internal("a combine task without inputs".into()))?;
         let o = task.index / self.per_out;
         let part = deliver(env, o, self.reducer, &self.finish, state, scratch)?;
-        env.put(task.id, vec![part]);
-        Ok(())
+        env.put(task.id, vec![part])
     }
 }

@@ -11,7 +11,7 @@ use brickwork_kernels::program::{check_view, Input, Scratch};
 use brickwork_kernels::reduce::{Reducer, State};
 
 /// Block matrix products, summed by the combine stages after it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Contract {
     /// The left operand, read in place.
     pub a: Leaf,
@@ -122,7 +122,6 @@ impl StageOp for Contract {
         let mut state = State::new(Reducer::Sum, DType::F64, shape[0] * shape[1]);
         state.vals = product;
         let part = deliver(env, o, Reducer::Sum, &self.finish, state, scratch)?;
-        env.put(task.id, vec![part]);
-        Ok(())
+        env.put(task.id, vec![part])
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// Block `i` of `grid` takes, along `axis`, the input's slices at `indices` (the input
 /// read in place through `leaf`), written into a target.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Gather {
     /// The input, through an identity view of its own coordinates.
     pub leaf: Leaf,

@@ -8,7 +8,7 @@ use brickwork_kernels::program::Scratch;
 use brickwork_kernels::Program;
 
 /// Evaluate a program over block `i` of `grid` and write it into a target.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Map {
     /// The fused kernel.
     pub program: Program,

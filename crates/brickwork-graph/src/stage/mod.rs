@@ -19,6 +19,7 @@ mod contract;
 mod gather;
 mod map;
 mod partial;
+pub mod remote;
 mod scan;
 mod store;
 
@@ -37,6 +38,7 @@ use brickwork_core::{fmt_shape, Chunks, DType, Result};
 use brickwork_kernels::program::{InputView, Scratch};
 use brickwork_kernels::reduce::{finalize, Reducer, State};
 use brickwork_kernels::{Program, Tile};
+use serde::{Deserialize, Serialize};
 
 /// One task as its stage runs it.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +52,7 @@ pub struct Task<'a> {
 }
 
 /// One output of a finished task, kept for the tasks that read it.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Part {
     /// A partial reduction state.
     State(State),
@@ -100,7 +102,7 @@ pub trait TaskEnv {
     ) -> Result<Tile>;
 
     /// Keep task `task`'s parts for the tasks that depend on it.
-    fn put(&self, task: usize, parts: Vec<Part>);
+    fn put(&self, task: usize, parts: Vec<Part>) -> Result<()>;
 
     /// Call `f` with part `part` of task `task`'s result (None when it is missing).
     fn with_part(&self, task: usize, part: usize, f: &mut dyn FnMut(Option<&Part>)) -> Result<()>;
@@ -160,7 +162,7 @@ pub trait StageOp: std::fmt::Debug + Send + Sync {
 
 /// The kinds of stage. A plan holds one per stage, not per task, so variant sizes do
 /// not matter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(clippy::large_enum_variant)]
 pub enum StageKind {
     /// See [`Map`].
@@ -227,7 +229,7 @@ pub struct Stage {
 }
 
 /// What happens to the finished value of a reduction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Final {
     /// The result dtype.
     pub dtype: DType,
@@ -332,6 +334,7 @@ pub fn leaf_name(l: &Leaf) -> String {
         LeafKind::Generated(_) => "generated values".into(),
         LeafKind::Buffer { target, .. } => format!("intermediate #{target}"),
         LeafKind::Stored(src) => format!("{src:?} (read per block)"),
+        LeafKind::Remote(key) => format!("remote data #{key:x}"),
     }
 }
 

@@ -11,7 +11,7 @@ use brickwork_kernels::reduce::{ReduceSink, ReduceSinks, Reducer, State};
 use brickwork_kernels::Program;
 
 /// One reduction computed by a partial stage.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PartialOut {
     /// The reduction.
     pub reducer: Reducer,
@@ -24,7 +24,7 @@ pub struct PartialOut {
 /// Evaluate a program over one block of `grid` and fold each of its outputs into a
 /// partial state. Task `o * per_out + r` handles the `r`-th block (in C order over the
 /// reduced axes) of output block `o`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Partial {
     /// The fused kernel (one output register per reduction).
     pub program: Program,
@@ -167,8 +167,7 @@ impl StageOp for Partial {
             .zip(states)
             .map(|(out, state)| deliver(env, o, out.reducer, &out.finish, state, scratch))
             .collect::<Result<Vec<_>>>()?;
-        env.put(task.id, parts);
-        Ok(())
+        env.put(task.id, parts)
     }
 }
 

@@ -12,7 +12,7 @@ use brickwork_kernels::scan::{scan, ScanOp};
 use brickwork_kernels::Program;
 
 /// A scan along `axis`, block after block.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Scan {
     /// The fused kernel producing the values scanned.
     pub program: Program,

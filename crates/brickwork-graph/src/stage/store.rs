@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// Evaluate a program over block `i` of `grid` and write it to a sink on storage, at
 /// the block's offset.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Store {
     /// The fused kernel.
     pub program: Program,
@@ -22,6 +22,7 @@ pub struct Store {
     /// The grid (the sink's chunks, so each block is whole chunks).
     pub grid: Chunks,
     /// Where the blocks go.
+    #[serde(with = "super::remote::block_sink")]
     pub sink: Arc<dyn BlockSink>,
 }
 
