@@ -107,6 +107,12 @@ step "pytest python/tests --tiny-chunks (array tests)"
 "${PY}" -m pytest python/tests -q --hypothesis-seed=0 --tiny-chunks \
     --ignore-glob='*/test_mp_*' || failed=1
 
+# The array suite again on the loopback executor: every task, read, write and state
+# through bytes, as on a remote worker (tiny chunks: many tasks per computation).
+step "pytest python/tests --tiny-chunks --executor=loopback (array tests)"
+"${PY}" -m pytest python/tests -q --hypothesis-seed=0 --tiny-chunks --executor=loopback \
+    --ignore-glob='*/test_mp_*' || failed=1
+
 if [ "${failed}" -ne 0 ]; then
     step "FAILED: see the pytest output above"
     exit 1

@@ -12,7 +12,7 @@ import numpy as np
 from brickwork import _core, config
 from brickwork.progress import ProgressBar
 
-__all__ = ["ProgressArg", "active_pool", "add_check", "run"]
+__all__ = ["ProgressArg", "active_pool", "add_check", "run", "run_calls"]
 
 ProgressArg = bool | Callable[[int, int], object] | None
 
@@ -67,12 +67,25 @@ def _pool_for(processes: int) -> Any:
         return pool
 
 
+_SCHEDULERS = {
+    "threads": "threads",
+    "threading": "threads",
+    "processes": "processes",
+    "multiprocessing": "processes",
+    "sync": "sync",
+    "synchronous": "sync",
+    "single-threaded": "sync",
+}
+
+
 def _scheduler(scheduler: Any) -> str:
+    """The scheduler's canonical name, "threads", "processes" or "sync", from a name
+    Dask accepts (None: the ``scheduler`` setting)."""
     if scheduler is None:
-        return str(config.get("scheduler"))
-    if scheduler not in ("threads", "processes"):
-        raise ValueError(f"scheduler must be 'threads' or 'processes', got {scheduler!r}")
-    return str(scheduler)
+        scheduler = config.get("scheduler")
+    if scheduler not in _SCHEDULERS:
+        raise ValueError(f"scheduler must be 'threads', 'processes' or 'sync', got {scheduler!r}")
+    return _SCHEDULERS[scheduler]
 
 
 def _progress_callback(
@@ -115,18 +128,20 @@ def run(
     into : sequence of numpy.ndarray or None, optional
         Writable C-contiguous arrays (e.g. memory-mapped files) to write the outputs
         into instead of new arrays.
-    scheduler : {"threads", "processes"}, optional
-        Where Python callables (``map_blocks`` functions) run. Default: the
-        ``scheduler`` setting.
+    scheduler : {"threads", "processes", "sync"}, optional
+        Where Python callables (``map_blocks`` functions) run: threads, the worker
+        processes of ``brickwork.multiprocessing``, or one thread ("sync"; Dask's
+        aliases are accepted). Default: the ``scheduler`` setting.
 
     Returns
     -------
     list of numpy.ndarray
     """
-    threads = _num_threads(num_threads)
+    kind = _scheduler(scheduler)
+    threads = 1 if kind == "sync" else _num_threads(num_threads)
     for check in _checks:
         check(exprs)
-    pool = _pool_for(threads) if _scheduler(scheduler) == "processes" else None
+    pool = _pool_for(threads) if kind == "processes" else None
     callback, bar = _progress_callback(progress)
     try:
         return _core.compute(
@@ -137,6 +152,50 @@ def run(
             config.get("memory_limit"),
             config.get("temporary_directory"),
             pool,
+            config.get("executor"),
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def run_calls(
+    call: Callable[[int], object],
+    name: str,
+    deps: Sequence[Sequence[int]],
+    progress: ProgressArg = None,
+    num_threads: int | None = None,
+    scheduler: str | None = None,
+) -> None:
+    """Run ``call(i)`` for every ``i < len(deps)`` as tasks of the engine's executor,
+    ``call(i)`` after the calls ``deps[i]`` (smaller numbers) have returned.
+
+    The work that is not an array (``brickwork.delayed``) gets what array tasks get:
+    progress, memory admission under ``memory_limit``, Ctrl-C and the first error
+    re-raised unchanged. With ``scheduler="processes"``, ``active_pool()`` inside a
+    call is the computation's process pool. With ``scheduler="sync"`` the calls run
+    one after another in the calling thread, as Dask's, so that a debugger stops in them.
+    """
+    kind = _scheduler(scheduler)
+    threads = _num_threads(num_threads)
+    pool = _pool_for(threads) if kind == "processes" else None
+    callback, bar = _progress_callback(progress)
+    try:
+        if kind == "sync":
+            for i in range(len(deps)):
+                call(i)
+                if callback is not None:
+                    callback(i + 1, len(deps))
+            return
+        _core.run_calls(
+            call,
+            name,
+            [list(d) for d in deps],
+            threads,
+            callback,
+            config.get("memory_limit"),
+            pool,
+            config.get("executor"),
         )
     finally:
         if bar is not None:

@@ -38,6 +38,11 @@ memory_limit : int, str, float or None
 temporary_directory : str or None
     Where spilled intermediate arrays go. Default None: the system's temporary
     directory (``tempfile.gettempdir()``).
+executor : str
+    The executor that runs computations: ``"local"`` (the default: this process's
+    threads) or ``"loopback"`` (the same threads, every task run as a remote worker
+    would, its stage, reads, writes and results encoded to bytes and back: slower, for
+    testing that plans can travel to other machines).
 
 Settings live in this process only and are shared by all threads, like
 ``dask.config``. They are never read from environment variables.
@@ -123,6 +128,12 @@ def _check_scheduler(value: Any) -> str:
     return str(value)
 
 
+def _check_executor(value: Any) -> str:
+    if value not in ("local", "loopback"):
+        raise ValueError(f"config 'executor' must be 'local' or 'loopback', got {value!r}")
+    return str(value)
+
+
 def _check_temporary_directory(value: Any) -> str | None:
     if value is None:
         return None
@@ -146,6 +157,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "memory_limit": _check_memory_limit,
     "scheduler": _check_scheduler,
     "temporary_directory": _check_temporary_directory,
+    "executor": _check_executor,
 }
 
 # None means "the default", resolved by get() so that it follows the CPU affinity.
@@ -157,6 +169,7 @@ _settings: dict[str, Any] = {
     "memory_limit": 0.75,
     "scheduler": "threads",
     "temporary_directory": None,
+    "executor": "local",
 }
 
 

@@ -4,9 +4,10 @@
 accesses, indexing and operators on the result record more. ``.compute()`` (or
 ``brickwork.compute(...)``) runs the graph: every brickwork Array inside the arguments
 is computed first, all in one task graph, then the calls run as soon as their inputs
-are ready, independent ones in parallel on threads or, with ``scheduler="processes"``,
-in the worker processes of ``brickwork.multiprocessing`` (the pool the arrays'
-``map_blocks`` functions use). Each call runs once per compute even if several results
+are ready, as tasks of the same executor (progress, memory admission and Ctrl-C as for
+arrays): independent ones in parallel on its threads or, with
+``scheduler="processes"``, in the worker processes of ``brickwork.multiprocessing``
+(the pool the arrays' ``map_blocks`` functions use). Each call runs once per compute even if several results
 depend on it; with ``pure=True`` equal calls (same function, same arguments) are also
 one node.
 
@@ -24,16 +25,15 @@ from __future__ import annotations
 import hashlib
 import operator
 import pickle
-import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from brickwork._callables import funcname
-from brickwork import config
+from brickwork._runner import active_pool, run_calls
 
 __all__ = ["Delayed", "compute", "contains_delayed", "delayed"]
 
@@ -376,23 +376,6 @@ class _Opaque:
 # --------------------------------------------------------------------------- running
 
 
-def _scheduler(scheduler: Any) -> str:
-    if scheduler is None:
-        scheduler = config.get("scheduler")
-    aliases = {
-        "threads": "threads",
-        "threading": "threads",
-        "processes": "processes",
-        "multiprocessing": "processes",
-        "sync": "sync",
-        "synchronous": "sync",
-        "single-threaded": "sync",
-    }
-    if scheduler not in aliases:
-        raise ValueError(f"scheduler must be 'threads', 'processes' or 'sync', got {scheduler!r}")
-    return aliases[scheduler]
-
-
 def _graph(targets: list[Delayed]) -> dict[str, Delayed]:
     """Every node reachable from ``targets``, by key (one node per key)."""
     nodes: dict[str, Delayed] = {}
@@ -452,7 +435,7 @@ def compute(
     tuple
         One value per argument; 0-d array results are NumPy scalars.
     """
-    from brickwork._runner import _num_threads, _pool_for, run
+    from brickwork._runner import _num_threads, _scheduler, run
     from brickwork.array.core import Array
 
     kind = _scheduler(scheduler)
@@ -476,13 +459,13 @@ def compute(
             [a._expr for a in listed],
             progress,
             threads,
-            scheduler="processes" if kind == "processes" else "threads",
+            scheduler=kind,
         )
         array_values = {
             id(a): (v[()] if v.ndim == 0 else v) for a, v in zip(listed, computed, strict=True)
         }
     keep = {t._key for t in targets}
-    values = _run_graph(nodes, deps, keep, array_values, kind, threads, _pool_for)
+    values = _run_graph(nodes, deps, keep, array_values, kind, threads, progress)
 
     def value_of(obj: Any) -> Any:
         return values[obj._key] if isinstance(obj, Delayed) else array_values[id(obj)]
@@ -492,6 +475,28 @@ def compute(
     return tuple(_replace(a, value_of) for a in args)
 
 
+def _order(nodes: dict[str, Delayed], deps: dict[str, list[str]]) -> list[str]:
+    """The keys with every node after the nodes it depends on (Kahn's algorithm);
+    raises for a cycle."""
+    waiting = {key: len(d) for key, d in deps.items()}
+    users: dict[str, list[str]] = {key: [] for key in nodes}
+    for key, d in deps.items():
+        for dep in d:
+            users[dep].append(key)
+    ready = [key for key, n in waiting.items() if n == 0]
+    order: list[str] = []
+    while ready:
+        key = ready.pop()
+        order.append(key)
+        for user in users[key]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+    if len(order) != len(nodes):
+        raise RuntimeError("the delayed graph has a cycle")
+    return order
+
+
 def _run_graph(
     nodes: dict[str, Delayed],
     deps: dict[str, list[str]],
@@ -499,93 +504,50 @@ def _run_graph(
     array_values: dict[int, Any],
     kind: str,
     threads: int,
-    pool_for: Callable[[int], Any],
+    progress: Any,
 ) -> dict[str, Any]:
-    """Run every node once its dependencies are done; return the values by key."""
+    """Run every node once its dependencies are done, as tasks of the engine's
+    executor (progress, memory admission and Ctrl-C as for arrays); return the values
+    by key."""
     if not nodes:
         return {}
-    waiting = {key: len(d) for key, d in deps.items()}
-    users: dict[str, list[str]] = {key: [] for key in nodes}
-    for key, d in deps.items():
+    order = _order(nodes, deps)
+    number = {key: i for i, key in enumerate(order)}
+    pending = {key: 0 for key in nodes}
+    for d in deps.values():
         for dep in d:
-            users[dep].append(key)
+            pending[dep] += 1
     values: dict[str, Any] = {}
-    done: queue.Queue[tuple[str, bool, Any]] = queue.Queue()
-    ready = [key for key, n in waiting.items() if n == 0]
+    lock = threading.Lock()
 
     def value_of(obj: Any) -> Any:
         return values[obj._key] if isinstance(obj, Delayed) else array_values[id(obj)]
 
-    def prepare(key: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    def call(i: int) -> None:
+        key = order[i]
         node = nodes[key]
-        func = _replace(node._func, value_of) if isinstance(node._func, Delayed) else node._func
-        return func, _replace(node._args, value_of), _replace(node._kwargs, value_of)
-
-    pending = {key: len(u) for key, u in users.items()}
-
-    def release(key: str) -> None:
-        # A node's arguments are resolved when it starts: its inputs may then go.
-        for dep in deps[key]:
-            pending[dep] -= 1
-            if pending[dep] == 0 and dep not in keep:
-                values.pop(dep, None)
-
-    pool = pool_for(threads) if kind == "processes" else None
-    executor = ThreadPoolExecutor(max_workers=threads) if kind == "threads" else None
-    running = 0
-    failure: BaseException | None = None
-
-    def start(key: str) -> None:
-        nonlocal running
-        func, args, kwargs = prepare(key)
-        release(key)
-        if kind == "sync" or nodes[key]._local:
-            try:
-                done.put((key, True, _call(func, args, kwargs)))
-            except Exception as exc:  # noqa: BLE001 - re-raised by compute
-                done.put((key, False, exc))
-        elif pool is not None:
-            pool.apply_async(
-                _call,
-                (func, args, kwargs),
-                callback=lambda v, k=key: done.put((k, True, v)),
-                error_callback=lambda e, k=key: done.put((k, False, e)),
-            )
+        with lock:
+            func = _replace(node._func, value_of) if isinstance(node._func, Delayed) else node._func
+            args, kwargs = _replace(node._args, value_of), _replace(node._kwargs, value_of)
+            # A node's arguments are resolved when it starts: its inputs may then go.
+            for dep in deps[key]:
+                pending[dep] -= 1
+                if pending[dep] == 0 and dep not in keep:
+                    values.pop(dep, None)
+        pool = active_pool()
+        if pool is not None and not node._local:
+            value = pool.apply(_call, (func, args, kwargs))
         else:
-            assert executor is not None
-            future = executor.submit(_call, func, args, kwargs)
-
-            def finished(f: Any, k: str = key) -> None:
-                exc = f.exception()
-                done.put((k, exc is None, f.result() if exc is None else exc))
-
-            future.add_done_callback(finished)
-        running += 1
-
-    try:
-        for key in ready:
-            start(key)
-        remaining = len(nodes)
-        while remaining and running:
-            try:
-                key, ok, value = done.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            running -= 1
-            remaining -= 1
-            if not ok:
-                failure = value
-                break
+            value = _call(func, args, kwargs)
+        with lock:
             values[key] = value
-            for user in users[key]:
-                waiting[user] -= 1
-                if waiting[user] == 0:
-                    start(user)
-        if failure is None and remaining:
-            raise RuntimeError("the delayed graph has a cycle")
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-    if failure is not None:
-        raise failure
+
+    run_calls(
+        call,
+        "delayed",
+        [[number[dep] for dep in deps[key]] for key in order],
+        progress,
+        threads,
+        kind,
+    )
     return values

@@ -35,6 +35,13 @@ settings.load_profile("brickwork")
 
 def pytest_addoption(parser):
     parser.addoption(
+        "--executor",
+        choices=("local", "loopback"),
+        default="local",
+        help="run the session with brickwork.config.set(executor=...): 'loopback' runs "
+        "every task as a remote worker would, through bytes",
+    )
+    parser.addoption(
         "--tiny-chunks",
         action="store_true",
         default=False,
@@ -53,6 +60,12 @@ def pytest_report_header(config):
 def tiny_chunks(request) -> bool:
     """True when the session runs with tiny default chunks."""
     return bool(request.config.getoption("--tiny-chunks"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_executor(request):
+    with brickwork.config.set(executor=request.config.getoption("--executor")):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

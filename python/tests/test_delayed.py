@@ -228,3 +228,39 @@ def test_persist_and_decorator_forms():
     assert leaf is plus
     assert delayed(None).compute() is None
     assert repr(plus(1)).startswith("Delayed('plus-")
+
+
+def test_calls_run_on_the_engine_with_progress_and_their_own_errors():
+    seen = []
+
+    @delayed
+    def inc(v):
+        return v + 1
+
+    total = delayed(sum)([inc(i) for i in range(10)])
+    assert total.compute(progress=lambda done, n: seen.append((done, n))) == 55
+    # 10 calls of inc and one of sum, reported by the executor as tasks.
+    assert seen and seen[-1] == (11, 11)
+    assert total.compute(scheduler="sync", progress=lambda d, n: seen.append((d, n))) == 55
+    assert seen[-1] == (11, 11)
+
+    # Two threads computing at once each get their own exception.
+    @delayed
+    def fail(kind, v):
+        raise kind(v)
+
+    errors = {}
+
+    def run(kind):
+        try:
+            fail(kind, 1).compute(num_threads=2)
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertions
+            errors[kind] = exc
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (KeyError, IndexError) * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert type(errors[KeyError]) is KeyError
+    assert type(errors[IndexError]) is IndexError

@@ -81,3 +81,49 @@ def test_ctrl_c_interrupts_compute_and_leaves_interpreter_usable():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+DELAYED_CHILD = textwrap.dedent(
+    """
+    import time
+    import brickwork
+
+    # 4000 calls of 50 ms on 2 threads: minutes of work, so only an interrupt ends it.
+    nap = brickwork.delayed(lambda i: time.sleep(0.05) or i)
+    work = brickwork.delayed(sum)([nap(i) for i in range(4000)])
+    print("READY", flush=True)
+    try:
+        work.compute(num_threads=2)
+        print("FINISHED", flush=True)
+    except KeyboardInterrupt:
+        print("INTERRUPTED", flush=True)
+    print("SMALL", brickwork.delayed(sum)([1, 2, 3]).compute(), flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_interrupts_delayed_calls():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DELAYED_CHILD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    try:
+        _expect(lines, "READY", timeout=120)
+        time.sleep(1.0)
+        assert proc.poll() is None, proc.stderr.read()
+        sent = time.monotonic()
+        os.kill(proc.pid, signal.SIGINT)
+        stamp, _ = _expect(lines, "INTERRUPTED", timeout=30)
+        assert stamp - sent < INTERRUPT_LIMIT_S, f"KeyboardInterrupt after {stamp - sent:.2f} s"
+        _, line = _expect(lines, "SMALL", timeout=60)
+        assert line == "SMALL 6"
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

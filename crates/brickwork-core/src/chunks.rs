@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub const DEFAULT_CHUNK_BYTES: usize = 128 << 20;
 
 /// How one axis is cut into chunks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum AxisChunks {
     /// Chunks of `size` elements, the last one possibly shorter; an empty axis has a
     /// single chunk of length 0.
@@ -199,7 +199,7 @@ impl PartialEq for AxisChunks {
 }
 
 /// The chunk grid of an array: one [`AxisChunks`] per axis.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Chunks(pub Vec<AxisChunks>);
 
 impl Chunks {

@@ -10,11 +10,13 @@
 
 mod admission;
 mod local;
+mod loopback;
 mod output;
 mod run;
 mod slots;
 mod spill;
 
 pub use admission::on_release_memory;
-pub use local::{Executor, ExternalArray, LocalExecutor, Progress};
-pub use output::{contiguous, OutputBuffer};
+pub use brickwork_kernels::block::contiguous;
+pub use local::{Executor, ExternalArray, LocalExecutor, Progress, TaskRunner};
+pub use output::OutputBuffer;

@@ -86,6 +86,19 @@ pub struct LocalExecutor {
     /// Data of this computation for its block functions (see
     /// [`brickwork_kernels::callback::current_context`]), set on every worker thread.
     pub context: Option<brickwork_kernels::callback::ComputeContext>,
+    /// How a worker thread runs a task.
+    pub runner: TaskRunner,
+}
+
+/// How the local executor's worker threads run a task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskRunner {
+    /// Against the computation's memory.
+    #[default]
+    Direct,
+    /// As a remote worker would, every task, request and result through bytes (see
+    /// [`crate::loopback`]): slower, for tests that plans travel.
+    Loopback,
 }
 
 impl Default for LocalExecutor {
@@ -97,6 +110,7 @@ impl Default for LocalExecutor {
             spill_dir: None,
             memory_limit: None,
             context: None,
+            runner: TaskRunner::Direct,
         }
     }
 }
@@ -117,6 +131,8 @@ struct Shared<'a> {
     spilled: Vec<Arc<SpillFile>>,
     /// Run-time admission of source tasks, when there is a memory budget.
     admission: Option<Admission>,
+    /// The client's side of the loopback runner, when tasks run that way.
+    loopback: Option<crate::loopback::Session>,
 }
 
 impl Shared<'_> {
@@ -179,9 +195,11 @@ impl Shared<'_> {
                     continue;
                 }
             }
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_task(&self.ctx, t, &mut scratch)
-            }));
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &self.loopback {
+                    None => run_task(&self.ctx, t, &mut scratch),
+                    Some(session) => session.run(&self.ctx, t),
+                }));
             match result {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return self.fail(e),
@@ -359,6 +377,10 @@ impl Executor for LocalExecutor {
             admission: self
                 .memory_limit
                 .and_then(|limit| Admission::new(limit, planned)),
+            loopback: match self.runner {
+                TaskRunner::Direct => None,
+                TaskRunner::Loopback => Some(crate::loopback::Session::new(&graph.stages)?),
+            },
         };
         let mut cancelled = false;
         std::thread::scope(|s| {

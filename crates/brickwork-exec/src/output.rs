@@ -3,8 +3,9 @@
 
 use brickwork_core::{c_strides, Buffer};
 use brickwork_core::{DType, Result};
+use brickwork_kernels::block::{contiguous, copy_program, view_of};
 use brickwork_kernels::program::{run_block, Input, InputView, Scratch, StoreSink};
-use brickwork_kernels::{with_tile, Instr, Program, Tile};
+use brickwork_kernels::{with_tile, Tile};
 
 /// A computed array: C-contiguous elements and a shape.
 #[derive(Debug)]
@@ -101,11 +102,7 @@ impl OutputTarget {
         scratch: &mut Scratch,
     ) -> Result<()> {
         let mut sink = self.sink(offset, shape)?;
-        let view = InputView {
-            input: Input::Buffer(borrowed(values)),
-            base: 0,
-            strides: c_strides(shape),
-        };
+        let view = view_of(values, shape);
         run_block(
             &copy_program(self.dtype),
             &[view],
@@ -141,58 +138,4 @@ impl OutputTarget {
         };
         contiguous(&view, self.dtype, shape, scratch)
     }
-}
-
-/// A one-instruction program that copies input 0.
-fn copy_program(dtype: DType) -> Program {
-    let mut p = Program::default();
-    let r = p.push(dtype, |dst| Instr::Load { input: 0, dst });
-    p.outputs.push(r);
-    p
-}
-
-/// `values` as a buffer for the duration of a call, without a copy.
-fn borrowed(values: &Tile) -> Buffer {
-    #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
-    let ptr = brickwork_kernels::with_tile!(values, v => v.as_ptr() as *const u8);
-    // SAFETY: `values` outlives the returned buffer's use inside the calling function,
-    // is not mutated meanwhile, and holds `len` elements of its dtype.
-    unsafe { Buffer::from_raw(ptr, values.len(), values.dtype(), std::sync::Arc::new(())) }
-}
-
-/// Copy the elements a strided `view` reaches over `shape` into a new C-contiguous tile.
-pub fn contiguous(
-    view: &InputView,
-    dtype: DType,
-    shape: &[usize],
-    scratch: &mut Scratch,
-) -> Result<Tile> {
-    evaluate(
-        &copy_program(dtype),
-        std::slice::from_ref(view),
-        dtype,
-        shape,
-        scratch,
-    )
-}
-
-/// Evaluate `program` (one output of `dtype`) over a block of `shape` into a new
-/// C-contiguous tile.
-pub(crate) fn evaluate(
-    program: &Program,
-    views: &[InputView],
-    dtype: DType,
-    shape: &[usize],
-    scratch: &mut Scratch,
-) -> Result<Tile> {
-    let n: usize = shape.iter().product();
-    let mut tile = Tile::new(dtype, n);
-    #[allow(clippy::unnecessary_cast)] // u8 for the uint8 arm, a cast for the others
-    let ptr = with_tile!(&mut tile, v => v.as_mut_ptr() as *mut u8);
-    // SAFETY: `tile` holds `n` elements of `dtype`, outlives the sink and is written only
-    // through it; the view is bounds-checked below.
-    let mut sink = unsafe { StoreSink::new(ptr, n, dtype, 0, c_strides(shape)) };
-    sink.check(shape)?;
-    run_block(program, views, shape, &mut sink, scratch)?;
-    Ok(tile)
 }

@@ -1,19 +1,11 @@
 //! Finished task results, each freed as soon as its last consumer has run.
 
-use brickwork_kernels::reduce::State;
+use brickwork_graph::Part;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// One output of a task.
-pub(crate) enum Part {
-    /// A partial reduction state.
-    State(State),
-    /// Nothing kept (a result written straight into its target arrays).
-    Empty,
-}
-
 /// What a task leaves for its consumers: one part per output of its stage.
-pub(crate) struct Slot(pub Vec<Part>);
+pub(crate) type Slot = Vec<Part>;
 
 /// One result cell per task, with the number of consumers still to read it.
 pub(crate) struct Slots {

@@ -3,7 +3,7 @@
 //! O(runs) to build, plan and compare, not O(elements).
 
 /// `len` coordinates `start, start + step, start + 2 * step, …`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Run {
     /// The first coordinate.
     pub start: usize,
@@ -26,7 +26,7 @@ impl Run {
 }
 
 /// The coordinates of a gather, in output order, as runs (never empty runs).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Indices {
     runs: Vec<Run>,
     /// `ends[r]`: the output position after run `r`.

@@ -12,14 +12,15 @@ mod build;
 mod expr;
 mod indices;
 pub mod optimize;
+pub mod stage;
 mod taskgraph;
 mod view;
 
 pub use build::*;
 pub use expr::{Expr, Node, Op, ReduceSpec, Source};
 pub use indices::{Indices, Run};
+pub use stage::{Final, Part, PartialOut, Stage, StageKind, StageOp, Task, TaskEnv};
 pub use taskgraph::{
-    block_offsets, gather_region, partial_coords, Final, Leaf, LeafKind, PartialOut, Stage,
-    StageKind, TaskGraph, Writer, Writers,
+    block_offsets, gather_region, partial_coords, Leaf, LeafKind, TaskGraph, Writer, Writers,
 };
 pub use view::{AxisCoord, View};

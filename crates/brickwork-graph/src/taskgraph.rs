@@ -3,11 +3,10 @@
 //! kernel is the stage's serializable description.
 
 use crate::expr::Source;
+use crate::stage::Stage;
 use crate::view::View;
 use brickwork_core::{Chunks, DType};
 use brickwork_kernels::program::Generator;
-use brickwork_kernels::reduce::Reducer;
-use brickwork_kernels::Program;
 use std::sync::Arc;
 
 /// A stage whose tasks write a region of a target array: task `i` writes block `i` of
@@ -90,6 +89,9 @@ pub enum LeafKind {
     Generated(Generator),
     /// An array on storage: each task reads the region its view reaches.
     Stored(Arc<dyn brickwork_kernels::io::BlockSource>),
+    /// Data that stays with the client of a remote executor (memory or storage),
+    /// fetched by this key through the task's wire (see [`crate::stage::remote`]).
+    Remote(u64),
     /// A materialized intermediate array (a reduction result, a concatenation), read in
     /// place like a source once its writers have run.
     Buffer {
@@ -105,188 +107,16 @@ pub enum LeafKind {
 
 /// An input of a fused program: what it reads and through which view of the stage's
 /// iteration space.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Leaf {
     /// The data read.
+    #[serde(
+        serialize_with = "crate::stage::remote::serialize_leaf_kind",
+        deserialize_with = "crate::stage::remote::deserialize_leaf_kind"
+    )]
     pub kind: LeafKind,
     /// Iteration coordinates to leaf coordinates.
     pub view: View,
-}
-
-/// What happens to the finished value of a reduction.
-#[derive(Debug, Clone)]
-pub struct Final {
-    /// The result dtype.
-    pub dtype: DType,
-    /// Elements reduced into each output (for mean).
-    pub n: f64,
-    /// The grid of the result.
-    pub grid: Chunks,
-    /// The targets (compute outputs or intermediate arrays) the result is written to,
-    /// each with the offset of the result in it.
-    pub targets: Vec<(usize, Vec<usize>)>,
-}
-
-/// One reduction computed by a partial stage.
-#[derive(Debug, Clone)]
-pub struct PartialOut {
-    /// The reduction.
-    pub reducer: Reducer,
-    /// The dtype folded (the program output's dtype).
-    pub acc: DType,
-    /// Set when there is no combine stage after the partial one.
-    pub finish: Option<Final>,
-}
-
-/// The kind of work every task of a stage does.
-///
-/// A plan holds one of these per stage (not per task), so variant sizes do not matter.
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)]
-pub enum StageKind {
-    /// Evaluate a program over block `i` of `grid` and write it into a target.
-    Map {
-        /// The fused kernel.
-        program: Program,
-        /// Its inputs.
-        leaves: Vec<Leaf>,
-        /// The iteration grid.
-        grid: Chunks,
-        /// The target written (a compute output or an intermediate array).
-        target: usize,
-        /// Where the grid's origin lies in the target.
-        offset: Vec<usize>,
-    },
-    /// Evaluate a program over one block of `grid` and fold each of its outputs into a
-    /// partial state (sibling reductions over the same blocks share one pass). Task
-    /// `o * per_out + r` handles the `r`-th block (in C order over the reduced axes) of
-    /// output block `o`.
-    Partial {
-        /// The fused kernel (one output register per reduction).
-        program: Program,
-        /// Its inputs.
-        leaves: Vec<Leaf>,
-        /// The iteration grid (the reduced array's chunks, possibly re-blocked).
-        grid: Chunks,
-        /// The reduced axes of `grid`.
-        axes: Vec<usize>,
-        /// Partial tasks per output block.
-        per_out: usize,
-        /// One entry per program output.
-        outputs: Vec<PartialOut>,
-    },
-    /// Evaluate a program over block `i` of `grid` and write it to a sink on storage
-    /// (a Zarr array), at the block's offset.
-    Store {
-        /// The fused kernel.
-        program: Program,
-        /// Its inputs.
-        leaves: Vec<Leaf>,
-        /// The grid (the sink's chunks, so each block is whole chunks).
-        grid: Chunks,
-        /// Where the blocks go.
-        sink: Arc<dyn brickwork_kernels::io::BlockSink>,
-    },
-    /// Gather: block `i` of `grid` takes, along `axis`, the input's slices at
-    /// `indices` (the input read in place through `leaf`), written into a target.
-    Gather {
-        /// The input, through an identity view of its own coordinates.
-        leaf: Leaf,
-        /// The axis.
-        axis: usize,
-        /// The coordinates taken along it, in output order.
-        indices: Arc<crate::Indices>,
-        /// The output grid.
-        grid: Chunks,
-        /// The target written.
-        target: usize,
-        /// Where the grid's origin lies in the target.
-        offset: Vec<usize>,
-    },
-    /// Block matrix products: task `o * per_out + r` multiplies block `(i, r)` of `a`
-    /// by block `(r, j)` of `b`, where `(i, j)` is output block `o`; the products are
-    /// summed by the combine stages after it (or finished here when `per_out` is 1).
-    Contract {
-        /// The left operand, read in place.
-        a: Leaf,
-        /// The right operand, read in place.
-        b: Leaf,
-        /// The left operand's grid (m x k).
-        a_grid: Chunks,
-        /// The right operand's grid (k x n).
-        b_grid: Chunks,
-        /// The operands' dtype.
-        dtype: DType,
-        /// Blocks along the contracted axis (tasks per output block).
-        per_out: usize,
-        /// The output grid.
-        grid: Chunks,
-        /// Set when there is no combine stage after this one.
-        finish: Option<Final>,
-    },
-    /// A scan along `axis`: task `i` evaluates block `i` of `grid`, continues it from
-    /// the last slice of the block before it along the axis (read back from the
-    /// target), and writes it into the target.
-    Scan {
-        /// The fused kernel producing the values scanned.
-        program: Program,
-        /// Its inputs.
-        leaves: Vec<Leaf>,
-        /// The grid.
-        grid: Chunks,
-        /// The scanned axis.
-        axis: usize,
-        /// The operation.
-        op: brickwork_kernels::scan::ScanOp,
-        /// The target written.
-        target: usize,
-        /// Where the grid's origin lies in the target.
-        offset: Vec<usize>,
-    },
-    /// Call a user function on block `i` of every input to make block `i` of `grid`,
-    /// written into a target.
-    Callback {
-        /// The function.
-        func: Arc<dyn brickwork_kernels::callback::BlockFn>,
-        /// The inputs, read through identity views of their own grids.
-        leaves: Vec<Leaf>,
-        /// The chunk grid of each input.
-        in_grids: Vec<Chunks>,
-        /// The output grid.
-        grid: Chunks,
-        /// The target written.
-        target: usize,
-        /// Where the grid's origin lies in the target.
-        offset: Vec<usize>,
-    },
-    /// Combine groups of up to `fan_in` states of the previous stage.
-    Combine {
-        /// The reduction.
-        reducer: Reducer,
-        /// The stage combined.
-        prev: usize,
-        /// Which of the previous stage's states (its output number) is combined.
-        part: usize,
-        /// Tasks of `prev` per output block.
-        prev_per_out: usize,
-        /// The tree's fan-in.
-        fan_in: usize,
-        /// Tasks of this stage per output block.
-        per_out: usize,
-        /// Set for the last level.
-        finish: Option<Final>,
-    },
-}
-
-/// A group of identical tasks.
-#[derive(Debug, Clone)]
-pub struct Stage {
-    /// What each task does.
-    pub kind: StageKind,
-    /// The number of tasks.
-    pub ntasks: usize,
-    /// The id of the first task.
-    pub first: usize,
 }
 
 /// The plan and its tasks: `deps[deps_start[t]..deps_start[t + 1]]` are the tasks whose
@@ -335,7 +165,7 @@ impl Leaf {
     /// (offsets and shape) reads.
     pub fn producers(
         &self,
-        stages: &[crate::Stage],
+        stages: &[Stage],
         offset: &[usize],
         shape: &[usize],
         out: &mut Vec<u32>,

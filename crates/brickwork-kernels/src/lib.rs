@@ -7,6 +7,7 @@
 //! temporaries. The program's outputs go to a sink: a strided store ([`StoreSink`]) or a
 //! reduction accumulator ([`reduce::ReduceSink`]).
 
+pub mod block;
 pub mod callback;
 pub mod cast;
 pub mod elementwise;

@@ -165,7 +165,7 @@ impl Reducer {
 }
 
 /// A partial reduction result for `len` output elements.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct State {
     /// Sums, products, extrema, means (Welford) or flags, in the accumulation dtype.
     pub vals: Tile,

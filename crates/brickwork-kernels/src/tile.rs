@@ -3,7 +3,7 @@
 use brickwork_core::DType;
 
 /// A register's storage: up to [`crate::TILE`] elements of one dtype.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum Tile {
     Bool(Vec<bool>),

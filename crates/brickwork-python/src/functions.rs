@@ -5,7 +5,7 @@ use crate::errors::{guard, to_py};
 use crate::expr::PyExpr;
 use brickwork::layers::graph::{self as graph, optimize, Expr, Operand};
 use brickwork::{BinaryOp, UnaryOp};
-use brickwork::{Buffer, Chunks, ComputeOptions, DType, Progress, Reducer, ScalarKind};
+use brickwork::{Buffer, Chunks, ComputeOptions, DType, Error, Progress, Reducer, ScalarKind};
 use ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -563,6 +563,7 @@ fn _panic_in_task(py: Python<'_>) -> PyResult<()> {
         memory_limit: None,
         spill_dir: None,
         context: None,
+        executor: brickwork::ExecutorKind::Local,
     };
     run_detached(py, None, |poll| {
         brickwork::compute::compute(&[x], &options, Vec::new(), poll)
@@ -603,7 +604,7 @@ fn from_zarr(
 /// Compute `x` into a new Zarr array at `component` of the store at `path`, in chunks
 /// of `x`'s largest chunk (x must be regularly chunked: the Python layer rechunks).
 #[pyfunction]
-#[pyo3(signature = (x, path, component, overwrite, num_threads, progress=None, memory_limit=None, temporary_directory=None))]
+#[pyo3(signature = (x, path, component, overwrite, num_threads, progress=None, memory_limit=None, temporary_directory=None, executor="local"))]
 #[allow(clippy::too_many_arguments)]
 fn to_zarr(
     py: Python<'_>,
@@ -615,6 +616,7 @@ fn to_zarr(
     progress: Option<Py<PyAny>>,
     memory_limit: Option<usize>,
     temporary_directory: Option<std::path::PathBuf>,
+    executor: &str,
 ) -> PyResult<()> {
     let e = x.expr.clone();
     let chunk = e.chunks().chunksize();
@@ -635,9 +637,85 @@ fn to_zarr(
         memory_limit,
         spill_dir: temporary_directory,
         context: None,
+        executor: executor_kind(executor)?,
     };
     run_detached(py, progress, |poll| {
         brickwork::compute::store(&[(e, sink)], &options, poll)
+    })
+}
+
+/// The executor named `name` ("local" or "loopback").
+fn executor_kind(name: &str) -> PyResult<brickwork::ExecutorKind> {
+    match name {
+        "local" => Ok(brickwork::ExecutorKind::Local),
+        "loopback" => Ok(brickwork::ExecutorKind::Loopback),
+        other => Err(PyValueError::new_err(format!(
+            "executor must be 'local' or 'loopback', got {other:?}"
+        ))),
+    }
+}
+
+/// A Python callable `f(i)` as the calls of a task graph (`brickwork.delayed`).
+struct PyTaskFn {
+    func: Py<PyAny>,
+    name: String,
+}
+
+impl std::fmt::Debug for PyTaskFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PyTaskFn({})", self.name)
+    }
+}
+
+impl graph::stage::TaskFn for PyTaskFn {
+    fn call(&self, i: usize) -> brickwork::Result<()> {
+        Python::attach(|py| {
+            // The exception travels with this computation's result and is re-raised
+            // unchanged, as a block function's.
+            self.func
+                .call1(py, (i,))
+                .map(|_| ())
+                .map_err(|e| Error::External {
+                    message: format!("{} raised {e}", self.name),
+                    source: Arc::new(e),
+                })
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Call `func(i)` for every `i` in `range(len(deps))` on the engine's executor, call
+/// `i` once the calls `deps[i]` (all smaller numbers) have returned, with the GIL
+/// released between calls; progress, Ctrl-C, memory admission and errors as
+/// [`compute`]. `pool` as for [`compute`].
+#[pyfunction]
+#[pyo3(signature = (func, name, deps, num_threads, progress=None, memory_limit=None, pool=None, executor="local"))]
+#[allow(clippy::too_many_arguments)]
+fn run_calls(
+    py: Python<'_>,
+    func: Py<PyAny>,
+    name: String,
+    deps: Vec<Vec<usize>>,
+    num_threads: usize,
+    progress: Option<Py<PyAny>>,
+    memory_limit: Option<usize>,
+    pool: Option<Py<PyAny>>,
+    executor: &str,
+) -> PyResult<()> {
+    let f = Arc::new(PyTaskFn { func, name });
+    let g = guard(py, || graph::stage::Calls::graph(f, &deps))?;
+    let options = ComputeOptions {
+        num_threads: num_threads.max(1),
+        memory_limit,
+        spill_dir: None,
+        context: pool.map(|p| Arc::new(crate::callback::PoolContext(p)) as _),
+        executor: executor_kind(executor)?,
+    };
+    run_detached(py, progress, |poll| {
+        brickwork::compute::execute(&g, &options, poll)
     })
 }
 
@@ -668,7 +746,7 @@ fn external(arr: &Bound<'_, PyUntypedArray>) -> PyResult<brickwork::ExternalArra
 /// process pool that this computation's block functions run in (`scheduler=
 /// "processes"`; they read it with `compute_pool()`).
 #[pyfunction]
-#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None, temporary_directory=None, pool=None))]
+#[pyo3(signature = (exprs, num_threads, progress=None, into=None, memory_limit=None, temporary_directory=None, pool=None, executor="local"))]
 // The Python signature's keywords, one argument each.
 #[allow(clippy::too_many_arguments)]
 fn compute<'py>(
@@ -680,6 +758,7 @@ fn compute<'py>(
     memory_limit: Option<usize>,
     temporary_directory: Option<std::path::PathBuf>,
     pool: Option<Py<PyAny>>,
+    executor: &str,
 ) -> PyResult<Bound<'py, PyList>> {
     if num_threads == 0 {
         return Err(PyValueError::new_err("num_threads must be at least 1"));
@@ -705,6 +784,7 @@ fn compute<'py>(
         memory_limit,
         spill_dir: temporary_directory,
         context: pool.map(|p| Arc::new(crate::callback::PoolContext(p)) as _),
+        executor: executor_kind(executor)?,
     };
     let outputs = run_detached(py, progress, |poll| {
         brickwork::compute::compute(&exprs, &options, externals, poll)
@@ -745,6 +825,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cumulative, m)?)?;
     m.add_function(wrap_pyfunction!(take, m)?)?;
     m.add_function(wrap_pyfunction!(take_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(run_calls, m)?)?;
     m.add_function(wrap_pyfunction!(matmul, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_task, m)?)?;
     m.add_function(wrap_pyfunction!(from_zarr, m)?)?;

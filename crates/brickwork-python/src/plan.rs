@@ -3,39 +3,12 @@
 
 use crate::errors::guard;
 use crate::expr::PyExpr;
-use brickwork::layers::graph::{optimize, Expr, Final, Leaf, LeafKind, StageKind, TaskGraph};
-use brickwork::{Chunks, Error};
+use brickwork::layers::graph::{optimize, Expr, Leaf, LeafKind};
+use brickwork::Chunks;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// Each stage's line of `explain` (without its "stage i: " prefix) and the lines of its
-/// fused program, so that the drawing says exactly what `explain` says.
-fn explained_stages(g: &TaskGraph) -> brickwork::Result<Vec<(String, Vec<String>)>> {
-    let text = optimize::explain::explain(g);
-    let mut stages: Vec<(String, Vec<String>)> = Vec::with_capacity(g.stages.len());
-    for line in text.lines().skip(1) {
-        match line
-            .strip_prefix("  stage ")
-            .and_then(|l| l.split_once(": "))
-        {
-            Some((_, header)) => stages.push((header.to_string(), Vec::new())),
-            None => match stages.last_mut() {
-                Some((_, program)) => program.push(line.trim().to_string()),
-                None => return Err(Error::Internal(format!("unexpected plan line {line:?}"))),
-            },
-        }
-    }
-    if stages.len() != g.stages.len() {
-        return Err(Error::Internal(format!(
-            "the plan text has {} stages, the plan {}",
-            stages.len(),
-            g.stages.len()
-        )));
-    }
-    Ok(stages)
-}
 
 /// The data a leaf reads from outside the plan (memory or storage), as a dict with a
 /// `key` shared by every leaf reading the same array; None for generated values and
@@ -62,7 +35,7 @@ fn input<'py>(py: Python<'py>, leaf: &Leaf) -> PyResult<Option<Bound<'py, PyDict
             d.set_item("size", src.shape().iter().product::<usize>())?;
             d.set_item("shape", PyTuple::new(py, src.shape())?)?;
         }
-        LeafKind::Generated(_) | LeafKind::Buffer { .. } => return Ok(None),
+        LeafKind::Generated(_) | LeafKind::Buffer { .. } | LeafKind::Remote(_) => return Ok(None),
     }
     Ok(Some(d))
 }
@@ -73,101 +46,6 @@ fn grid_dict<'py>(py: Python<'py>, grid: &Chunks) -> PyResult<Bound<'py, PyDict>
     d.set_item("chunksize", PyTuple::new(py, grid.chunksize())?)?;
     d.set_item("numblocks", PyTuple::new(py, grid.numblocks())?)?;
     Ok(d)
-}
-
-/// What a stage is: its kind, iteration grid, the leaves it reads and the targets it
-/// writes.
-struct Parts<'a> {
-    kind: &'static str,
-    grid: Option<&'a Chunks>,
-    leaves: Vec<&'a Leaf>,
-    writes: Vec<usize>,
-}
-
-fn final_targets(f: &Option<Final>) -> Vec<usize> {
-    f.iter()
-        .flat_map(|f| f.targets.iter().map(|(t, _)| *t))
-        .collect()
-}
-
-fn parts(kind: &StageKind) -> Parts<'_> {
-    match kind {
-        StageKind::Map {
-            leaves,
-            grid,
-            target,
-            ..
-        } => Parts {
-            kind: "map",
-            grid: Some(grid),
-            leaves: leaves.iter().collect(),
-            writes: vec![*target],
-        },
-        StageKind::Partial {
-            leaves,
-            grid,
-            outputs,
-            ..
-        } => Parts {
-            kind: "partial",
-            grid: Some(grid),
-            leaves: leaves.iter().collect(),
-            writes: outputs
-                .iter()
-                .flat_map(|o| final_targets(&o.finish))
-                .collect(),
-        },
-        StageKind::Store { leaves, grid, .. } => Parts {
-            kind: "store",
-            grid: Some(grid),
-            leaves: leaves.iter().collect(),
-            writes: Vec::new(),
-        },
-        StageKind::Gather {
-            leaf, grid, target, ..
-        } => Parts {
-            kind: "take",
-            grid: Some(grid),
-            leaves: vec![leaf],
-            writes: vec![*target],
-        },
-        StageKind::Contract {
-            a, b, grid, finish, ..
-        } => Parts {
-            kind: "matmul",
-            grid: Some(grid),
-            leaves: vec![a, b],
-            writes: final_targets(finish),
-        },
-        StageKind::Scan {
-            leaves,
-            grid,
-            target,
-            ..
-        } => Parts {
-            kind: "scan",
-            grid: Some(grid),
-            leaves: leaves.iter().collect(),
-            writes: vec![*target],
-        },
-        StageKind::Callback {
-            leaves,
-            grid,
-            target,
-            ..
-        } => Parts {
-            kind: "map_blocks",
-            grid: Some(grid),
-            leaves: leaves.iter().collect(),
-            writes: vec![*target],
-        },
-        StageKind::Combine { finish, .. } => Parts {
-            kind: "combine",
-            grid: finish.as_ref().map(|f| &f.grid),
-            leaves: Vec::new(),
-            writes: final_targets(finish),
-        },
-    }
 }
 
 /// The optimized plan of computing `exprs` together, as a dict: `ntasks`; `targets`
@@ -184,7 +62,7 @@ fn plan<'py>(py: Python<'py>, exprs: Vec<PyRef<'py, PyExpr>>) -> PyResult<Bound<
     let exprs: Vec<Expr> = exprs.iter().map(|e| e.expr.clone()).collect();
     let (g, text) = guard(py, || {
         let g = optimize::task_graph(&exprs)?;
-        let text = explained_stages(&g)?;
+        let text = optimize::explain::stage_lines(&g);
         Ok((g, text))
     })?;
     let mut counts = vec![0usize; g.stages.len()];
@@ -202,22 +80,22 @@ fn plan<'py>(py: Python<'py>, exprs: Vec<PyRef<'py, PyExpr>>) -> PyResult<Bound<
 
     let stages = PyList::empty(py);
     for (i, (s, (summary, program))) in g.stages.iter().zip(text).enumerate() {
-        let p = parts(&s.kind);
+        let op = s.kind.op();
         let d = PyDict::new(py);
-        d.set_item("kind", p.kind)?;
+        d.set_item("kind", op.name())?;
         d.set_item("summary", summary)?;
         d.set_item("program", program)?;
         d.set_item("ntasks", counts[i])?;
-        match p.grid {
+        match op.grid() {
             Some(grid) => d.set_item("grid", grid_dict(py, grid)?)?,
             None => d.set_item("grid", py.None())?,
         }
-        let mut writes = p.writes;
+        let mut writes = op.writes();
         writes.sort_unstable();
         writes.dedup(); // a result written at several places of one target
         d.set_item("writes", writes)?;
         let inputs = PyList::empty(py);
-        for leaf in p.leaves {
+        for (leaf, _) in op.reads() {
             if let Some(inp) = input(py, leaf)? {
                 inputs.append(inp)?;
             }

@@ -4,7 +4,7 @@
 //! through [`compute`] or [`store`], so every user gets the same budget and spilling.
 
 use brickwork_core::Result;
-use brickwork_exec::{Executor, ExternalArray, LocalExecutor, OutputBuffer, Progress};
+use brickwork_exec::{Executor, ExternalArray, LocalExecutor, OutputBuffer, Progress, TaskRunner};
 use brickwork_graph::optimize::{self, budget};
 use brickwork_graph::{Expr, TaskGraph};
 use brickwork_kernels::callback::ComputeContext;
@@ -26,6 +26,8 @@ pub struct ComputeOptions {
     /// Data of this computation that its block functions read (see
     /// [`brickwork_kernels::callback::current_context`]).
     pub context: Option<ComputeContext>,
+    /// The executor that runs the computation.
+    pub executor: ExecutorKind,
 }
 
 impl std::fmt::Debug for ComputeOptions {
@@ -35,6 +37,7 @@ impl std::fmt::Debug for ComputeOptions {
             .field("memory_limit", &self.memory_limit)
             .field("spill_dir", &self.spill_dir)
             .field("context", &self.context.as_ref().map(|_| ".."))
+            .field("executor", &self.executor)
             .finish()
     }
 }
@@ -48,8 +51,22 @@ impl Default for ComputeOptions {
             memory_limit: physical_memory().map(|m| m / 4 * 3),
             spill_dir: None,
             context: None,
+            executor: ExecutorKind::Local,
         }
     }
+}
+
+/// The executors a computation can run on, chosen per computation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExecutorKind {
+    /// Threads of this process with work stealing ([`LocalExecutor`]). Python block
+    /// functions run in a process pool instead when the context carries one
+    /// (`scheduler="processes"`).
+    #[default]
+    Local,
+    /// The local threads, every task run as a remote worker would: its stage, reads,
+    /// writes, states and calls through bytes. For tests that plans travel.
+    Loopback,
 }
 
 impl ComputeOptions {
@@ -59,6 +76,10 @@ impl ComputeOptions {
             spill_dir: self.spill_dir.clone(),
             memory_limit: self.memory_limit,
             context: self.context.clone(),
+            runner: match self.executor {
+                ExecutorKind::Local => TaskRunner::Direct,
+                ExecutorKind::Loopback => TaskRunner::Loopback,
+            },
         }
     }
 }
@@ -95,6 +116,17 @@ pub fn compute(
     let external: Vec<bool> = into.iter().map(|a| a.is_some()).collect();
     let g = plan(outputs, options, &external)?;
     options.executor().execute_into(&g, into, poll)
+}
+
+/// Run a task graph built without expressions (work that is not an array, such as
+/// `delayed` calls: see `brickwork_graph::stage::Calls`) on the executor of `options`,
+/// with its budget held while running.
+pub fn execute(
+    graph: &TaskGraph,
+    options: &ComputeOptions,
+    poll: &mut dyn FnMut(Progress) -> bool,
+) -> Result<()> {
+    options.executor().execute(graph, poll).map(|_| ())
 }
 
 /// Write each expression into its sink (a Zarr array, …) block by block, under the
@@ -183,6 +215,32 @@ mod tests {
         };
         assert_eq!(got, &expected);
         assert_eq!(z.dtype(), DType::F64);
+    }
+
+    #[test]
+    fn the_loopback_executor_computes_the_same_values_through_bytes() {
+        // Spilled and in-memory intermediates, a rechunk, concatenation and a
+        // reduction tree, every task run as a remote worker would.
+        let (z, expected) = used_twice();
+        for memory_limit in [Some(6 << 20), None] {
+            let options = ComputeOptions {
+                num_threads: 2,
+                memory_limit,
+                executor: ExecutorKind::Loopback,
+                ..ComputeOptions::default()
+            };
+            let out = compute(
+                std::slice::from_ref(z.expr()),
+                &options,
+                Vec::new(),
+                &mut |_| false,
+            )
+            .unwrap();
+            let brickwork_kernels::Tile::F64(got) = &out[0].data else {
+                panic!("float64 result")
+            };
+            assert_eq!(got, &expected);
+        }
     }
 
     #[test]

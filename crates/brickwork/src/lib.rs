@@ -30,7 +30,7 @@ pub use brickwork_exec::{Executor, ExternalArray, LocalExecutor, OutputBuffer, P
 pub use brickwork_kernels::reduce::Reducer;
 pub use brickwork_kernels::{BinaryOp, UnaryOp};
 pub use brickwork_store::ZarrArray;
-pub use compute::ComputeOptions;
+pub use compute::{ComputeOptions, ExecutorKind};
 
 /// Worker processes for Rust programs: run registered functions with serde arguments
 /// and byte buffers (through shared memory) in child processes; a crashed or stuck

@@ -44,8 +44,8 @@ from brickwork import _core
 from brickwork.array._args import chunks_and_limit, shape_tuple
 from brickwork.array._dtypes import dtype_name
 from brickwork.array.blockwise import map_blocks
-from brickwork.array.core import Array, to_expr
-from brickwork.array.routines import broadcast_to, rechunk
+from brickwork.array.core import Array, as_array
+from brickwork.array.shape import broadcast_to, rechunk
 
 __all__ = [
     "Generator",
@@ -556,7 +556,7 @@ class Generator:
             return self._whole(
                 (n,), chunks, np.dtype(np.int64), lambda g: g.permutation(n), "permutation"
             )
-        arr = x if isinstance(x, Array) else Array(to_expr(x), "array")
+        arr = as_array(x)
         if arr.ndim == 0:
             raise np.exceptions.AxisError("x must be an integer or at least 1-dimensional")
         n = arr.shape[0]

@@ -688,6 +688,7 @@ def to_zarr(
             callback,
             config.get("memory_limit"),
             config.get("temporary_directory"),
+            config.get("executor"),
         )
     finally:
         if bar is not None:

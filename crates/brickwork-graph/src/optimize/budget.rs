@@ -7,9 +7,9 @@
 //! working set per thread, exceed the budget is refused with an error that names the
 //! largest consumer and what to change.
 
-use crate::taskgraph::{LeafKind, StageKind, TaskGraph};
+use crate::stage::StageKind;
+use crate::taskgraph::{LeafKind, TaskGraph};
 use brickwork_core::{fmt_shape, Chunks, DType, Error, Result};
-use brickwork_kernels::TILE;
 
 /// Bytes as a person reads them.
 pub fn fmt_bytes(n: usize) -> String {
@@ -27,120 +27,11 @@ pub fn fmt_bytes(n: usize) -> String {
     }
 }
 
-fn largest_block(grid: &Chunks) -> usize {
-    grid.chunksize().iter().product()
-}
-
 /// The largest working set of one task of each stage, with a description of the stage.
 fn task_memory(g: &TaskGraph) -> Vec<(usize, String)> {
     g.stages
         .iter()
-        .map(|s| match &s.kind {
-            StageKind::Map { program, .. } => (
-                program.regs.len() * TILE * 8,
-                "an elementwise task".to_string(),
-            ),
-            StageKind::Partial {
-                program,
-                grid,
-                axes,
-                outputs,
-                ..
-            } => {
-                let kept: usize = (0..grid.ndim())
-                    .filter(|a| !axes.contains(a))
-                    .map(|a| grid.0[a].max_size().max(1))
-                    .product();
-                // value, count, m2 / index, compensation: at most 4 f64 per output.
-                let states = kept * 32 * outputs.len();
-                let names: Vec<&str> = outputs.iter().map(|o| o.reducer.name()).collect();
-                (
-                    states + program.regs.len() * TILE * 8,
-                    format!(
-                        "a {} over axes {axes:?} (blocks up to {})",
-                        names.join(" + "),
-                        fmt_shape(&grid.chunksize())
-                    ),
-                )
-            }
-            StageKind::Combine {
-                reducer, fan_in, ..
-            } => {
-                // Bounded by the states of the partial stage; counted there per state.
-                (*fan_in * 32, format!("a {} combine", reducer.name()))
-            }
-            StageKind::Scan {
-                grid, target, op, ..
-            } => {
-                let item = g.targets[*target].1.itemsize();
-                (
-                    2 * largest_block(grid) * item,
-                    format!(
-                        "a {} (blocks up to {})",
-                        op.name(),
-                        fmt_shape(&grid.chunksize())
-                    ),
-                )
-            }
-            StageKind::Store { program, grid, .. } => (
-                2 * largest_block(grid) * 8 + program.regs.len() * TILE * 8,
-                format!("a store of blocks up to {}", fmt_shape(&grid.chunksize())),
-            ),
-            StageKind::Gather {
-                grid, target, axis, ..
-            } => (
-                2 * largest_block(grid) * g.targets[*target].1.itemsize(),
-                format!(
-                    "a gather along axis {axis} (blocks up to {})",
-                    fmt_shape(&grid.chunksize())
-                ),
-            ),
-            StageKind::Contract {
-                a_grid,
-                b_grid,
-                grid,
-                ..
-            } => (
-                // The product block (float64) plus GEMM's packing of both operands.
-                largest_block(grid) * 8 + (largest_block(a_grid) + largest_block(b_grid)) * 8,
-                format!(
-                    "a matrix-product task (output blocks up to {})",
-                    fmt_shape(&grid.chunksize())
-                ),
-            ),
-            StageKind::Callback {
-                func,
-                leaves,
-                in_grids,
-                grid,
-                target,
-                ..
-            } => {
-                let item = g.targets[*target].1.itemsize();
-                // Each input block is copied for the function; a stored one is decoded
-                // into a region first.
-                let ins: usize = in_grids
-                    .iter()
-                    .zip(leaves)
-                    .map(|(c, leaf)| {
-                        let copies = if matches!(leaf.kind, LeafKind::Stored(_)) {
-                            2
-                        } else {
-                            1
-                        };
-                        largest_block(c) * 8 * copies
-                    })
-                    .sum();
-                (
-                    ins + 2 * largest_block(grid) * item,
-                    format!(
-                        "the block function {} (blocks up to {})",
-                        func.name(),
-                        fmt_shape(&grid.chunksize())
-                    ),
-                )
-            }
-        })
+        .map(|s| s.kind.op().working_set(&g.targets))
         .collect()
 }
 
@@ -183,26 +74,7 @@ pub fn fit(g: &mut TaskGraph, limit: usize, threads: usize, external: &[bool]) -
 fn reader_grid(g: &TaskGraph, target: usize) -> Option<Chunks> {
     let mut found: Option<&Chunks> = None;
     for stage in &g.stages {
-        let reads: Vec<(&crate::taskgraph::Leaf, Option<&Chunks>)> = match &stage.kind {
-            StageKind::Map { leaves, grid, .. }
-            | StageKind::Partial { leaves, grid, .. }
-            | StageKind::Store { leaves, grid, .. }
-            | StageKind::Scan { leaves, grid, .. } => {
-                leaves.iter().map(|l| (l, Some(grid))).collect()
-            }
-            StageKind::Callback {
-                leaves, in_grids, ..
-            } => leaves.iter().zip(in_grids.iter().map(Some)).collect(),
-            StageKind::Gather { leaf, .. } => vec![(leaf, None)],
-            StageKind::Contract {
-                a,
-                b,
-                a_grid,
-                b_grid,
-                ..
-            } => vec![(a, Some(a_grid)), (b, Some(b_grid))],
-            StageKind::Combine { .. } => Vec::new(),
-        };
+        let reads = stage.kind.op().reads();
         for (leaf, grid) in reads {
             let &LeafKind::Buffer {
                 target: t,
@@ -314,15 +186,7 @@ pub fn check(g: &TaskGraph, limit: usize, threads: usize, external: &[bool]) -> 
 /// `room`; None for stages whose working set does not depend on the chunks or when
 /// nothing fits.
 fn blocks_to_fit(kind: &StageKind, bytes: usize, room: usize) -> Option<(Vec<usize>, Vec<usize>)> {
-    let grid = match kind {
-        StageKind::Partial { grid, .. }
-        | StageKind::Store { grid, .. }
-        | StageKind::Gather { grid, .. }
-        | StageKind::Contract { grid, .. }
-        | StageKind::Scan { grid, .. }
-        | StageKind::Callback { grid, .. } => grid,
-        StageKind::Map { .. } | StageKind::Combine { .. } => return None,
-    };
+    let grid = kind.op().resizable_grid()?;
     let now = grid.chunksize();
     let cut: Vec<usize> = (0..now.len()).filter(|&a| now[a] > 1).collect();
     if room == 0 || cut.is_empty() {

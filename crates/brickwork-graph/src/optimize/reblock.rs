@@ -29,7 +29,7 @@ fn contiguous_along(leaves: &[Leaf], axis: usize) -> bool {
             _ => true,
         }),
         LeafKind::Generated(_) => true,
-        LeafKind::Buffer { .. } | LeafKind::Stored(_) => false,
+        LeafKind::Buffer { .. } | LeafKind::Stored(_) | LeafKind::Remote(_) => false,
     })
 }
 

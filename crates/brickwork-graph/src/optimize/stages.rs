@@ -14,7 +14,9 @@ use crate::expr::{Expr, Op};
 use crate::optimize::cse::Canon;
 use crate::optimize::fuse::{Fuser, Materialize};
 use crate::optimize::reblock::partial_grid;
-use crate::taskgraph::{Final, PartialOut, Stage, StageKind, Writer, Writers};
+use crate::stage::{Callback, Combine, Contract, Final, Gather, Map, Partial, PartialOut};
+use crate::stage::{Scan, Stage, StageKind, Store};
+use crate::taskgraph::{Writer, Writers};
 use crate::view::View;
 use brickwork_core::{AxisChunks, Chunks, DType, Result};
 use std::collections::HashMap;
@@ -132,18 +134,11 @@ impl Planner {
     }
 
     fn finish_mut(&mut self, p: Planned) -> &mut Final {
-        match &mut self.stages[p.stage].kind {
-            StageKind::Partial { outputs, .. } => {
-                outputs[p.part].finish.as_mut().expect("a finished partial")
-            }
-            StageKind::Combine {
-                finish: Some(f), ..
-            }
-            | StageKind::Contract {
-                finish: Some(f), ..
-            } => f,
-            _ => unreachable!("the last stage of a reduction has a finish"),
-        }
+        self.stages[p.stage]
+            .kind
+            .op_mut()
+            .finish_mut(p.part)
+            .expect("the last stage of a reduction has a finish")
     }
 
     /// Plan compute output number `index`. A `map_blocks` result runs its function once
@@ -171,13 +166,13 @@ impl Planner {
         let grid = e.chunks().clone();
         let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
         let stage = self.push(
-            StageKind::Map {
+            StageKind::Map(Map {
                 program: f.program,
                 leaves: f.leaves,
                 grid: grid.clone(),
                 target,
                 offset: offset.clone(),
-            },
+            }),
             ntasks,
         );
         Ok(vec![Writer {
@@ -199,12 +194,12 @@ impl Planner {
         let grid = e.chunks().clone();
         let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
         self.push(
-            StageKind::Store {
+            StageKind::Store(Store {
                 program: f.program,
                 leaves: f.leaves,
                 grid,
                 sink,
-            },
+            }),
             ntasks,
         );
         Ok(())
@@ -277,14 +272,14 @@ impl Planner {
                 let grid = e.chunks().clone();
                 let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
                 let stage = self.push(
-                    StageKind::Gather {
+                    StageKind::Gather(Gather {
                         leaf,
                         axis: *axis,
                         indices: indices.clone(),
                         grid: grid.clone(),
                         target,
                         offset: offset.clone(),
-                    },
+                    }),
                     ntasks,
                 );
                 Ok(vec![Writer {
@@ -301,7 +296,7 @@ impl Planner {
                 let grid = e.chunks().clone();
                 let ntasks = if e.size() == 0 { 0 } else { grid.nblocks() };
                 let stage = self.push(
-                    StageKind::Scan {
+                    StageKind::Scan(Scan {
                         program: f.program,
                         leaves: f.leaves,
                         grid: grid.clone(),
@@ -309,7 +304,7 @@ impl Planner {
                         op: *op,
                         target,
                         offset: offset.clone(),
-                    },
+                    }),
                     ntasks,
                 );
                 Ok(vec![Writer {
@@ -334,14 +329,14 @@ impl Planner {
                     grid.nblocks()
                 };
                 let stage = self.push(
-                    StageKind::Callback {
+                    StageKind::Callback(Callback {
                         func: func.clone(),
                         leaves,
                         in_grids,
                         grid: grid.clone(),
                         target,
                         offset: offset.clone(),
-                    },
+                    }),
                     ntasks,
                 );
                 Ok(vec![Writer {
@@ -399,14 +394,14 @@ impl Planner {
                     .map(|a| nb[a])
                     .product();
                 let stage = self.push(
-                    StageKind::Partial {
+                    StageKind::Partial(Partial {
                         program: Default::default(),
                         leaves: Vec::new(),
                         grid,
                         axes: spec.axes.clone(),
                         per_out,
                         outputs: Vec::new(),
-                    },
+                    }),
                     kept * per_out,
                 );
                 if !reads_intermediate(input, &mut HashMap::new()) {
@@ -426,12 +421,12 @@ impl Planner {
         let Op::Reduce(spec) = &e.node().op else {
             unreachable!("a reduction node")
         };
-        let StageKind::Partial {
+        let StageKind::Partial(Partial {
             grid,
             per_out,
             outputs,
             ..
-        } = &mut self.stages[stage].kind
+        }) = &mut self.stages[stage].kind
         else {
             unreachable!("a partial stage")
         };
@@ -471,7 +466,7 @@ impl Planner {
         let b = leaves.pop().expect("two operands");
         let a = leaves.pop().expect("two operands");
         let stage = self.push(
-            StageKind::Contract {
+            StageKind::Contract(Contract {
                 a,
                 b,
                 a_grid,
@@ -481,7 +476,7 @@ impl Planner {
                 grid,
                 // An empty product has no tasks, so no tree either.
                 finish: (per_out == 1 || e.size() == 0).then(|| finish.clone()),
-            },
+            }),
             if e.size() == 0 {
                 0
             } else {
@@ -510,12 +505,12 @@ impl Planner {
         let Op::Reduce(spec) = &e.node().op else {
             unreachable!("a reduction node")
         };
-        let StageKind::Partial {
+        let StageKind::Partial(Partial {
             grid,
             axes,
             per_out,
             ..
-        } = &self.stages[stage].kind
+        }) = &self.stages[stage].kind
         else {
             unreachable!("a partial stage")
         };
@@ -558,7 +553,7 @@ impl Planner {
         while count > 1 {
             let per = count.div_ceil(split_every);
             last = self.push(
-                StageKind::Combine {
+                StageKind::Combine(Combine {
                     reducer,
                     prev: last,
                     part,
@@ -566,7 +561,7 @@ impl Planner {
                     fan_in: split_every,
                     per_out: per,
                     finish: if per == 1 { finish.take() } else { None },
-                },
+                }),
                 out_blocks * per,
             );
             part = 0;
@@ -582,9 +577,9 @@ impl Planner {
     /// shapes and dtypes of the intermediate arrays.
     pub fn into_stages(mut self) -> (Vec<Stage>, Vec<(Vec<usize>, DType)>) {
         for (stage, f) in self.fusers.drain() {
-            if let StageKind::Partial {
+            if let StageKind::Partial(Partial {
                 program, leaves, ..
-            } = &mut self.stages[stage].kind
+            }) = &mut self.stages[stage].kind
             {
                 *program = f.program;
                 *leaves = f.leaves;
@@ -598,7 +593,7 @@ impl Planner {
 mod tests {
     use crate::build::{binary, full, reduce, unary, Operand};
     use crate::optimize::{ntasks, task_graph};
-    use crate::taskgraph::StageKind;
+    use crate::stage::{Partial, StageKind};
     use brickwork_core::{AxisChunks, Chunks, DType, ScalarKind};
     use brickwork_kernels::reduce::Reducer;
     use brickwork_kernels::{BinaryOp, Instr, UnaryOp};
@@ -634,7 +629,7 @@ mod tests {
         let s = reduce(&y, Reducer::Sum, None, false, None, None).unwrap();
         let g = task_graph(&[s]).unwrap();
         assert_eq!(g.stages.len(), 2);
-        let StageKind::Partial { program, .. } = &g.stages[0].kind else {
+        let StageKind::Partial(Partial { program, .. }) = &g.stages[0].kind else {
             panic!("partial first")
         };
         let ops = program
@@ -698,9 +693,9 @@ mod tests {
             .stages
             .iter()
             .filter_map(|s| match &s.kind {
-                StageKind::Partial {
+                StageKind::Partial(Partial {
                     program, outputs, ..
-                } => Some((program, outputs.len())),
+                }) => Some((program, outputs.len())),
                 _ => None,
             })
             .collect();
