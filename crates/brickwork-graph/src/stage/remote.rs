@@ -221,18 +221,18 @@ pub struct Keep {
 }
 
 thread_local! {
-    /// Set while the client encodes stages.
-    static KEEP: RefCell<Option<Keep>> = const { RefCell::new(None) };
+    /// Set while the client encodes stages (boxed: thread-local storage stays small).
+    static KEEP: RefCell<Option<Box<Keep>>> = const { RefCell::new(None) };
     /// Set while a task runs remotely (see [`with_wire`]).
     static WIRE: RefCell<Option<*const (dyn Wire + 'static)>> = const { RefCell::new(None) };
 }
 
 /// Encode with `encode` on this thread, recording what stays with the client.
 pub fn encoding<T>(keep: Keep, encode: impl FnOnce() -> T) -> (T, Keep) {
-    KEEP.with(|k| *k.borrow_mut() = Some(keep));
+    KEEP.with(|k| *k.borrow_mut() = Some(Box::new(keep)));
     let out = encode();
     let keep = KEEP.with(|k| k.borrow_mut().take()).unwrap_or_default();
-    (out, keep)
+    (out, *keep)
 }
 
 /// Run `f` with `wire` as the way back to the client of the task it runs (for the
