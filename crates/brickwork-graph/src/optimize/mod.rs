@@ -16,7 +16,9 @@ pub mod budget;
 pub mod cse;
 pub mod explain;
 pub mod fuse;
+pub mod ir;
 pub mod reblock;
+pub mod rules;
 pub mod stages;
 pub mod tasks;
 
@@ -24,8 +26,15 @@ use crate::expr::Expr;
 use crate::taskgraph::TaskGraph;
 use brickwork_core::Result;
 
+/// The rewritten form of `outputs` (CSE, the rules of [`rules::all`] to a fixed point,
+/// culling) and what each pass did.
+pub fn rewrite(outputs: &[Expr]) -> (Vec<Expr>, rules::Report) {
+    rules::optimize(outputs, &rules::all())
+}
+
 /// Plan the computation of `outputs` and generate its tasks.
 pub fn task_graph(outputs: &[Expr]) -> Result<TaskGraph> {
+    let (outputs, _) = rewrite(outputs);
     let mut planner = stages::Planner::new(outputs.len());
     for (i, e) in outputs.iter().enumerate() {
         planner.output(e, i)?;
@@ -42,8 +51,10 @@ pub fn task_graph(outputs: &[Expr]) -> Result<TaskGraph> {
 pub fn store_graph(
     pairs: &[(Expr, std::sync::Arc<dyn brickwork_kernels::io::BlockSink>)],
 ) -> Result<TaskGraph> {
+    let exprs: Vec<Expr> = pairs.iter().map(|(e, _)| e.clone()).collect();
+    let (exprs, _) = rewrite(&exprs);
     let mut planner = stages::Planner::new(0);
-    for (e, sink) in pairs {
+    for (e, (_, sink)) in exprs.iter().zip(pairs) {
         planner.store(e, sink.clone())?;
     }
     let (stages, buffers) = planner.into_stages();
@@ -52,6 +63,7 @@ pub fn store_graph(
 
 /// The number of tasks computing `outputs` runs (plans, but generates no tasks).
 pub fn ntasks(outputs: &[Expr]) -> Result<usize> {
+    let (outputs, _) = rewrite(outputs);
     let mut planner = stages::Planner::new(outputs.len());
     for (i, e) in outputs.iter().enumerate() {
         planner.output(e, i)?;
