@@ -1,7 +1,11 @@
-//! The optimizer: from output expressions to a [`TaskGraph`], one pass per file.
+//! The optimizer: from output expressions to a [`TaskGraph`], one pass per file:
+//! `Expr` → [`ir::Ir`] → rules → `Expr` → stages → tasks.
 //!
-//! - [`cse`]: structurally equal nodes get one canonical id, so shared work is done once
-//!   (and only nodes the outputs reach are ever visited: culling is implicit);
+//! - [`ir`]: the outputs' nodes in an arena, hash-consed by their structural key
+//!   ([`cse`]), so shared work is done once and only nodes the outputs reach are kept;
+//! - [`rules`]: rewrite rules, one per file, applied to the arena to a fixed point (a
+//!   view of a view is one view, a gather of a range is a view, …), then culling; the
+//!   result goes back to `Expr`s and is *lowered* to stages by the passes below;
 //! - [`fuse`]: every elementwise chain, with the views (slices, transposes,
 //!   broadcasts) pushed down to its leaves, becomes one [`Program`] per stage;
 //! - [`reblock`]: partial tasks of reductions take a memory-friendly shape;
@@ -34,7 +38,13 @@ pub fn rewrite(outputs: &[Expr]) -> (Vec<Expr>, rules::Report) {
 
 /// Plan the computation of `outputs` and generate its tasks.
 pub fn task_graph(outputs: &[Expr]) -> Result<TaskGraph> {
-    let (outputs, _) = rewrite(outputs);
+    task_graph_with(outputs, &rules::all())
+}
+
+/// As [`task_graph`], with only the rewrite rules `rules` (CSE and culling always run):
+/// `&[]` plans the expressions as they were built.
+pub fn task_graph_with(outputs: &[Expr], rules: &[Box<dyn rules::Rule>]) -> Result<TaskGraph> {
+    let (outputs, _) = rules::optimize(outputs, rules);
     let mut planner = stages::Planner::new(outputs.len());
     for (i, e) in outputs.iter().enumerate() {
         planner.output(e, i)?;
