@@ -1,7 +1,10 @@
-//! Common-subexpression elimination: a canonical id per structurally distinct node.
+//! Common-subexpression elimination: the structural [`Key`] of a node.
 //!
-//! Nodes are compared and hashed structurally ([`Key`]), never through their `Debug`
-//! text: a gather's coordinates and an irregular grid hash in O(runs) and O(1).
+//! Nodes are compared and hashed structurally, never through their `Debug` text: a
+//! gather's coordinates and an irregular grid hash in O(runs) and O(1). The IR
+//! ([`super::ir`]) hash-conses every node by this key when it is built, so structurally
+//! equal subexpressions become one node there, once; the planner then only numbers the
+//! expressions it is given ([`Canon`]).
 
 use crate::expr::{Expr, Op};
 use brickwork_core::scalar::ScalarValue;
@@ -11,11 +14,23 @@ use std::collections::HashMap;
 /// What makes two nodes compute the same array: the operation and its parameters, the
 /// dtype, the grid and the canonical ids of the inputs.
 #[derive(PartialEq, Eq, Hash)]
-struct Key {
+pub(crate) struct Key {
     op: OpKey,
     dtype: DType,
     chunks: Chunks,
-    inputs: Vec<usize>,
+    inputs: Vec<u32>,
+}
+
+impl Key {
+    /// The key of a node computing `op` of `inputs` (their canonical numbers).
+    pub(crate) fn new(op: &Op, dtype: DType, chunks: &Chunks, inputs: Vec<u32>) -> Key {
+        Key {
+            op: OpKey::of(op),
+            dtype,
+            chunks: chunks.clone(),
+            inputs,
+        }
+    }
 }
 
 /// An operation's parameters in comparable form. Memory is identified by its address,
@@ -78,85 +93,51 @@ impl OpKey {
     }
 }
 
-/// Assigns canonical ids: two nodes with the same operation, parameters, dtype, chunks
-/// and canonical inputs get the same id (the same source array read twice included).
+/// Numbers the expressions the planner meets, densely and once each. Its input comes
+/// from [`super::ir::Ir::to_exprs`], where structurally equal nodes are already one
+/// `Expr`, so the number of a node is that of its `Expr`: no key is computed twice.
 #[derive(Default)]
 pub struct Canon {
     by_node: HashMap<u64, usize>,
-    by_key: HashMap<Key, usize>,
 }
 
 impl Canon {
     /// The canonical id of `e`.
     pub fn id(&mut self, e: &Expr) -> usize {
-        if let Some(&c) = self.by_node.get(&e.id()) {
-            return c;
-        }
-        let inputs: Vec<usize> = e.node().inputs.iter().map(|i| self.id(i)).collect();
-        let n = e.node();
-        let key = Key {
-            op: OpKey::of(&n.op),
-            dtype: n.dtype,
-            chunks: n.chunks.clone(),
-            inputs,
-        };
-        let next = self.by_key.len();
-        let c = *self.by_key.entry(key).or_insert(next);
-        self.by_node.insert(e.id(), c);
-        c
+        let next = self.by_node.len();
+        *self.by_node.entry(e.id()).or_insert(next)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::{binary, Operand};
-    use brickwork_core::{Chunks, ScalarKind};
-    use brickwork_kernels::BinaryOp;
+    use brickwork_core::ScalarKind;
 
-    fn ones() -> Expr {
-        crate::build::full(
-            ScalarKind::Float(1.0)
-                .to_scalar(brickwork_core::DType::F64)
-                .unwrap(),
-            Chunks::single(&[4]),
-        )
+    #[test]
+    fn canon_numbers_each_expr_once_densely() {
+        let one = ScalarKind::Float(1.0).to_scalar(DType::F64).unwrap();
+        let a = crate::build::full(one, Chunks::single(&[4]));
+        let b = crate::build::full(one, Chunks::single(&[4]));
+        let mut canon = Canon::default();
+        assert_eq!(canon.id(&a), 0);
+        assert_eq!(canon.id(&b), 1, "structural merging is the IR's job");
+        assert_eq!(canon.id(&a.clone()), 0);
     }
 
     #[test]
-    fn equal_expressions_share_an_id() {
-        let x = ones();
-        let plus = |k: i128| {
-            binary(
-                BinaryOp::Add,
-                &Operand::Array(x.clone()),
-                &Operand::Scalar(ScalarKind::Int(k)),
-            )
-            .unwrap()
-        };
-        let (a, b, c) = (plus(2), plus(2), plus(3));
-        let mut canon = Canon::default();
-        assert_eq!(canon.id(&a), canon.id(&b));
-        assert_ne!(canon.id(&a), canon.id(&c));
-    }
-
-    #[test]
-    fn signed_zeros_differ_and_gathers_compare_their_coordinates() {
-        let zero = |v: f64| {
-            crate::build::full(
-                ScalarKind::Float(v)
-                    .to_scalar(brickwork_core::DType::F64)
-                    .unwrap(),
-                Chunks::single(&[4]),
+    fn keys_compare_parameters_as_data() {
+        let zero = |v: f64| ScalarKind::Float(v).to_scalar(DType::F64).unwrap();
+        let key = |v: f64| {
+            Key::new(
+                &Op::Full(zero(v)),
+                DType::F64,
+                &Chunks::single(&[4]),
+                vec![],
             )
         };
-        let mut canon = Canon::default();
-        assert_ne!(canon.id(&zero(0.0)), canon.id(&zero(-0.0)));
-        let x = ones();
-        let t1 = crate::build::take(&x, &[3, 2, 1, 0], 0).unwrap();
-        let t2 = crate::build::take(&x, &[3, 2, 1, 0], 0).unwrap();
-        let t3 = crate::build::take(&x, &[3, 2, 1, 1], 0).unwrap();
-        assert_eq!(canon.id(&t1), canon.id(&t2));
-        assert_ne!(canon.id(&t1), canon.id(&t3));
+        assert!(key(0.0) == key(0.0));
+        assert!(key(0.0) != key(-0.0));
+        assert!(key(f64::NAN) == key(f64::NAN));
     }
 }

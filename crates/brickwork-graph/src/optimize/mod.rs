@@ -1,7 +1,11 @@
-//! The optimizer: from output expressions to a [`TaskGraph`], one pass per file.
+//! The optimizer: from output expressions to a [`TaskGraph`], one pass per file:
+//! `Expr` → [`ir::Ir`] → rules → `Expr` → stages → tasks.
 //!
-//! - [`cse`]: structurally equal nodes get one canonical id, so shared work is done once
-//!   (and only nodes the outputs reach are ever visited: culling is implicit);
+//! - [`ir`]: the outputs' nodes in an arena, hash-consed by their structural key
+//!   ([`cse`]), so shared work is done once and only nodes the outputs reach are kept;
+//! - [`rules`]: rewrite rules, one per file, applied to the arena to a fixed point (a
+//!   view of a view is one view, a gather of a range is a view, …), then culling; the
+//!   result goes back to `Expr`s and is *lowered* to stages by the passes below;
 //! - [`fuse`]: every elementwise chain, with the views (slices, transposes,
 //!   broadcasts) pushed down to its leaves, becomes one [`Program`] per stage;
 //! - [`reblock`]: partial tasks of reductions take a memory-friendly shape;
@@ -16,7 +20,9 @@ pub mod budget;
 pub mod cse;
 pub mod explain;
 pub mod fuse;
+pub mod ir;
 pub mod reblock;
+pub mod rules;
 pub mod stages;
 pub mod tasks;
 
@@ -24,8 +30,21 @@ use crate::expr::Expr;
 use crate::taskgraph::TaskGraph;
 use brickwork_core::Result;
 
+/// The rewritten form of `outputs` (CSE, the rules of [`rules::all`] to a fixed point,
+/// culling) and what each pass did.
+pub fn rewrite(outputs: &[Expr]) -> (Vec<Expr>, rules::Report) {
+    rules::optimize(outputs, &rules::all())
+}
+
 /// Plan the computation of `outputs` and generate its tasks.
 pub fn task_graph(outputs: &[Expr]) -> Result<TaskGraph> {
+    task_graph_with(outputs, &rules::all())
+}
+
+/// As [`task_graph`], with only the rewrite rules `rules` (CSE and culling always run):
+/// `&[]` plans the expressions as they were built.
+pub fn task_graph_with(outputs: &[Expr], rules: &[Box<dyn rules::Rule>]) -> Result<TaskGraph> {
+    let (outputs, _) = rules::optimize(outputs, rules);
     let mut planner = stages::Planner::new(outputs.len());
     for (i, e) in outputs.iter().enumerate() {
         planner.output(e, i)?;
@@ -42,8 +61,10 @@ pub fn task_graph(outputs: &[Expr]) -> Result<TaskGraph> {
 pub fn store_graph(
     pairs: &[(Expr, std::sync::Arc<dyn brickwork_kernels::io::BlockSink>)],
 ) -> Result<TaskGraph> {
+    let exprs: Vec<Expr> = pairs.iter().map(|(e, _)| e.clone()).collect();
+    let (exprs, _) = rewrite(&exprs);
     let mut planner = stages::Planner::new(0);
-    for (e, sink) in pairs {
+    for (e, (_, sink)) in exprs.iter().zip(pairs) {
         planner.store(e, sink.clone())?;
     }
     let (stages, buffers) = planner.into_stages();
@@ -52,6 +73,7 @@ pub fn store_graph(
 
 /// The number of tasks computing `outputs` runs (plans, but generates no tasks).
 pub fn ntasks(outputs: &[Expr]) -> Result<usize> {
+    let (outputs, _) = rewrite(outputs);
     let mut planner = stages::Planner::new(outputs.len());
     for (i, e) in outputs.iter().enumerate() {
         planner.output(e, i)?;
