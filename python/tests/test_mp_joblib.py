@@ -390,3 +390,18 @@ def test_register_on_import_waits_for_joblib():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[0, 1, 2]"
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("brickwork.array", "sklearn.utils._show_versions"),
+        ("sklearn.utils._show_versions", "brickwork.array"),
+    ],
+)
+def test_brickwork_loads_beside_libraries_that_need_static_tls(first, second):
+    # scikit-learn's libgomp needs static TLS; brickwork's extension must not use it up
+    # (nor need it itself), in either import order.
+    code = f"import {first}; import {second}"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

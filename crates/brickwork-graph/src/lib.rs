@@ -2,7 +2,8 @@
 //! stages, and the chunk-level [`TaskGraph`] the executors run.
 //!
 //! ```text
-//! Expr graph ──► optimize::plan (cull, CSE, fuse) ──► Plan (stages) ──► TaskGraph (tasks as data)
+//! Expr graph ──► optimize::ir (CSE) ──► optimize::rules (rewrites to a fixed point, cull)
+//!            ──► optimize::stages (fuse, lower to stage::*) ──► TaskGraph (tasks as data)
 //! ```
 //!
 //! Building an [`Expr`] validates shapes, dtypes and axes at once and costs O(1) in the

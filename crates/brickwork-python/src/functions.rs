@@ -399,7 +399,9 @@ fn rechunk(
 fn explain(py: Python<'_>, exprs: Vec<PyRef<'_, PyExpr>>) -> PyResult<String> {
     let exprs: Vec<Expr> = exprs.iter().map(|e| e.expr.clone()).collect();
     guard(py, || {
-        optimize::task_graph(&exprs).map(|g| optimize::explain::explain(&g))
+        let g = optimize::task_graph(&exprs)?;
+        let report = optimize::rewrite(&exprs).1;
+        Ok(format!("{}{report}\n", optimize::explain::explain(&g)))
     })
 }
 

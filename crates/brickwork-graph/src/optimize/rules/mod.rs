@@ -80,7 +80,11 @@ impl std::fmt::Display for Report {
             .iter()
             .map(|(n, c)| format!("{n} x{c}"))
             .collect();
-        write!(f, "rewrites: {}", parts.join(", "))?;
+        if parts.is_empty() {
+            write!(f, "rewrites: none")?;
+        } else {
+            write!(f, "rewrites: {}", parts.join(", "))?;
+        }
         if self.bounded {
             write!(f, " (stopped at the rewrite bound)")?;
         }
