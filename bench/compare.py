@@ -66,6 +66,11 @@ def build_old(rev: str) -> Path:
             str(source),
         ],
         check=True,
+        # maturin, the build backend, runs from this environment's bin directory.
+        env={
+            **os.environ,
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        },
     )
     wheel = next(wheels.glob("brickwork-*.whl"))
     subprocess.run(

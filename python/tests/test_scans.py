@@ -144,10 +144,11 @@ def test_blelloch_levels_are_logarithmic_in_the_blocks(blocks):
     np.testing.assert_array_equal(result.compute(), np.cumsum(x, axis=1), strict=True)
     plan = _core.plan([result._expr])
     kinds = [stage["kind"] for stage in plan["stages"]]
-    # One gather per up-sweep and per down-sweep level over the blocks - 1 totals, and
-    # each block scanned by a stage of its own, whose tasks do not wait for each other.
+    # At most one gather per up-sweep and per down-sweep level over the blocks - 1
+    # totals (evenly spaced ones are strided views: the take-as-view rewrite), and each
+    # block scanned by a stage of its own, whose tasks do not wait for each other.
     totals = blocks - 1
-    assert kinds.count("take") == 2 * (totals.bit_length() - 1)
+    assert kinds.count("take") <= 2 * (totals.bit_length() - 1)
     scans = [stage for stage in plan["stages"] if stage["kind"] == "scan"]
     assert len(scans) == blocks and all(s["grid"]["numblocks"] == (2, 1) for s in scans)
     # So the longest chain of tasks is the longest path of stages (stages come after

@@ -48,10 +48,12 @@ def _tooltip(attributes):
 
 
 def _explained(text):
-    """explain's text as (first line, [(stage line without "stage i: ", program)])."""
+    """explain's text as (first line, [(stage line without "stage i: ", program)]); its
+    last line, the rewrite rules that fired, is not a stage's."""
     lines = text.splitlines()
+    assert lines[-1].startswith("rewrites: ")
     stages = []
-    for line in lines[1:]:
+    for line in lines[1:-1]:
         if line.startswith("  stage "):
             stages.append([line.split(": ", 1)[1], []])
         else:
