@@ -20,6 +20,7 @@ from brickwork.array.ufuncs import where
 __all__ = [
     "arange",
     "array",
+    "asanyarray",
     "asarray",
     "empty",
     "empty_like",
@@ -107,6 +108,20 @@ def asarray(
     if isinstance(a, Array):
         return a if dtype is None else a.astype(dtype)
     return from_array(_numpy_with_dtype(a, dtype, copy=False), chunks=chunks)
+
+
+def asanyarray(
+    a: Any,
+    dtype: DTypeLike | None = None,
+    order: str | None = None,
+    *,
+    like: Any = None,
+    inline_array: bool = False,
+    chunks: Any = "auto",
+) -> Array:
+    """``asarray`` (brickwork has no array subclasses to keep). ``order``, ``like`` and
+    ``inline_array`` are accepted for Dask's signature and ignored."""
+    return asarray(a, dtype=dtype, chunks=chunks)
 
 
 def array(
