@@ -13,9 +13,7 @@ import brickwork.array as da
 dask_array = pytest.importorskip("dask.array")
 
 _COMPLEX = "needs complex dtypes: issue 12 item 2"
-_CORE_METHOD = (
-    "not yet: an Array method lives in core.py, outside this change (issue 12 item 1)"
-)
+_CORE_METHOD = "not yet: an Array method lives in core.py, outside this change (issue 12 item 1)"
 
 #: dask.array names brickwork does not have, each with its reason.
 EXCLUDED: dict[str, str] = {
