@@ -1,11 +1,12 @@
 """Keywords Dask code passes routinely are accepted: ``name=`` on the creation functions,
-``map_blocks`` and ``blockwise`` (issue 12, item 1)."""
+``map_blocks`` and ``blockwise``, and Dask's scheduler names (issue 12, item 1)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import brickwork
 import brickwork.array as da
 
 dask_array = pytest.importorskip("dask.array")
@@ -49,3 +50,31 @@ def test_name_labels_the_array_in_its_repr():
     assert "my-zeros" in repr(da.zeros((2,), name="my-zeros"))
     assert "my-range" in repr(da.arange(3, name="my-range"))
     assert "zeros" in repr(da.zeros((2,), name=None))
+
+
+@pytest.mark.parametrize(
+    ("dask_name", "canonical"),
+    [
+        ("sync", "sync"),
+        ("synchronous", "sync"),
+        ("single-threaded", "sync"),
+        ("threading", "threads"),
+        ("threads", "threads"),
+        ("multiprocessing", "processes"),
+        ("processes", "processes"),
+    ],
+)
+def test_config_accepts_dasks_scheduler_names(dask_name, canonical):
+    a = da.from_array(x, chunks=2)
+    with brickwork.config.set(scheduler=dask_name):
+        assert brickwork.config.get("scheduler") == canonical
+        if canonical != "processes":  # the process pool is covered by test_mp_scheduler
+            np.testing.assert_array_equal(da.map_blocks(np.negative, a).compute(), -x)
+    np.testing.assert_array_equal(a.sum().compute(scheduler=dask_name), x.sum())
+
+
+def test_config_refuses_unknown_scheduler_names_listing_the_known_ones():
+    with pytest.raises(ValueError, match="synchronous"):
+        brickwork.config.set(scheduler="gpu")
+    with pytest.raises(ValueError, match="single-threaded"):
+        da.zeros(2).compute(scheduler="distributed-ish")
