@@ -67,25 +67,12 @@ def _pool_for(processes: int) -> Any:
         return pool
 
 
-_SCHEDULERS = {
-    "threads": "threads",
-    "threading": "threads",
-    "processes": "processes",
-    "multiprocessing": "processes",
-    "sync": "sync",
-    "synchronous": "sync",
-    "single-threaded": "sync",
-}
-
-
 def _scheduler(scheduler: Any) -> str:
     """The scheduler's canonical name, "threads", "processes" or "sync", from a name
     Dask accepts (None: the ``scheduler`` setting)."""
     if scheduler is None:
         scheduler = config.get("scheduler")
-    if scheduler not in _SCHEDULERS:
-        raise ValueError(f"scheduler must be 'threads', 'processes' or 'sync', got {scheduler!r}")
-    return _SCHEDULERS[scheduler]
+    return config.canonical_scheduler(scheduler)
 
 
 def _progress_callback(

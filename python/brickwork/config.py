@@ -22,8 +22,11 @@ scheduler : str
     Where Python callables of a computation (``map_blocks`` functions) run:
     ``"threads"`` (the default: the local scheduler's threads, holding the GIL) or
     ``"processes"`` (a shared ``brickwork.multiprocessing.Pool`` with one worker per
-    thread; blocks travel through shared memory). Built-in operations always run in
-    the local scheduler's threads.
+    thread; blocks travel through shared memory) or ``"sync"`` (one after another in
+    the calling thread, for debuggers). Dask's names are accepted (``"threading"``,
+    ``"multiprocessing"``, ``"synchronous"``, ``"single-threaded"``; see
+    ``SCHEDULERS``) and ``get`` returns the canonical one. Built-in operations always
+    run in the local scheduler's threads.
 memory_limit : int, str, float or None
     The memory budget of a computation, checked before it starts: a computation whose
     outputs, intermediate arrays and per-thread working sets exceed it raises
@@ -122,10 +125,30 @@ def _check_memory_limit(value: Any) -> int | float | None:
     return n
 
 
+#: Every scheduler name brickwork and Dask accept -> the canonical one. The one table:
+#: ``compute(scheduler=...)`` reads it too (``brickwork._runner``).
+SCHEDULERS: dict[str, str] = {
+    "threads": "threads",
+    "threading": "threads",
+    "processes": "processes",
+    "multiprocessing": "processes",
+    "sync": "sync",
+    "synchronous": "sync",
+    "single-threaded": "sync",
+}
+
+
+def canonical_scheduler(value: Any, what: str = "scheduler") -> str:
+    """The canonical scheduler name ("threads", "processes" or "sync") of a name
+    brickwork or Dask accepts; ValueError for any other."""
+    if not isinstance(value, str) or value not in SCHEDULERS:
+        names = ", ".join(repr(name) for name in SCHEDULERS)
+        raise ValueError(f"{what} must be one of {names}; got {value!r}")
+    return SCHEDULERS[value]
+
+
 def _check_scheduler(value: Any) -> str:
-    if value not in ("threads", "processes"):
-        raise ValueError(f"config 'scheduler' must be 'threads' or 'processes', got {value!r}")
-    return str(value)
+    return canonical_scheduler(value, "config 'scheduler'")
 
 
 def _check_executor(value: Any) -> str:

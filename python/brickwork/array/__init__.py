@@ -7,12 +7,15 @@
 array([0.50..., ...])
 """
 
+import numpy as _np
+
 # The families, each on ``core`` (the ``Array``) and the ones before it. Importing them
 # all also fills the table through which ``Array`` methods reach them (``_dispatch``).
 from brickwork.array.core import Array
 from brickwork.array.creation import (
     arange,
     array,
+    asanyarray,
     asarray,
     empty,
     empty_like,
@@ -28,19 +31,29 @@ from brickwork.array.creation import (
     zeros_like,
 )
 from brickwork.array.shape import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_arrays,
     broadcast_to,
     expand_dims,
     flip,
     fliplr,
     flipud,
     moveaxis,
+    ndim,
     ravel,
     rechunk,
     reshape,
+    result_type,
     roll,
+    rollaxis,
+    rot90,
+    shape,
     squeeze,
     swapaxes,
     transpose,
+    unify_chunks,
 )
 from brickwork.array.joining import block, concatenate, dstack, hstack, stack, vstack
 from brickwork.array.tiling import pad, repeat, tile
@@ -70,7 +83,8 @@ from brickwork.array.reductions import (
     sum,
     var,
 )
-from brickwork.array.scans import cumprod, cumsum, diff, nancumprod, nancumsum
+from brickwork.array.scans import cumprod, cumsum, diff, nancumprod, nancumsum, push
+from brickwork.array.coarsen import coarsen
 from brickwork.array.order import (
     argsort,
     argtopk,
@@ -93,6 +107,56 @@ from brickwork.array.counting import (
     histogram,
     searchsorted,
     unique,
+)
+from brickwork.array.matrices import (
+    diag,
+    diagonal,
+    eye,
+    trace,
+    tri,
+    tril_indices,
+    tril_indices_from,
+    triu_indices,
+    triu_indices_from,
+)
+from brickwork.array.grids import fromfunction, indices, meshgrid
+from brickwork.array.selection import (
+    argwhere,
+    choose,
+    compress,
+    extract,
+    flatnonzero,
+    nonzero,
+    piecewise,
+    ravel_multi_index,
+    select,
+    unravel_index,
+)
+from brickwork.array.editing import append, delete, ediff1d, insert, union1d
+from brickwork.array.ufuncs_numpy import (
+    angle,
+    conj,
+    divmod,
+    fix,
+    float_power,
+    fmod,
+    frexp,
+    i0,
+    imag,
+    iscomplex,
+    isneginf,
+    isnull,
+    isposinf,
+    isreal,
+    ldexp,
+    logaddexp,
+    logaddexp2,
+    modf,
+    nextafter,
+    notnull,
+    real,
+    sinc,
+    spacing,
 )
 from brickwork.array.linalg import dot, matmul, outer, vdot
 from brickwork.array import linalg
@@ -202,7 +266,90 @@ from brickwork.array.ufuncs import (
     where,
 )
 
+# NumPy's constants and the dtype names Dask re-exports (``da.float32``, ``da.pi``).
+e = _np.e
+euler_gamma = _np.euler_gamma
+inf = _np.inf
+nan = _np.nan
+newaxis = None
+pi = _np.pi
+# The dtype names are module attributes but not in ``__all__``: a star import must not
+# shadow the builtin ``bool``.
+bool = _np.bool_  # noqa: A001 - Dask's name
+int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
+uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
+float32, float64 = _np.float32, _np.float64
+
 __all__ = [
+    "angle",
+    "append",
+    "argwhere",
+    "asanyarray",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "broadcast_arrays",
+    "choose",
+    "coarsen",
+    "compress",
+    "conj",
+    "delete",
+    "diag",
+    "diagonal",
+    "divmod",
+    "ediff1d",
+    "extract",
+    "eye",
+    "fix",
+    "flatnonzero",
+    "float_power",
+    "fmod",
+    "frexp",
+    "fromfunction",
+    "i0",
+    "imag",
+    "indices",
+    "insert",
+    "iscomplex",
+    "isneginf",
+    "isnull",
+    "isposinf",
+    "isreal",
+    "ldexp",
+    "logaddexp",
+    "logaddexp2",
+    "meshgrid",
+    "modf",
+    "ndim",
+    "nextafter",
+    "nonzero",
+    "notnull",
+    "piecewise",
+    "push",
+    "ravel_multi_index",
+    "real",
+    "result_type",
+    "rollaxis",
+    "rot90",
+    "select",
+    "shape",
+    "sinc",
+    "spacing",
+    "trace",
+    "tri",
+    "tril_indices",
+    "tril_indices_from",
+    "triu_indices",
+    "triu_indices_from",
+    "unify_chunks",
+    "union1d",
+    "unravel_index",
+    "e",
+    "euler_gamma",
+    "inf",
+    "nan",
+    "newaxis",
+    "pi",
     "apply_along_axis",
     "apply_gufunc",
     "apply_over_axes",

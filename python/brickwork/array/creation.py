@@ -20,6 +20,7 @@ from brickwork.array.ufuncs import where
 __all__ = [
     "arange",
     "array",
+    "asanyarray",
     "asarray",
     "empty",
     "empty_like",
@@ -109,6 +110,20 @@ def asarray(
     return from_array(_numpy_with_dtype(a, dtype, copy=False), chunks=chunks)
 
 
+def asanyarray(
+    a: Any,
+    dtype: DTypeLike | None = None,
+    order: str | None = None,
+    *,
+    like: Any = None,
+    inline_array: bool = False,
+    chunks: Any = "auto",
+) -> Array:
+    """``asarray`` (brickwork has no array subclasses to keep). ``order``, ``like`` and
+    ``inline_array`` are accepted for Dask's signature and ignored."""
+    return asarray(a, dtype=dtype, chunks=chunks)
+
+
 def array(
     x: Any, dtype: DTypeLike | None = None, copy: bool = True, *, chunks: Any = "auto"
 ) -> Array:
@@ -158,37 +173,59 @@ def full(
     order: str = "C",
     *,
     chunks: Any = "auto",
+    name: str | None = None,
 ) -> Array:
     """An array of ``shape`` filled with ``fill_value`` (computed per chunk, no memory used).
 
     ``dtype`` defaults to that of ``fill_value`` (bool, int64 or float64 for Python
-    values); the value is cast as ``numpy.full`` casts it. ``order`` is ignored.
+    values); the value is cast as ``numpy.full`` casts it. ``order`` is ignored;
+    ``name``, as in Dask, labels the array (shown by ``repr``).
     """
     dims = shape_tuple(shape)
-    value, name = _fill(fill_value, dtype)
+    value, dtype_label = _fill(fill_value, dtype)
     spec, limit = chunks_and_limit(chunks)
-    return Array(_core.full(dims, value, name, spec, limit), "full")
+    return Array(_core.full(dims, value, dtype_label, spec, limit), _label(name, "full"))
 
 
 def zeros(
-    shape: Any, dtype: DTypeLike | None = float, order: str = "C", *, chunks: Any = "auto"
+    shape: Any,
+    dtype: DTypeLike | None = float,
+    order: str = "C",
+    *,
+    chunks: Any = "auto",
+    name: str | None = None,
 ) -> Array:
     """An array of zeros (``dtype`` float64 by default). ``order`` is ignored."""
-    return _filled(shape, 0, dtype, chunks, "zeros")
+    return _filled(shape, 0, dtype, chunks, _label(name, "zeros"))
 
 
 def ones(
-    shape: Any, dtype: DTypeLike | None = float, order: str = "C", *, chunks: Any = "auto"
+    shape: Any,
+    dtype: DTypeLike | None = float,
+    order: str = "C",
+    *,
+    chunks: Any = "auto",
+    name: str | None = None,
 ) -> Array:
     """An array of ones (``dtype`` float64 by default). ``order`` is ignored."""
-    return _filled(shape, 1, dtype, chunks, "ones")
+    return _filled(shape, 1, dtype, chunks, _label(name, "ones"))
 
 
 def empty(
-    shape: Any, dtype: DTypeLike | None = float, order: str = "C", *, chunks: Any = "auto"
+    shape: Any,
+    dtype: DTypeLike | None = float,
+    order: str = "C",
+    *,
+    chunks: Any = "auto",
+    name: str | None = None,
 ) -> Array:
     """An uninitialised array; brickwork fills it with zeros. ``order`` is ignored."""
-    return _filled(shape, 0, dtype, chunks, "empty")
+    return _filled(shape, 0, dtype, chunks, _label(name, "empty"))
+
+
+def _label(name: Any, default: str) -> str:
+    """The label of a new array: Dask's ``name=`` when it is a string."""
+    return name if isinstance(name, str) and name else default
 
 
 def _filled(shape: Any, value: int, dtype: DTypeLike | None, chunks: Any, label: str) -> Array:
@@ -226,14 +263,15 @@ def full_like(
     shape: Any = None,
     *,
     chunks: Any = None,
+    name: str | None = None,
 ) -> Array:
     """An array filled with ``fill_value`` with the shape, dtype and chunks of ``a``.
 
     ``a`` may be an Array (its chunks are kept) or a NumPy array / array-like (then
-    ``chunks="auto"``). ``order`` and ``subok`` are ignored.
+    ``chunks="auto"``). ``order`` and ``subok`` are ignored; ``name`` labels the array.
     """
-    dims, name, chunks = _like(a, dtype, shape, chunks)
-    return full(dims, fill_value, name, chunks=chunks)
+    dims, dtype_label, chunks = _like(a, dtype, shape, chunks)
+    return full(dims, fill_value, dtype_label, chunks=chunks, name=name)
 
 
 @array_method("imag")
@@ -246,10 +284,11 @@ def zeros_like(
     shape: Any = None,
     *,
     chunks: Any = None,
+    name: str | None = None,
 ) -> Array:
     """An array of zeros with the shape, dtype and chunks of ``a`` (see ``full_like``)."""
-    dims, name, chunks = _like(a, dtype, shape, chunks)
-    return zeros(dims, name, chunks=chunks)
+    dims, dtype_label, chunks = _like(a, dtype, shape, chunks)
+    return zeros(dims, dtype_label, chunks=chunks, name=name)
 
 
 @implements(np.ones_like)
@@ -261,10 +300,11 @@ def ones_like(
     shape: Any = None,
     *,
     chunks: Any = None,
+    name: str | None = None,
 ) -> Array:
     """An array of ones with the shape, dtype and chunks of ``a`` (see ``full_like``)."""
-    dims, name, chunks = _like(a, dtype, shape, chunks)
-    return ones(dims, name, chunks=chunks)
+    dims, dtype_label, chunks = _like(a, dtype, shape, chunks)
+    return ones(dims, dtype_label, chunks=chunks, name=name)
 
 
 @implements(np.empty_like)
@@ -276,10 +316,11 @@ def empty_like(
     shape: Any = None,
     *,
     chunks: Any = None,
+    name: str | None = None,
 ) -> Array:
     """Like ``zeros_like`` (brickwork has no uninitialised memory)."""
-    dims, name, chunks = _like(prototype, dtype, shape, chunks)
-    return empty(dims, name, chunks=chunks)
+    dims, dtype_label, chunks = _like(prototype, dtype, shape, chunks)
+    return empty(dims, dtype_label, chunks=chunks, name=name)
 
 
 def _real_scalar(value: Any, name: str) -> bool | int | float:
@@ -307,13 +348,16 @@ def arange(
     *,
     chunks: Any = "auto",
     dtype: DTypeLike | None = None,
+    like: Any = None,
+    name: str | None = None,
 ) -> Array:
     """Evenly spaced values in ``[start, stop)``, with ``numpy.arange``'s rules.
 
     The length is ``ceil((stop - start) / step)``; the dtype is int64 for integer
     arguments and float64 if any is a float, unless ``dtype`` is given. Like NumPy,
     element ``i`` is ``x0 + i * (x1 - x0)`` where ``x0``, ``x1`` are the first two
-    values computed in ``dtype``.
+    values computed in ``dtype``. ``like`` is accepted for Dask's signature and
+    ignored; ``name`` labels the array.
 
     Raises
     ------
@@ -329,17 +373,19 @@ def arange(
     num = _arange_length(start, stop, step)
     if dtype is None:
         dtype = np.result_type(np.int64, *(np.asarray(v).dtype for v in originals))
-    name = dtype_name(dtype)
+    kind = dtype_name(dtype)
     spec, limit = chunks_and_limit(chunks)
-    if name == "bool":
-        return from_array(np.arange(start, stop, step, dtype=bool), chunks=chunks)
-    pair = np.zeros(2, dtype=name)
+    if kind == "bool":
+        return from_array(
+            np.arange(start, stop, step, dtype=bool), chunks=chunks, name=_label(name, "arange")
+        )
+    pair = np.zeros(2, dtype=kind)
     pair[0] = start
     if num > 1:
         pair[1] = start + step
         pair[1:] = np.subtract(pair[1:], pair[:1])
-    expr = _core.arange(pair[0].item(), pair[1].item(), num, name, spec, limit)
-    return Array(expr, "arange")
+    expr = _core.arange(pair[0].item(), pair[1].item(), num, kind, spec, limit)
+    return Array(expr, _label(name, "arange"))
 
 
 def linspace(
@@ -350,6 +396,8 @@ def linspace(
     retstep: bool = False,
     chunks: Any = "auto",
     dtype: DTypeLike | None = None,
+    *,
+    name: str | None = None,
 ) -> Array | tuple[Array, float]:
     """``num`` evenly spaced values from ``start`` to ``stop``, as ``numpy.linspace``.
 
@@ -365,15 +413,18 @@ def linspace(
     chunks : chunk spec, default "auto"
     dtype : dtype-like, optional
         Default: float64 (float32 if both ends are float32).
+    name : str, optional
+        A label shown by ``repr`` (Dask's keyword).
     """
     num = integer(num, "num")
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     first = _real_scalar(start, "start")
     last = _real_scalar(stop, "stop")
-    name = dtype_name(np.result_type(start, stop, float(num)) if dtype is None else dtype)
+    kind = dtype_name(np.result_type(start, stop, float(num)) if dtype is None else dtype)
     spec, limit = chunks_and_limit(chunks)
-    result = Array(_core.linspace(first, last, num, bool(endpoint), name, spec, limit), "linspace")
+    expr = _core.linspace(first, last, num, bool(endpoint), kind, spec, limit)
+    result = Array(expr, _label(name, "linspace"))
     if not retstep:
         return result
     div = num - 1 if endpoint else num

@@ -21,6 +21,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 from brickwork import _core
 from brickwork.array._dispatch import array_method, implements
+from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
 from brickwork.array.creation import arange, full
 from brickwork.array.indexing import along, take
@@ -33,6 +34,7 @@ __all__ = [
     "diff",
     "nancumprod",
     "nancumsum",
+    "push",
 ]
 
 _METHODS = ("sequential", "blelloch")
@@ -207,3 +209,34 @@ def diff(a: Any, n: int = 1, axis: int = -1) -> Array:
         earlier = x[along(x.ndim, ax, slice(None, -1))]
         x = (later != earlier) if x.dtype == bool else later - earlier
     return x
+
+
+def _push_block(block: np.ndarray, n: int | None, axis: int) -> np.ndarray:
+    """Forward fill of NaN along ``axis`` (at most ``n`` steps from the last value)."""
+    if block.dtype.kind != "f" or block.size == 0:
+        return block
+    shape = [1] * block.ndim
+    shape[axis] = block.shape[axis]
+    steps = np.arange(block.shape[axis]).reshape(shape)
+    last = np.maximum.accumulate(np.where(np.isnan(block), 0, steps), axis=axis)
+    filled = np.take_along_axis(block, last, axis=axis)
+    if n is not None:
+        filled = np.where(steps - last > n, block, filled)
+    return filled
+
+
+def push(array: Any, n: int | None, axis: int) -> Array:
+    """Fill NaN with the last value before them along ``axis``, at most ``n`` steps
+    forward (no limit if None), as ``dask.array.push`` (bottleneck's ``push``).
+
+    The axis is gathered into one chunk (a free rechunk) and NumPy fills each block;
+    arrays of other dtypes than float have no NaN and come back unchanged.
+    """
+    x = as_array(array)
+    axis = normalize_axis_index(axis, x.ndim)
+    if n is not None and n < 0:
+        raise ValueError(f"n must be None or a non-negative integer, got {n}")
+    if x.dtype.kind != "f":
+        return x
+    whole = x.rechunk({axis: -1})
+    return map_blocks(_push_block, whole, n=n, axis=axis, dtype=x.dtype, name="push")

@@ -24,19 +24,29 @@ from brickwork.array.indexing import along
 from brickwork.array.joining import concatenate
 
 __all__ = [
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "broadcast_arrays",
     "broadcast_to",
     "expand_dims",
     "flip",
     "fliplr",
     "flipud",
     "moveaxis",
+    "ndim",
     "ravel",
     "rechunk",
     "reshape",
+    "result_type",
     "roll",
+    "rollaxis",
+    "rot90",
+    "shape",
     "squeeze",
     "swapaxes",
     "transpose",
+    "unify_chunks",
 ]
 
 
@@ -237,13 +247,15 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Array:
 
 
 @implements(np.shape)
-def _shape(a: Array) -> tuple[int, ...]:
-    return a.shape
+def shape(a: Any) -> tuple[int, ...]:
+    """The shape of ``a`` (an Array's without computing it), as ``numpy.shape``."""
+    return a.shape if isinstance(a, Array) else np.shape(a)
 
 
 @implements(np.ndim)
-def _ndim(a: Array) -> int:
-    return a.ndim
+def ndim(a: Any) -> int:
+    """The number of dimensions of ``a``, as ``numpy.ndim``."""
+    return a.ndim if isinstance(a, Array) else np.ndim(a)
 
 
 @implements(np.size)
@@ -256,8 +268,147 @@ def _astype(x: Array, dtype: DTypeLike, copy: bool = True) -> Array:
     return x.astype(dtype)
 
 
-def _result_type(*arrays_and_dtypes: Any) -> np.dtype:
+def result_type(*arrays_and_dtypes: Any) -> np.dtype:
+    """The dtype NumPy's promotion gives for arrays (Arrays included) and dtypes."""
     return np.result_type(*(x.dtype if isinstance(x, Array) else x for x in arrays_and_dtypes))
 
 
-implements(np.result_type, adapt=False)(_result_type)
+implements(np.result_type, adapt=False)(result_type)
+
+
+def _atleast(arys: tuple[Any, ...], ndim: int) -> Array | list[Array]:
+    out = []
+    for a in arys:
+        x = as_array(a)
+        if x.ndim < ndim:
+            if ndim == 3 and x.ndim == 2:
+                x = x[:, :, None]
+            elif ndim == 3 and x.ndim == 1:
+                x = x[None, :, None]
+            else:
+                x = x.reshape((1,) * (ndim - x.ndim) + x.shape)
+        out.append(x)
+    return out[0] if len(out) == 1 else out
+
+
+@implements(np.atleast_1d, adapt=False)
+def atleast_1d(*arys: Any) -> Array | list[Array]:
+    """Arrays of at least one dimension (0-d becomes shape (1,)), as NumPy."""
+    return _atleast(arys, 1)
+
+
+@implements(np.atleast_2d, adapt=False)
+def atleast_2d(*arys: Any) -> Array | list[Array]:
+    """Arrays of at least two dimensions (new axes in front), as NumPy."""
+    return _atleast(arys, 2)
+
+
+@implements(np.atleast_3d, adapt=False)
+def atleast_3d(*arys: Any) -> Array | list[Array]:
+    """Arrays of at least three dimensions: (N,) becomes (1, N, 1) and (M, N) becomes
+    (M, N, 1), as NumPy."""
+    return _atleast(arys, 3)
+
+
+@implements(np.broadcast_arrays, adapt=False)
+def broadcast_arrays(*args: Any, subok: bool = False) -> tuple[Array, ...]:
+    """The arrays broadcast to their common shape (views; chunks unified), as
+    ``numpy.broadcast_arrays``."""
+    arrays = [as_array(a) for a in args]
+    target = np.broadcast_shapes(*(x.shape for x in arrays))
+    return tuple(x if x.shape == target else broadcast_to(x, target) for x in arrays)
+
+
+@implements(np.rot90)
+def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Array:
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes``, as ``numpy.rot90``
+    (composed from ``flip`` and ``transpose``, as NumPy does)."""
+    x = as_array(m)
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    if axes[0] == axes[1] or abs(axes[0] - axes[1]) == x.ndim:
+        raise ValueError("Axes must be different.")
+    if axes[0] >= x.ndim or axes[0] < -x.ndim or axes[1] >= x.ndim or axes[1] < -x.ndim:
+        raise ValueError(f"Axes={axes} out of range for array of ndim={x.ndim}.")
+    k %= 4
+    if k == 0:
+        return x
+    if k == 2:
+        return flip(flip(x, axes[0]), axes[1])
+    order = list(range(x.ndim))
+    a0, a1 = (ax % x.ndim for ax in axes)
+    order[a0], order[a1] = order[a1], order[a0]
+    if k == 1:
+        return transpose(flip(x, axes[1]), order)
+    return flip(transpose(x, order), axes[1])
+
+
+@implements(np.rollaxis)
+def rollaxis(a: Any, axis: int, start: int = 0) -> Array:
+    """Roll ``axis`` backwards until it lies before ``start``, as ``numpy.rollaxis``."""
+    x = as_array(a)
+    n = x.ndim
+    axis = normalize_axis_index(axis, n)
+    if start < 0:
+        start += n
+    if not 0 <= start < n + 1:
+        raise np.exceptions.AxisError(f"start arg requires {-n} <= start < {n + 1}, got {start}")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return x
+    order = [i for i in range(n) if i != axis]
+    order.insert(start, axis)
+    return transpose(x, order)
+
+
+def _common_chunks(chunkings: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The common refinement of chunkings of one length (all chunk boundaries)."""
+    bounds: set[int] = set()
+    for sizes in chunkings:
+        bounds.update(np.cumsum(sizes).tolist())
+    total = sum(chunkings[0])
+    edges = [0, *sorted(b for b in bounds if 0 < b <= total)]
+    if not total:
+        return (0,)
+    return tuple(b - a for a, b in zip(edges, edges[1:]))
+
+
+def unify_chunks(*args: Any, **kwargs: Any) -> tuple[dict[Any, tuple[int, ...]], list[Any]]:
+    """Rechunk arrays so that axes with the same index label have the same chunks, as
+    ``dask.array.unify_chunks``.
+
+    ``args`` alternate arrays and their index labels (``x, "ij", y, "jk"``); an
+    argument with index None is passed unchanged. Axes of length one broadcast and are
+    left as they are. Returns ``({label: chunks}, [arrays])``.
+    """
+    if not args:
+        return {}, []
+    pairs = list(zip(args[::2], args[1::2]))
+    arrays = [(as_array(a) if ind is not None else a, ind) for a, ind in pairs]
+    found: dict[Any, list[tuple[int, ...]]] = {}
+    for x, ind in arrays:
+        if ind is None:
+            continue
+        if len(ind) != x.ndim:
+            raise ValueError(f"index {ind!r} does not match an array of ndim {x.ndim}")
+        for label, sizes, length in zip(ind, x.chunks, x.shape):
+            if length != 1:
+                found.setdefault(label, []).append(sizes)
+    chunkss = {}
+    for label, chunkings in found.items():
+        if len({sum(c) for c in chunkings}) > 1:
+            raise ValueError(f"Dimension {label!r} has inconsistent lengths")
+        chunkss[label] = _common_chunks(chunkings)
+    for x, ind in arrays:
+        for label, sizes in zip(ind or (), x.chunks if ind is not None else ()):
+            chunkss.setdefault(label, sizes)
+    out = []
+    for x, ind in arrays:
+        if ind is None:
+            out.append(x)
+            continue
+        want = tuple(chunkss[label] if n != 1 else c for label, c, n in zip(ind, x.chunks, x.shape))
+        out.append(x if want == x.chunks else rechunk(x, want))
+    return chunkss, out
