@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import types
 
+import numpy as np
+
 import pytest
 
 import brickwork.array as da
@@ -13,7 +15,6 @@ import brickwork.array as da
 dask_array = pytest.importorskip("dask.array")
 
 _COMPLEX = "needs complex dtypes: issue 12 item 2"
-_CORE_METHOD = "not yet: an Array method lives in core.py, outside this change (issue 12 item 1)"
 
 #: dask.array names brickwork does not have, each with its reason.
 EXCLUDED: dict[str, str] = {
@@ -78,12 +79,6 @@ EXCLUDED_METHODS: dict[str, str] = {
     "shuffle": "not yet: Dask's shuffle along an axis by groups of indexers",
     "moment": "not yet: issue 12 item 1, statistics part",
     "view": "not yet: reinterpreting bytes needs a cast without conversion in the engine",
-    "A": _CORE_METHOD,
-    "choose": _CORE_METHOD + "; da.choose exists",
-    "name": _CORE_METHOD,
-    "nonzero": _CORE_METHOD + "; da.nonzero exists",
-    "partitions": _CORE_METHOD + "; x.blocks exists",
-    "trace": _CORE_METHOD + "; da.trace exists",
 }
 
 
@@ -114,3 +109,16 @@ def test_excluded_modules_are_dask_internals_or_not_yet_done():
     for name, reason in EXCLUDED.items():
         if isinstance(getattr(dask_array, name), types.ModuleType):
             assert reason.startswith(("a Dask internal", "not yet", "needs")), name
+
+
+def test_array_methods_that_call_the_family_functions():
+    x = np.arange(12).reshape(3, 4) % 3
+    a = da.from_array(x, chunks=(2, 3))
+    np.testing.assert_array_equal(a.trace(offset=1).compute(), x.trace(offset=1))
+    for got, want in zip(a.nonzero(), x.nonzero(), strict=True):
+        np.testing.assert_array_equal(got.compute(), want)
+    c = [np.full((3, 4), 10), np.full((3, 4), 20), np.full((3, 4), 30)]
+    np.testing.assert_array_equal(a.choose(c).compute(), x.choose(c))
+    assert a.A is a
+    np.testing.assert_array_equal(a.partitions[1].compute(), a.blocks[1].compute())
+    assert isinstance(a.name, str) and a.name != (a + 0).name

@@ -515,6 +515,35 @@ class Array:
         return _method("vindex")(self)
 
     @property
+    def name(self) -> str:
+        """A key naming this array's computation, as Dask's ``name``: the array's label
+        and an identity that equal arrays built separately do not share."""
+        return f"{self._name}-{id(self._expr):x}"
+
+    @property
+    def A(self) -> Array:  # noqa: N802 - Dask's (and NumPy matrix's) name
+        """The array itself, as Dask's ``Array.A`` (NumPy's ``matrix.A``)."""
+        return self
+
+    def choose(self, choices: Any) -> Array:
+        """``da.choose(self, choices)``: pick from ``choices`` by this index array."""
+        return _method("choose")(self, choices)
+
+    def nonzero(self) -> tuple[Array, ...]:
+        """``da.nonzero(self)``: the indices of the non-zero elements, one array per axis
+        (their length is unknown until computed, as in Dask)."""
+        return _method("nonzero")(self)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None) -> Array:
+        """``da.trace(self, ...)``: the sum along a diagonal."""
+        return _method("trace")(self, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype)
+
+    @property
+    def partitions(self) -> Any:
+        """The same as ``blocks``, as Dask's ``partitions``."""
+        return self.blocks
+
+    @property
     def blocks(self) -> Any:
         """Index the grid of blocks: ``x.blocks[1, :2]`` is the array made of those
         blocks (axes kept), as Dask's ``blocks``."""

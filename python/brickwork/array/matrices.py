@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 from numpy.typing import DTypeLike
 
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array.core import Array, as_array
 from brickwork.array.creation import arange, from_array, zeros
 from brickwork.array.joining import concatenate
@@ -111,6 +111,7 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array:
     return x[..., steps + first_row, steps + first_col]
 
 
+@array_method()
 @implements(np.trace)
 def trace(
     a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: DTypeLike | None = None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
-from brickwork.array._dispatch import implements
+from brickwork.array._dispatch import array_method, implements
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
 from brickwork.array.creation import arange, from_array
@@ -100,6 +100,7 @@ def _choose_block(a: np.ndarray, *choices: np.ndarray) -> np.ndarray:
     return np.choose(a, choices)
 
 
+@array_method()
 @implements(np.choose)
 def choose(a: Any, choices: Sequence[Any]) -> Array:
     """``choices[a]`` elementwise, as ``numpy.choose`` (NumPy's on each block; an index
@@ -173,6 +174,7 @@ def argwhere(a: Any) -> Array:
     return rechunk(coords, {1: -1})[flat != 0]
 
 
+@array_method()
 @implements(np.nonzero)
 def nonzero(a: Any) -> tuple[Array, ...]:
     """One array of coordinates per axis, of the nonzero elements (unknown sizes, as
