@@ -12,17 +12,19 @@
 //!   continues the stream tile after tile, and a backward or strided read (a reversed or
 //!   transposed view) draws the block whole once per thread ([`streams`]).
 //!
-//! [`pcg64`] holds NumPy's SeedSequence hash and PCG64; runs are drawn as four
-//! interleaved sub-streams of the same stream, which is what makes a uniform value cost
-//! about a nanosecond.
+//! [`pcg64`] holds NumPy's SeedSequence hash and PCG64; runs are drawn as interleaved
+//! sub-streams of the same stream, eight abreast on AVX-512 IFMA (`ifma.rs`: about
+//! 0.35 ns a draw), else four abreast in scalar 128-bit arithmetic.
 
+#[cfg(target_arch = "x86_64")]
+mod ifma;
 mod pcg64;
 mod streams;
 mod ziggurat;
 
 use crate::cast::Num;
 use brickwork_core::{Error, Result};
-use pcg64::{seed_state, to_unit_f64, Pcg64};
+use pcg64::{seed_state, Pcg64};
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 use streams::{StreamKey, Streams};
@@ -216,11 +218,24 @@ impl RandomSpec {
                     cur.g = cur.seed;
                     cur.g.advance(piece.offset as u128);
                 }
-                match self.dist {
-                    Dist::Uniform { low, range } => cur
-                        .g
-                        .fill_with(out, |u| T::from_f64(low + range * to_unit_f64(u))),
-                    _ => cur.g.fill_with(out, |u| T::from_f64(to_unit_f64(u))),
+                let (low, range) = match self.dist {
+                    Dist::Uniform { low, range } => (low, range),
+                    _ => (0.0, 1.0),
+                };
+                let mut unit = [0.0; 256];
+                for chunk in out.chunks_mut(unit.len()) {
+                    let unit = &mut unit[..chunk.len()];
+                    cur.g.fill_unit(unit);
+                    if low == 0.0 && range == 1.0 {
+                        chunk
+                            .iter_mut()
+                            .zip(&*unit)
+                            .for_each(|(o, &u)| *o = T::from_f64(u));
+                    } else {
+                        for (o, &u) in chunk.iter_mut().zip(&*unit) {
+                            *o = T::from_f64(low + range * u);
+                        }
+                    }
                 }
                 cur.pos = piece.offset + out.len();
             }
@@ -297,6 +312,7 @@ struct Piece {
 
 #[cfg(test)]
 mod tests {
+    use super::pcg64::to_unit_f64;
     use super::*;
     use proptest::prelude::*;
 

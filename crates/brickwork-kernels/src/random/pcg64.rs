@@ -1,9 +1,10 @@
 //! NumPy's `SeedSequence` hash and its `PCG64` bit generator, bit for bit.
 //!
-//! [`Pcg64::fill_with`] draws a run of known length as four interleaved sub-streams
-//! (lane `l` steps from draw `l` to draw `l + 4` with the LCG's four-step multiplier),
-//! so four 128-bit multiplications are in flight instead of one chain: the values and
-//! their order are the stream's own.
+//! Runs of known length ([`Pcg64::fill_u64`], [`Pcg64::fill_unit`]) are drawn as
+//! interleaved sub-streams (lane `l` steps from draw `l` to draw `l + n` with the LCG's
+//! n-step multiplier): eight lanes on AVX-512 IFMA (`ifma.rs`), else four lanes of
+//! scalar 128-bit multiplications in flight instead of one chain. The values and their
+//! order are the stream's own.
 
 const INIT_A: u32 = 0x43b0_d7e5;
 const MULT_A: u32 = 0x931e_8875;
@@ -141,6 +142,57 @@ impl Pcg64 {
         self.state = acc_mult.wrapping_mul(self.state).wrapping_add(acc_plus);
     }
 
+    /// The states of the next `N` draws, and the multiplier and increment that step each
+    /// of them `N` draws on.
+    pub(super) fn lanes<const N: usize>(&self) -> ([u128; N], u128, u128) {
+        let (mut mult, mut factor) = (1u128, 0u128);
+        for _ in 0..N {
+            factor = factor.wrapping_add(mult);
+            mult = mult.wrapping_mul(PCG_MULT);
+        }
+        let mut g = *self;
+        let first = std::array::from_fn(|_| {
+            g.step();
+            g.state
+        });
+        (first, mult, self.inc.wrapping_mul(factor))
+    }
+
+    /// Positions the generator after the draw before the one whose state is `next`.
+    pub(super) fn set_after(&mut self, next: u128) {
+        self.state = step_back(next, self.inc);
+    }
+
+    /// The next `out.len()` draws.
+    pub(super) fn fill_u64(&mut self, out: &mut [u64]) {
+        let rest = self.fill_simd::<false>(out);
+        self.fill_with(rest, |u| u);
+    }
+
+    /// `Generator.random()` of the next `out.len()` draws.
+    pub(super) fn fill_unit(&mut self, out: &mut [f64]) {
+        // SAFETY: f64 and u64 have the same size and alignment, and every bit pattern is
+        // a valid f64.
+        let bits = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast(), out.len()) };
+        let rest = self.fill_simd::<true>(bits);
+        let done = out.len() - rest.len();
+        self.fill_with(&mut out[done..], to_unit_f64);
+    }
+
+    /// Draws the longest prefix of `out` that the SIMD generator takes (none without
+    /// AVX-512 IFMA), as raw draws or, with `UNIT`, as `Generator.random()` bits;
+    /// returns the rest.
+    fn fill_simd<'a, const UNIT: bool>(&mut self, out: &'a mut [u64]) -> &'a mut [u64] {
+        #[cfg(target_arch = "x86_64")]
+        if out.len() >= 16 && super::ifma::available() {
+            let (head, rest) = out.split_at_mut(out.len() / 8 * 8);
+            // SAFETY: the CPU has the target features `fill` is compiled for.
+            unsafe { super::ifma::fill::<UNIT>(self, head) };
+            return rest;
+        }
+        out
+    }
+
     /// `out[k] = f(draw k)` for the next `out.len()` draws, in the stream's order. Runs
     /// of at least two groups are drawn as [`LANES`] interleaved sub-streams.
     #[inline(always)]
@@ -243,6 +295,26 @@ mod tests {
     }
 
     proptest! {
+        /// Every way of drawing a run gives the stream's draws in order and leaves the
+        /// generator after the last one.
+        #[test]
+        fn runs_give_the_stream_in_order(seed in any::<[u64; 4]>(), n in 0usize..300) {
+            let mut serial = Pcg64::new(seed);
+            let want: Vec<u64> = (0..n).map(|_| serial.next_u64()).collect();
+            let mut g = Pcg64::new(seed);
+            let mut got = vec![0u64; n];
+            g.fill_u64(&mut got);
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(g, serial);
+            let mut g = Pcg64::new(seed);
+            let mut unit = vec![0.0; n];
+            g.fill_unit(&mut unit);
+            for (u, w) in unit.iter().zip(&want) {
+                prop_assert_eq!(u.to_bits(), to_unit_f64(*w).to_bits());
+            }
+            prop_assert_eq!(g, serial);
+        }
+
         #[test]
         fn lanes_give_the_stream_in_order(seed in any::<[u64; 4]>(), n in 0usize..300) {
             let mut serial = Pcg64::new(seed);

@@ -101,7 +101,7 @@ pub(super) fn standard_normals<T>(g: &mut Pcg64, skip: usize, out: &mut [T], f: 
         // drawn in vain.
         let n = (total - done).min(BUFFER);
         let start = *g;
-        g.fill_with(&mut buf[..n], |u| u);
+        g.fill_u64(&mut buf[..n]);
         let mut at = 0;
         while at < n && done < total {
             let r = buf[at];
