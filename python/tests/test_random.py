@@ -402,3 +402,55 @@ def test_engine_uniform_large_block_index_and_seed_sequence_entropy():
     x = da.random.default_rng(ss).uniform(-3.0, 5.0, size=(300, 400), chunks=(1, 2))
     want = _numpy_blocks(ss.entropy, "uniform", (-3.0, 5.0), (300, 400), x.chunks)
     np.testing.assert_array_equal(x.compute(), want)
+
+
+NORMALS = [("standard_normal", ()), ("normal", (1.5, 0.25)), ("normal", (-3.0, 0.0))]
+
+
+@given(data=st.data(), seed=st.integers(0, 2**70), which=st.sampled_from(NORMALS))
+def test_engine_normal_of_views_matches_numpy_blocks(data, seed, which):
+    """Normal values take a variable number of draws each, so the engine draws a block's
+    stream in order: regions read backward (reversed, stepped, transposed), in pieces
+    (slices, reductions re-blocked along rows) and fused into other operations still give
+    NumPy's per-block values, for regular, irregular and size-1 chunks."""
+    method, params = which
+    shape = data.draw(st.lists(st.integers(1, 9), min_size=1, max_size=3).map(tuple))
+    chunks = data.draw(chunk_specs(shape, allow_auto=False))
+    x = getattr(da.random.default_rng(seed), method)(*params, size=shape, chunks=chunks)
+    want = _numpy_blocks(seed, method, params, shape, x.chunks)
+    np.testing.assert_array_equal(x.compute(), want, strict=True)
+    index = tuple(
+        slice(
+            data.draw(st.integers(0, n - 1)),
+            None,
+            data.draw(st.sampled_from([1, 2, -1, -3])),
+        )
+        for n in shape
+    )
+    np.testing.assert_array_equal(x[index].compute(), want[index])
+    np.testing.assert_array_equal(x.T.compute(), want.T)
+    # Two reads of the same blocks in one task, one forward and one backward.
+    np.testing.assert_array_equal((x + 2 * x[::-1]).compute(), want + 2 * want[::-1])
+    np.testing.assert_allclose((x * 2 + 1).sum(axis=0).compute(), (want * 2 + 1).sum(axis=0))
+    np.testing.assert_allclose(x.mean(axis=-1).compute(), want.mean(axis=-1))
+
+
+def test_engine_standard_normal_of_a_large_block_matches_numpy_bit_for_bit():
+    """10**6 values in one block take every layer of the ziggurat thousands of times,
+    and its wedges and tail: each value is NumPy's; so are they read in pieces."""
+    rng = da.random.default_rng(123)
+    x = rng.standard_normal((1000, 1000), chunks=(1000, 1000))
+    want = _numpy_blocks(123, "standard_normal", (), (1000, 1000), x.chunks)
+    assert np.abs(want).max() > 3.6541528853610088  # the tail was drawn
+    np.testing.assert_array_equal(x.compute(), want, strict=True)
+    np.testing.assert_array_equal(x[::-7, 3::5].compute(), want[::-7, 3::5])
+    np.testing.assert_array_equal(x[500:].T.compute(), want[500:].T)
+    # A mean over axis 0 splits the block into row pieces, drawn by two threads.
+    np.testing.assert_allclose(x.mean(axis=0).compute(num_threads=2), want.mean(axis=0))
+
+
+def test_standard_normal_float32_is_drawn_by_numpy_per_block():
+    """float32 normals (NumPy's float ziggurat) stay on NumPy's own generator."""
+    x = da.random.default_rng(5).standard_normal((30, 20), dtype="float32", chunks=(7, 6))
+    want = _numpy_blocks(5, "standard_normal", (), (30, 20), x.chunks, "float32")
+    np.testing.assert_array_equal(x.compute(), want, strict=True)

@@ -96,8 +96,9 @@ fn from_numpy(
 
 /// A random array in `chunks` whose block `i` is drawn by NumPy's
 /// `Generator(PCG64(SeedSequence(entropy, spawn_key + (i,), pool_size)))`: `entropy`
-/// is the call's assembled words; `dist` is "random" (float64 or float32 by `dtype`)
-/// or "uniform" (`low + range * random()`, float64).
+/// is the call's assembled words; `dist` is "random" (float64 or float32 by `dtype`),
+/// "uniform" (`low + range * random()`, float64), "standard_normal" (float64) or
+/// "normal" (`low + range * standard_normal()`: `loc` and `scale`, float64).
 #[pyfunction]
 #[pyo3(signature = (shape, entropy, pool_size, dist, dtype, chunks, limit, low=0.0, range=1.0))]
 #[allow(clippy::too_many_arguments)]
@@ -118,6 +119,11 @@ fn random(
         ("random", "float64") => Dist::Random64,
         ("random", "float32") => Dist::Random32,
         ("uniform", "float64") => Dist::Uniform { low, range },
+        ("standard_normal", "float64") => Dist::StandardNormal,
+        ("normal", "float64") => Dist::Normal {
+            loc: low,
+            scale: range,
+        },
         _ => {
             return Err(PyValueError::new_err(format!(
                 "no Rust generator for {dist} of dtype {dtype}"
