@@ -12,7 +12,7 @@
 
 use crate::expr::{Expr, Op};
 use crate::optimize::cse::Canon;
-use crate::optimize::fuse::{Fuser, Materialize};
+use crate::optimize::fuse::{read_leaf, Fuser, Materialize};
 use crate::optimize::reblock::partial_grid;
 use crate::stage::{Callback, Combine, Contract, Final, Gather, Map, Partial, PartialOut};
 use crate::stage::{Scan, Stage, StageKind, Store};
@@ -160,7 +160,7 @@ impl Planner {
     /// A map stage writing `e`, through its fused program, into `target` at `offset`
     /// (for a materialized `e`, a copy of the array it is materialized into).
     fn map_stage(&mut self, e: &Expr, target: usize, offset: Vec<usize>) -> Result<Vec<Writer>> {
-        let mut f = Fuser::default();
+        let mut f = Fuser::over(e.chunks());
         let reg = f.emit(e, &View::identity(e.ndim()), self)?;
         f.program.outputs.push(reg);
         let grid = e.chunks().clone();
@@ -188,7 +188,7 @@ impl Planner {
         e: &Expr,
         sink: Arc<dyn brickwork_kernels::io::BlockSink>,
     ) -> Result<()> {
-        let mut f = Fuser::default();
+        let mut f = Fuser::over(e.chunks());
         let reg = f.emit(e, &View::identity(e.ndim()), self)?;
         f.program.outputs.push(reg);
         let grid = e.chunks().clone();
@@ -225,23 +225,19 @@ impl Planner {
         })
     }
 
-    /// A leaf a map_blocks task reads its block from: views are followed down to a
-    /// source or a stored array, which is read per block through the composed view (a
-    /// stored array decodes only the chunks the block reaches); anything else is read
-    /// from the intermediate array it is materialized into.
+    /// A leaf a map_blocks task reads its block from (see [`read_leaf`]): views are
+    /// followed down to a source or a stored array, which is read per block through the
+    /// composed view (a stored array decodes only the chunks the block reaches), a
+    /// concatenation is read from the part each block lies in, and anything else is
+    /// read from the intermediate array it is materialized into.
     fn per_block(&mut self, input: &Expr) -> Result<crate::taskgraph::Leaf> {
-        let mut view = View::identity(input.ndim());
-        let mut bottom = input;
-        while let Op::View(inner) = &bottom.node().op {
-            view = view.then(inner);
-            bottom = &bottom.node().inputs[0];
-        }
-        let kind = match &bottom.node().op {
-            Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
-            Op::Stored(src) => crate::taskgraph::LeafKind::Stored(src.clone()),
-            _ => return self.in_place(input),
-        };
-        Ok(crate::taskgraph::Leaf { kind, view })
+        read_leaf(
+            input,
+            &View::identity(input.ndim()),
+            input.chunks(),
+            true,
+            self,
+        )
     }
 
     /// Plan the stages that write `e` into `target` at `offset`; returns them.
@@ -290,7 +286,7 @@ impl Planner {
             }
             Op::Scan { op, axis } => {
                 let input = &e.node().inputs[0];
-                let mut f = Fuser::default();
+                let mut f = Fuser::over(e.chunks());
                 let reg = f.emit(input, &View::identity(input.ndim()), self)?;
                 f.program.outputs.push(reg);
                 let grid = e.chunks().clone();
@@ -383,7 +379,9 @@ impl Planner {
                 (stage, self.add_output(stage, e)?)
             }
             None => {
-                let mut f = Fuser::default();
+                // Re-blocking only splits blocks of a program reading a concatenation
+                // in place, so its blocks stay inside one part.
+                let mut f = Fuser::over(input.chunks());
                 let reg = f.emit(input, &View::identity(input.ndim()), self)?;
                 f.program.outputs.push(reg);
                 let grid = partial_grid(input.chunks(), &spec.axes, &f.leaves);
@@ -446,9 +444,13 @@ impl Planner {
         if let Some(&p) = self.reductions.get(&id) {
             return Ok(p);
         }
+        // Operands are read in place through their views (a transposed source is
+        // not copied), and a concatenation from its parts; a stored one is
+        // materialized (its blocks are read by many products).
         let mut leaves = Vec::new();
         for input in &e.node().inputs {
-            leaves.push(self.in_place(input)?);
+            let identity = View::identity(input.ndim());
+            leaves.push(read_leaf(input, &identity, input.chunks(), false, self)?);
         }
         let (a_grid, b_grid) = (
             e.node().inputs[0].chunks().clone(),
