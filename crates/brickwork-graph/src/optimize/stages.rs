@@ -240,6 +240,14 @@ impl Planner {
         )
     }
 
+    /// A leaf reading regions of `input` that follow no grid: views followed down to a
+    /// source, anything else (a stored array too: regions would decode its chunks
+    /// several times) materialized.
+    fn whole(&mut self, input: &Expr) -> Result<crate::taskgraph::Leaf> {
+        let single = Chunks::single(&input.shape());
+        read_leaf(input, &View::identity(input.ndim()), &single, false, self)
+    }
+
     /// Plan the stages that write `e` into `target` at `offset`; returns them.
     fn write_to(&mut self, e: &Expr, target: usize, offset: Vec<usize>) -> Result<Vec<Writer>> {
         match &e.node().op {
@@ -314,8 +322,23 @@ impl Planner {
                 // views) directly, anything else from an intermediate array.
                 let mut leaves = Vec::new();
                 let mut in_grids = Vec::new();
+                let mut gathers = Vec::new();
                 for input in &e.node().inputs {
-                    leaves.push(self.per_block(input)?);
+                    // Gathers (map_overlap's halos) run inside the task, from the
+                    // array under them.
+                    let mut under = input;
+                    let mut taken = Vec::new();
+                    while let Op::Take { axis, indices } = &under.node().op {
+                        taken.push((*axis, indices.clone()));
+                        under = &under.node().inputs[0];
+                    }
+                    taken.reverse();
+                    leaves.push(if taken.is_empty() {
+                        self.per_block(input)?
+                    } else {
+                        self.whole(under)?
+                    });
+                    gathers.push(taken);
                     in_grids.push(input.chunks().clone());
                 }
                 let grid = e.chunks().clone();
@@ -328,6 +351,7 @@ impl Planner {
                     StageKind::Callback(Callback {
                         func: func.clone(),
                         leaves,
+                        gathers,
                         in_grids,
                         grid: grid.clone(),
                         target,
