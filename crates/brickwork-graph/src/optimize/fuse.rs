@@ -199,6 +199,11 @@ fn select(
     stored: bool,
     m: &mut dyn Materialize,
 ) -> Result<Option<LeafKind>> {
+    // A concatenation of one array is a deliberate copy (`build::rechunk` cuts a
+    // stored array read against its chunks from one): keep it.
+    if e.node().inputs.len() < 2 {
+        return Ok(None);
+    }
     let mut starts = Vec::new();
     let mut nonempty = Vec::new();
     let mut at = 0;
