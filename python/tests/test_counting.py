@@ -391,3 +391,35 @@ def test_lazy_routines_compute_nothing_when_built():
     assert calls
     np.testing.assert_array_equal(results[0], np.bincount(x.ravel(), minlength=30))
     np.testing.assert_array_equal(results[12], np.tile(x, (2, 2)))
+
+
+@given(
+    data=st.data(),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    values=st.sampled_from(["narrow", "wide", "float"]),
+)
+def test_unique_merged_from_pieces_matches_numpy(data, flags, values):
+    # Each row of chunks is uniqued on its own (narrow integer ranges are counted, others
+    # sorted) and the pieces merged: first indices, counts, inverse and NaNs as NumPy's.
+    shape = data.draw(st.lists(st.integers(1, 9), min_size=1, max_size=3).map(tuple))
+    if values == "narrow":
+        x = data.draw(arrays("int16", shape, st.integers(-3, 4)), label="x")
+    elif values == "wide":
+        x = data.draw(arrays("int64", shape, st.sampled_from([-(2**62), 0, 5, 2**62])))
+    else:
+        x = data.draw(arrays("float64", shape, st.sampled_from([0.0, -0.0, 1.5, np.nan])))
+    chunks = data.draw(chunk_specs(shape, allow_auto=False), label="chunks")
+    index, inverse, counts = flags
+    expected = np.unique(x, return_index=index, return_inverse=inverse, return_counts=counts)
+    got = da.unique(
+        da.from_array(x, chunks=chunks),
+        return_index=index,
+        return_inverse=inverse,
+        return_counts=counts,
+    )
+    if not isinstance(expected, tuple):
+        expected, got = (expected,), (got,)
+    for g, e in zip(got, expected):
+        g = np.asarray(g)
+        assert g.dtype == e.dtype and g.shape == e.shape
+        np.testing.assert_array_equal(g, e)

@@ -114,3 +114,59 @@ def test_join_errors_are_raised_when_built():
         da.concatenate([])
     with pytest.raises(ValueError, match="add up to"):
         a.rechunk(((1, 1, 1), (3,)))
+
+
+def _float_parts(data, ndim, axis, count):
+    """``count`` float64 arrays that concatenate along ``axis``, each with its own
+    (irregular, size-1 or empty) chunks."""
+    base = data.draw(st.lists(st.integers(1, 5), min_size=ndim, max_size=ndim), label="shape")
+    xs, parts = [], []
+    for i in range(count):
+        shape = list(base)
+        shape[axis] = data.draw(st.integers(0, 5), label=f"length {i}")
+        x = data.draw(arrays("float64", tuple(shape)), label=f"x{i}")
+        chunks = data.draw(chunk_specs(x.shape, allow_auto=False), label=f"chunks {i}")
+        xs.append(x)
+        parts.append(da.from_array(x, chunks=chunks))
+    return xs, parts
+
+
+@given(data=st.data())
+def test_reading_a_concatenation_in_place_matches_numpy(data):
+    # Elementwise work, reductions (also of the transpose: row 4 of issue 11's slow paths),
+    # block functions and rechunked reads of a concatenation, whose blocks are read from
+    # its parts without copying it.
+    ndim = data.draw(st.integers(1, 3), label="ndim")
+    axis = data.draw(st.integers(0, ndim - 1), label="axis")
+    xs, parts = _float_parts(data, ndim, axis, data.draw(st.integers(2, 3), label="count"))
+    whole = np.concatenate(xs, axis=axis)
+    c = da.concatenate(parts, axis=axis)
+    np.testing.assert_allclose((c * 2 + 1).compute(), whole * 2 + 1)
+    red = data.draw(st.integers(0, ndim - 1), label="reduced axis")
+    np.testing.assert_allclose(c.sum(axis=red).compute(), whole.sum(axis=red), atol=1e-9)
+    if whole.size:
+        np.testing.assert_allclose(c.T.max(axis=0).compute(), whole.T.max(axis=0))
+    np.testing.assert_allclose(c.map_blocks(lambda b: b - 1).compute(), whole - 1)
+    new = data.draw(chunk_specs(whole.shape, allow_auto=False), label="rechunk")
+    got = c.rechunk(new).sum(axis=red).compute()
+    np.testing.assert_allclose(got, whole.sum(axis=red), atol=1e-9)
+    if ndim == 2:
+        v = np.arange(whole.shape[0], dtype=float)
+        got = (c.T @ da.from_array(v, chunks=max(1, whole.shape[0] // 3))).compute()
+        np.testing.assert_allclose(got, whole.T @ v, atol=1e-9)
+        w = data.draw(arrays("float64", (whole.shape[1], 2)), label="w")
+        np.testing.assert_allclose((c @ w).compute(), whole @ w, atol=1e-9)
+
+
+def test_a_concatenation_read_by_aligned_blocks_is_not_copied():
+    x, y = np.random.default_rng(0).random((2, 40, 30))
+    c = da.concatenate([da.from_array(x, chunks=10), da.from_array(y, chunks=(7, 10))])
+    v = da.ones(80, chunks=10)
+    for expr in [c.T @ v, (c * 2).sum(axis=0), c.map_blocks(np.negative)]:
+        # No stage writes an intermediate array: every block reads its part in place.
+        assert "intermediate" not in expr.explain(), expr.explain()
+    np.testing.assert_allclose((c.T @ v).compute(), np.concatenate([x, y]).sum(axis=0))
+    # Blocks that straddle two parts (a rechunk across the seam) read a copy instead.
+    straddle = c.rechunk(25).sum(axis=1)
+    assert "intermediate" in straddle.explain()
+    np.testing.assert_allclose(straddle.compute(), np.concatenate([x, y]).sum(axis=1))

@@ -214,3 +214,46 @@ def test_sliding_window_view_matches_numpy(data):
     expected = np.lib.stride_tricks.sliding_window_view(x, window)
     assert got.shape == expected.shape
     np.testing.assert_array_equal(got.compute(), expected, strict=True)
+
+
+@given(data=st.data())
+def test_map_overlap_gathers_halos_inside_the_task_like_dask(data):
+    # The halos are gathered straight from the source into the block handed to the
+    # function (no overlapped intermediate); the function owns that block: writing into
+    # it changes neither the source nor the neighbours' blocks, as in Dask.
+    x, a, d = _case(data, dtype="float64", values=st.floats(-100, 100))
+    depth, boundary = _depth_and_boundary(data, x.shape, symmetric_only=True)
+    original = x.copy()
+
+    def scale_in_place(b):
+        b *= 3
+        return b
+
+    got = a.map_overlap(scale_in_place, depth=depth, boundary=boundary)
+    # (Dask hands blocks without a halo over as views of the source: its reference
+    # function must not write.)
+    expected = d.map_overlap(lambda b: b * 3, depth=depth, boundary=boundary)
+    if all(isinstance(k, str) for k in boundary.values()):
+        assert "take" not in got.explain()
+    assert_values(got.compute(), expected.compute())
+    assert_values(got.sum().compute(), expected.sum().compute(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(x, original)
+
+
+@given(data=st.data())
+def test_map_blocks_results_with_any_strides_are_written_like_dask(data):
+    # A block function may return a transposed, reversed or strided view: its values
+    # are read through its strides.
+    x, a, d = _case(data, dtype="float64", values=st.floats(-100, 100))
+
+    def reversed_view(b):
+        return np.flip(b * 2)
+
+    def strided(b):
+        big = np.repeat(b, 2, axis=-1) if b.ndim else b
+        return big[..., ::2] if b.ndim else big
+
+    for f in (reversed_view, strided):
+        assert_values(a.map_blocks(f).compute(), d.map_blocks(f).compute())
+        assert_values(a.map_blocks(f).sum().compute(), d.map_blocks(f).sum().compute(), rtol=1e-9)
+    np.testing.assert_array_equal(np.asarray(a.compute()), x)

@@ -40,6 +40,8 @@ pub(crate) fn leaf_views(
     leaves
         .iter()
         .map(|leaf| {
+            // A concatenation read in place: the part this block lies in.
+            let leaf = leaf.part_for(offset, shape);
             Ok(match &leaf.kind {
                 LeafKind::Source(s) => {
                     let origin = vec![0i64; s.strides.len()];
@@ -96,6 +98,9 @@ pub(crate) fn leaf_views(
                     return Err(Error::Internal(format!(
                         "remote data #{key:x} reached the local executor"
                     )))
+                }
+                LeafKind::Select(_) => {
+                    return Err(Error::Internal("a concatenation without parts".into()))
                 }
                 LeafKind::Buffer {
                     target, reshaped, ..

@@ -103,6 +103,21 @@ pub enum LeafKind {
         /// elements in C order).
         reshaped: Option<Vec<usize>>,
     },
+    /// A concatenation read in place: every block its reader reads lies inside one
+    /// part (the planner checked), and is read from that part's own leaf. The leaf's
+    /// view maps iteration coordinates to the concatenation's.
+    Select(Arc<Select>),
+}
+
+/// The parts of a concatenation read in place (see [`LeafKind::Select`]).
+#[derive(Debug, Clone)]
+pub struct Select {
+    /// The concatenated axis.
+    pub axis: usize,
+    /// Where each part starts along the axis, in order (no empty parts).
+    pub starts: Vec<usize>,
+    /// Each part, read through a view from the reader's iteration coordinates.
+    pub parts: Vec<Leaf>,
 }
 
 /// An input of a fused program: what it reads and through which view of the stage's
@@ -161,7 +176,38 @@ impl TaskGraph {
 }
 
 impl Leaf {
-    /// For a `Buffer` leaf, the tasks that write the elements an iteration block
+    /// The leaf that the iteration block at `offset` of `shape` reads: for a
+    /// concatenation read in place ([`LeafKind::Select`]), the part holding the block;
+    /// this leaf otherwise.
+    pub fn part_for(&self, offset: &[usize], shape: &[usize]) -> &Leaf {
+        let LeafKind::Select(s) = &self.kind else {
+            return self;
+        };
+        let (lo, _) = self.view.range(s.axis, offset, shape);
+        let p = s
+            .starts
+            .partition_point(|&start| start as i64 <= lo)
+            .saturating_sub(1);
+        s.parts[p].part_for(offset, shape)
+    }
+
+    /// This leaf, or for a concatenation read in place the leaves of its parts: the
+    /// data it may read.
+    pub fn flat(&self) -> Vec<&Leaf> {
+        match &self.kind {
+            LeafKind::Select(s) => s.parts.iter().flat_map(|p| p.flat()).collect(),
+            _ => vec![self],
+        }
+    }
+
+    /// Whether it reads an intermediate array (so its tasks wait for writers).
+    pub fn reads_intermediate(&self) -> bool {
+        self.flat()
+            .iter()
+            .any(|l| matches!(l.kind, LeafKind::Buffer { .. }))
+    }
+
+    /// For a `Buffer` leaf (or a part of a concatenation that is one), the tasks that write the elements an iteration block
     /// (offsets and shape) reads.
     pub fn producers(
         &self,
@@ -170,6 +216,11 @@ impl Leaf {
         shape: &[usize],
         out: &mut Vec<u32>,
     ) {
+        if let LeafKind::Select(_) = &self.kind {
+            return self
+                .part_for(offset, shape)
+                .producers(stages, offset, shape, out);
+        }
         let LeafKind::Buffer {
             writers, reshaped, ..
         } = &self.kind

@@ -3,7 +3,7 @@
 //! Python function with the GIL held.
 
 use crate::Tile;
-use brickwork_core::{Buffer, Result};
+use brickwork_core::{c_strides, Buffer, Result};
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -48,11 +48,52 @@ pub struct BlockArg {
     pub shape: Vec<usize>,
 }
 
+/// An input block as a [`BlockFn`] receives it.
+#[derive(Debug)]
+pub enum BlockInput {
+    /// Memory others read too (a source, an intermediate): the function must not
+    /// write into it, so it gets a copy.
+    Shared(BlockArg),
+    /// A C-contiguous block of `shape` made for this call alone (an overlapped block
+    /// gathered from its neighbours): it may be handed over as it is.
+    Owned(Tile, Vec<usize>),
+}
+
+impl BlockInput {
+    /// The block as a [`BlockArg`] (an owned tile becomes its own buffer).
+    pub fn into_arg(self) -> BlockArg {
+        match self {
+            BlockInput::Shared(arg) => arg,
+            BlockInput::Owned(tile, shape) => BlockArg {
+                buffer: crate::with_tile!(tile, v => Buffer::from_vec(v)),
+                base: 0,
+                strides: c_strides(&shape),
+                shape,
+            },
+        }
+    }
+}
+
 /// A function from input blocks to one output block.
 pub trait BlockFn: Send + Sync + std::fmt::Debug {
     /// Compute the output block at grid coordinates `block_id` from `args`; it must
     /// return `shape` elements (C order) of the declared dtype.
     fn call(&self, block_id: &[usize], args: &[BlockArg], shape: &[usize]) -> Result<Tile>;
+
+    /// [`BlockFn::call`] with inputs that may be owned (handed over without a copy),
+    /// returning the block as memory read through strides (no copy into a tile): an
+    /// element `(i0, i1, ...)` of the result is at `base + i0 * strides[0] + ...` of
+    /// its buffer, which the caller checks against `shape`. By default, through `call`.
+    fn call_blocks(
+        &self,
+        block_id: &[usize],
+        args: Vec<BlockInput>,
+        shape: &[usize],
+    ) -> Result<BlockArg> {
+        let args: Vec<BlockArg> = args.into_iter().map(BlockInput::into_arg).collect();
+        let tile = self.call(block_id, &args, shape)?;
+        Ok(BlockInput::Owned(tile, shape.to_vec()).into_arg())
+    }
 
     /// A name for plans and errors.
     fn name(&self) -> &str;

@@ -35,7 +35,10 @@ fn input<'py>(py: Python<'py>, leaf: &Leaf) -> PyResult<Option<Bound<'py, PyDict
             d.set_item("size", src.shape().iter().product::<usize>())?;
             d.set_item("shape", PyTuple::new(py, src.shape())?)?;
         }
-        LeafKind::Generated(_) | LeafKind::Buffer { .. } | LeafKind::Remote(_) => return Ok(None),
+        LeafKind::Generated(_)
+        | LeafKind::Buffer { .. }
+        | LeafKind::Remote(_)
+        | LeafKind::Select(_) => return Ok(None),
     }
     Ok(Some(d))
 }
@@ -95,9 +98,12 @@ fn plan<'py>(py: Python<'py>, exprs: Vec<PyRef<'py, PyExpr>>) -> PyResult<Bound<
         writes.dedup(); // a result written at several places of one target
         d.set_item("writes", writes)?;
         let inputs = PyList::empty(py);
-        for (leaf, _) in op.reads() {
-            if let Some(inp) = input(py, leaf)? {
-                inputs.append(inp)?;
+        for (read, _) in op.reads() {
+            // A concatenation read in place reads its parts.
+            for leaf in read.flat() {
+                if let Some(inp) = input(py, leaf)? {
+                    inputs.append(inp)?;
+                }
             }
         }
         d.set_item("inputs", inputs)?;

@@ -275,8 +275,9 @@ def apply_blocks(
             )
         if post is not None:
             out = post(out, out_id)
-        # np.asarray(order="C"), not ascontiguousarray: that makes 0-d results 1-d.
-        result = np.asarray(out, dtype=out_dtype, order="C")
+        # Any strides: the engine copies the block from them (a trimmed view needs no
+        # copy here). np.asarray, not ascontiguousarray: that makes 0-d results 1-d.
+        result = np.asarray(out, dtype=out_dtype)
         return result.reshape(result.shape + (1,) * ncon) if ncon else result
 
     engine_chunks = tuple(final_chunks) + ((1,),) * ncon

@@ -10,10 +10,12 @@ chunks cannot leave unknown: it computes its input when called (see its docstrin
 from __future__ import annotations
 
 import operator
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
 
+from brickwork._runner import run_calls
 from brickwork.array._dispatch import implements
 from brickwork.array.blockwise import map_blocks
 from brickwork.array.core import Array, as_array
@@ -70,8 +72,10 @@ def unique(
 
     Not lazy: the length of the result depends on the data and brickwork cannot leave
     chunks unknown (Dask returns chunks of unknown length instead), so ``ar`` is
-    computed when ``unique`` is called — in parallel, as ``ar.compute()`` — and NumPy's
-    ``unique`` runs on the result. The outputs are brickwork Arrays backed by NumPy's
+    computed when ``unique`` is called — in parallel, as ``ar.compute()``. NumPy's
+    ``unique`` then runs on each row of chunks (a contiguous piece of the flat array)
+    as tasks of the engine's executor, in parallel (NumPy's sort releases the GIL), and
+    the per-piece results are merged. The outputs are brickwork Arrays backed by NumPy's
     results (``"auto"`` chunks; the inverse has ``ar``'s chunks).
 
     Parameters
@@ -91,13 +95,32 @@ def unique(
         The unique values, then the optional outputs in NumPy's order.
     """
     x = as_array(ar)
-    values = np.asarray(x.compute())
-    result = np.unique(
-        values,
-        return_index=bool(return_index),
-        return_inverse=bool(return_inverse),
-        return_counts=bool(return_counts),
-    )
+    counting = x.dtype.kind in "biu" and x.size > 0 and not return_index
+    if counting:
+        # Small integers are counted instead of sorted: the range comes with the values.
+        values, low, high = (np.asarray(v) for v in compute(x, x.min(), x.max()))
+        limits = np.iinfo(np.intp)
+        counting = (
+            limits.min <= int(low)
+            and int(high) <= limits.max
+            and int(high) - int(low) < _count_limit(x.size)
+        )
+    else:
+        values = np.asarray(x.compute())
+    flags = {
+        "return_index": bool(return_index),
+        "return_inverse": bool(return_inverse),
+        "return_counts": bool(return_counts),
+    }
+    pieces = _row_pieces(x)
+    if counting:
+        result = _unique_by_counting(
+            values, pieces, int(low), int(high), bool(return_inverse), bool(return_counts)
+        )
+    elif len(pieces) < 2:
+        result = np.unique(values, **flags)
+    else:
+        result = _unique_by_pieces(values, pieces, **flags)
     if not isinstance(result, tuple):
         return from_array(result)
     out = [from_array(result[0])]
@@ -112,6 +135,133 @@ def unique(
         pos += 1
     if return_counts:
         out.append(from_array(result[pos]))
+    return tuple(out)
+
+
+# Pieces of ``unique`` are rows of chunks; more than this many are merged into fewer.
+_MAX_PIECES = 256
+
+
+def _row_pieces(x: Array) -> list[tuple[int, int]]:
+    """Contiguous ranges of the flat (C order) array that ``unique`` sorts separately:
+    one per chunk along the first axis, neighbours merged to at most ``_MAX_PIECES``."""
+    if x.ndim == 0 or x.size == 0:
+        return [(0, x.size)]
+    row = x.size // x.shape[0]
+    bounds = [0, *accumulate(x.chunks[0])]
+    step = max(1, -(-(len(bounds) - 1) // _MAX_PIECES))
+    bounds = bounds[::step] + ([bounds[-1]] if (len(bounds) - 1) % step else [])
+    return [(lo * row, hi * row) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+
+
+def _count_limit(size: int) -> int:
+    """The widest range of integers ``unique`` counts (one bin per value) rather than
+    sorts: at most 2**20 bins, and no more than the elements (at least 1024)."""
+    return min(1 << 20, max(1024, size))
+
+
+def _unique_by_counting(
+    values: np.ndarray,
+    pieces: list[tuple[int, int]],
+    low: int,
+    high: int,
+    return_inverse: bool,
+    return_counts: bool,
+) -> Any:
+    """``np.unique(values, ...)`` for integers in ``low..high`` (a narrow range): each
+    piece is counted into one bin per value (in parallel on the executor); the values
+    are the non-empty bins, the counts their sums, and the inverse each element's rank
+    among the non-empty bins."""
+    flat = values.reshape(-1)
+    span = high - low + 1
+
+    def offsets(piece: np.ndarray) -> np.ndarray:
+        if piece.dtype.kind == "i" and low == 0:
+            return piece
+        return piece.astype(np.intp) - low
+
+    counts: list[np.ndarray] = [np.zeros(0, np.intp)] * len(pieces)
+
+    def count(i: int) -> None:
+        lo, hi = pieces[i]
+        counts[i] = np.bincount(offsets(flat[lo:hi]), minlength=span)
+
+    run_calls(count, "unique", [[] for _ in pieces])
+    total = np.sum(counts, axis=0, dtype=np.intp)
+    present = total > 0
+    unique_values = (np.flatnonzero(present) + low).astype(values.dtype)
+    if not (return_inverse or return_counts):
+        return unique_values
+    out: list[np.ndarray] = [unique_values]
+    if return_inverse:
+        rank = np.cumsum(present, dtype=np.intp) - 1
+        inverse = np.empty(flat.size, dtype=np.intp)
+
+        def remap(i: int) -> None:
+            lo, hi = pieces[i]
+            np.take(rank, offsets(flat[lo:hi]), out=inverse[lo:hi])
+
+        run_calls(remap, "unique inverse", [[] for _ in pieces])
+        out.append(inverse.reshape(values.shape))
+    if return_counts:
+        out.append(total[present])
+    return tuple(out)
+
+
+def _unique_by_pieces(
+    values: np.ndarray,
+    pieces: list[tuple[int, int]],
+    return_index: bool,
+    return_inverse: bool,
+    return_counts: bool,
+) -> Any:
+    """``np.unique(values, ...)`` from ``np.unique`` of each piece of the flat array
+    (run in parallel on the executor), merged: the unique values of the pieces' unique
+    values; the first index is the one of the earliest piece holding the value; counts
+    add up; each piece's inverse is mapped through its unique values' places."""
+    flat = values.reshape(-1)
+    results: list[tuple[np.ndarray, ...]] = [()] * len(pieces)
+
+    def piece(i: int) -> None:
+        lo, hi = pieces[i]
+        r = np.unique(
+            flat[lo:hi],
+            return_index=return_index,
+            return_inverse=return_inverse,
+            return_counts=return_counts,
+        )
+        results[i] = r if isinstance(r, tuple) else (r,)
+
+    run_calls(piece, "unique", [[] for _ in pieces])
+    ends = list(accumulate(len(r[0]) for r in results))
+    starts = [0, *ends[:-1]]
+    # The pieces come in flat order, so a stable first occurrence in their
+    # concatenation is the earliest piece holding a value (NaNs are one value).
+    unique_values, first, place = np.unique(
+        np.concatenate([r[0] for r in results]), return_index=True, return_inverse=True
+    )
+    if not (return_index or return_inverse or return_counts):
+        return unique_values
+    out: list[np.ndarray] = [unique_values]
+    pos = 1
+    if return_index:
+        index = np.concatenate([r[pos] + lo for r, (lo, _) in zip(results, pieces)])
+        out.append(index[first])
+        pos += 1
+    if return_inverse:
+        inverse = np.empty(flat.size, dtype=np.intp)
+
+        def remap(i: int, pos: int = pos) -> None:
+            lo, hi = pieces[i]
+            np.take(place[starts[i] : ends[i]], results[i][pos], out=inverse[lo:hi])
+
+        run_calls(remap, "unique inverse", [[] for _ in pieces])
+        out.append(inverse.reshape(values.shape))
+        pos += 1
+    if return_counts:
+        counts = np.concatenate([r[pos] for r in results])
+        total = np.bincount(place, weights=counts, minlength=len(unique_values))
+        out.append(total.astype(np.intp))
     return tuple(out)
 
 

@@ -29,7 +29,10 @@ fn contiguous_along(leaves: &[Leaf], axis: usize) -> bool {
             _ => true,
         }),
         LeafKind::Generated(_) => true,
-        LeafKind::Buffer { .. } | LeafKind::Stored(_) | LeafKind::Remote(_) => false,
+        LeafKind::Buffer { .. }
+        | LeafKind::Stored(_)
+        | LeafKind::Remote(_)
+        | LeafKind::Select(_) => false,
     })
 }
 

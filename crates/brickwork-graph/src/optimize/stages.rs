@@ -12,7 +12,7 @@
 
 use crate::expr::{Expr, Op};
 use crate::optimize::cse::Canon;
-use crate::optimize::fuse::{Fuser, Materialize};
+use crate::optimize::fuse::{read_leaf, Fuser, Materialize};
 use crate::optimize::reblock::partial_grid;
 use crate::stage::{Callback, Combine, Contract, Final, Gather, Map, Partial, PartialOut};
 use crate::stage::{Scan, Stage, StageKind, Store};
@@ -160,7 +160,7 @@ impl Planner {
     /// A map stage writing `e`, through its fused program, into `target` at `offset`
     /// (for a materialized `e`, a copy of the array it is materialized into).
     fn map_stage(&mut self, e: &Expr, target: usize, offset: Vec<usize>) -> Result<Vec<Writer>> {
-        let mut f = Fuser::default();
+        let mut f = Fuser::over(e.chunks());
         let reg = f.emit(e, &View::identity(e.ndim()), self)?;
         f.program.outputs.push(reg);
         let grid = e.chunks().clone();
@@ -188,7 +188,7 @@ impl Planner {
         e: &Expr,
         sink: Arc<dyn brickwork_kernels::io::BlockSink>,
     ) -> Result<()> {
-        let mut f = Fuser::default();
+        let mut f = Fuser::over(e.chunks());
         let reg = f.emit(e, &View::identity(e.ndim()), self)?;
         f.program.outputs.push(reg);
         let grid = e.chunks().clone();
@@ -225,23 +225,27 @@ impl Planner {
         })
     }
 
-    /// A leaf a map_blocks task reads its block from: views are followed down to a
-    /// source or a stored array, which is read per block through the composed view (a
-    /// stored array decodes only the chunks the block reaches); anything else is read
-    /// from the intermediate array it is materialized into.
+    /// A leaf a map_blocks task reads its block from (see [`read_leaf`]): views are
+    /// followed down to a source or a stored array, which is read per block through the
+    /// composed view (a stored array decodes only the chunks the block reaches), a
+    /// concatenation is read from the part each block lies in, and anything else is
+    /// read from the intermediate array it is materialized into.
     fn per_block(&mut self, input: &Expr) -> Result<crate::taskgraph::Leaf> {
-        let mut view = View::identity(input.ndim());
-        let mut bottom = input;
-        while let Op::View(inner) = &bottom.node().op {
-            view = view.then(inner);
-            bottom = &bottom.node().inputs[0];
-        }
-        let kind = match &bottom.node().op {
-            Op::Source(s) => crate::taskgraph::LeafKind::Source(s.clone()),
-            Op::Stored(src) => crate::taskgraph::LeafKind::Stored(src.clone()),
-            _ => return self.in_place(input),
-        };
-        Ok(crate::taskgraph::Leaf { kind, view })
+        read_leaf(
+            input,
+            &View::identity(input.ndim()),
+            input.chunks(),
+            true,
+            self,
+        )
+    }
+
+    /// A leaf reading regions of `input` that follow no grid: views followed down to a
+    /// source, anything else (a stored array too: regions would decode its chunks
+    /// several times) materialized.
+    fn whole(&mut self, input: &Expr) -> Result<crate::taskgraph::Leaf> {
+        let single = Chunks::single(&input.shape());
+        read_leaf(input, &View::identity(input.ndim()), &single, false, self)
     }
 
     /// Plan the stages that write `e` into `target` at `offset`; returns them.
@@ -290,7 +294,7 @@ impl Planner {
             }
             Op::Scan { op, axis } => {
                 let input = &e.node().inputs[0];
-                let mut f = Fuser::default();
+                let mut f = Fuser::over(e.chunks());
                 let reg = f.emit(input, &View::identity(input.ndim()), self)?;
                 f.program.outputs.push(reg);
                 let grid = e.chunks().clone();
@@ -318,8 +322,23 @@ impl Planner {
                 // views) directly, anything else from an intermediate array.
                 let mut leaves = Vec::new();
                 let mut in_grids = Vec::new();
+                let mut gathers = Vec::new();
                 for input in &e.node().inputs {
-                    leaves.push(self.per_block(input)?);
+                    // Gathers (map_overlap's halos) run inside the task, from the
+                    // array under them.
+                    let mut under = input;
+                    let mut taken = Vec::new();
+                    while let Op::Take { axis, indices } = &under.node().op {
+                        taken.push((*axis, indices.clone()));
+                        under = &under.node().inputs[0];
+                    }
+                    taken.reverse();
+                    leaves.push(if taken.is_empty() {
+                        self.per_block(input)?
+                    } else {
+                        self.whole(under)?
+                    });
+                    gathers.push(taken);
                     in_grids.push(input.chunks().clone());
                 }
                 let grid = e.chunks().clone();
@@ -332,6 +351,7 @@ impl Planner {
                     StageKind::Callback(Callback {
                         func: func.clone(),
                         leaves,
+                        gathers,
                         in_grids,
                         grid: grid.clone(),
                         target,
@@ -383,7 +403,9 @@ impl Planner {
                 (stage, self.add_output(stage, e)?)
             }
             None => {
-                let mut f = Fuser::default();
+                // Re-blocking only splits blocks of a program reading a concatenation
+                // in place, so its blocks stay inside one part.
+                let mut f = Fuser::over(input.chunks());
                 let reg = f.emit(input, &View::identity(input.ndim()), self)?;
                 f.program.outputs.push(reg);
                 let grid = partial_grid(input.chunks(), &spec.axes, &f.leaves);
@@ -446,9 +468,13 @@ impl Planner {
         if let Some(&p) = self.reductions.get(&id) {
             return Ok(p);
         }
+        // Operands are read in place through their views (a transposed source is
+        // not copied), and a concatenation from its parts; a stored one is
+        // materialized (its blocks are read by many products).
         let mut leaves = Vec::new();
         for input in &e.node().inputs {
-            leaves.push(self.in_place(input)?);
+            let identity = View::identity(input.ndim());
+            leaves.push(read_leaf(input, &identity, input.chunks(), false, self)?);
         }
         let (a_grid, b_grid) = (
             e.node().inputs[0].chunks().clone(),

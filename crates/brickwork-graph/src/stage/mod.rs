@@ -297,10 +297,7 @@ fn placed(offset: &[usize], at: &[usize]) -> Vec<usize> {
 
 /// The writers of what `leaves` read for block `i` of `grid`.
 fn block_deps(leaves: &[Leaf], grid: &Chunks, i: usize, stages: &[Stage], out: &mut Vec<u32>) {
-    if !leaves
-        .iter()
-        .any(|l| matches!(l.kind, LeafKind::Buffer { .. }))
-    {
+    if !leaves.iter().any(Leaf::reads_intermediate) {
         return;
     }
     let (_, offset, shape) = block(grid, i);
@@ -335,6 +332,13 @@ pub fn leaf_name(l: &Leaf) -> String {
         LeafKind::Buffer { target, .. } => format!("intermediate #{target}"),
         LeafKind::Stored(src) => format!("{src:?} (read per block)"),
         LeafKind::Remote(key) => format!("remote data #{key:x}"),
+        LeafKind::Select(s) => {
+            let parts: Vec<String> = s.parts.iter().map(leaf_name).collect();
+            format!(
+                "concatenation of [{}] (each block from its part)",
+                parts.join(", ")
+            )
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{blocks_text, deliver, final_targets, program_bytes, Final};
 use super::{Stage, StageOp, Task, TaskEnv};
-use crate::taskgraph::{block_offsets, partial_coords, Leaf, LeafKind, TaskGraph};
+use crate::taskgraph::{block_offsets, partial_coords, Leaf, TaskGraph};
 use brickwork_core::{c_strides, fmt_shape, Chunks, DType, Result};
 use brickwork_kernels::program::{run_block, Scratch};
 use brickwork_kernels::reduce::{ReduceSink, ReduceSinks, Reducer, State};
@@ -73,11 +73,7 @@ impl StageOp for Partial {
     }
 
     fn deps(&self, t: usize, _first: usize, stages: &[Stage], out: &mut Vec<u32>) {
-        if !self
-            .leaves
-            .iter()
-            .any(|l| matches!(l.kind, LeafKind::Buffer { .. }))
-        {
+        if !self.leaves.iter().any(Leaf::reads_intermediate) {
             return;
         }
         let (offset, shape) = self.block_of(t);

@@ -301,10 +301,11 @@ enum WireLeaf {
     },
 }
 
-/// Serialize a [`LeafKind`]: memory and storage as keys.
+/// Serialize a [`LeafKind`]: memory and storage as keys, and a concatenation read in
+/// place as one key too (the client picks the part for each block it is asked for).
 pub fn serialize_leaf_kind<S: Serializer>(kind: &LeafKind, s: S) -> Result<S::Ok, S::Error> {
     let wire = match kind {
-        LeafKind::Source(_) | LeafKind::Stored(_) => {
+        LeafKind::Source(_) | LeafKind::Stored(_) | LeafKind::Select(_) => {
             let key = key_of(kind as *const LeafKind);
             keep_with(|k| {
                 k.leaves.insert(key, kind.clone());
