@@ -234,7 +234,8 @@ def test_map_overlap_gathers_halos_inside_the_task_like_dask(data):
     # function must not write.)
     expected = d.map_overlap(lambda b: b * 3, depth=depth, boundary=boundary)
     if all(isinstance(k, str) for k in boundary.values()):
-        assert "take" not in got.explain()
+        # No gather stage (the last line of explain names the rewrite rules that fired).
+        assert "take" not in got.explain().rsplit("rewrites:", 1)[0]
     assert_values(got.compute(), expected.compute())
     assert_values(got.sum().compute(), expected.sum().compute(), rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(x, original)
