@@ -46,9 +46,6 @@ class Known:
 KNOWN_DEFECTS: list[Known] = [
     Known("test_scalar_bools_around_an_empty_ellipsis", op="getitem|setitem",
           kind="shape differs|values differ|raises ValueError \\(NumPy does not\\)", code=r"(True|False).*\.\.\.|\.\.\..*(True|False)"),
-    Known("test_mask_assignment_of_a_2d_value_raises_type_error", op="setitem",
-          kind="no error where NumPy raises TypeError|raises ValueError where NumPy raises "
-               "TypeError", detail="0 or 1-dimensional input"),
     Known("test_assignment_reports_the_error_numpy_reports_first", op="setitem",
           kind="raises IndexError where NumPy raises OverflowError"
                "|raises (OverflowError|ValueError) where NumPy raises IndexError"),
@@ -208,10 +205,6 @@ def test_setitem_empty_mask_on_an_axis_of_length_one():
     np.testing.assert_array_equal(a.compute(), expected)
 
 
-@pytest.mark.xfail(strict=True, reason="x[mask] = <2-d value> raises TypeError in NumPy (a mask "
-                   "assignment takes a 0 or 1-d input); brickwork assigns a brickwork value with "
-                   "its leading unit axis dropped, and raises ValueError for a NumPy value "
-                   "when the mask is in a tuple or a list")
 @pytest.mark.parametrize("key, value", [
     ([True, False, False], _bw(np.array([[1.0]]))),
     ((np.array([True, False, False]),), np.array([[1.0, 2.0]])),

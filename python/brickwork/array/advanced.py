@@ -416,6 +416,12 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
         return where(key, _check_broadcast(v, x.shape), x)
     if isinstance(key, np.ndarray) and key.dtype == bool and key.ndim == x.ndim:
         return _setitem_numpy_mask(x, key, v)
+    if len(items) == 1 and isinstance(items[0], np.ndarray | list | tuple):
+        # A mask given as a list of bools, or alone in a tuple, is still a mask (NumPy's
+        # rules: one value per True, and a 0 or 1-d value only).
+        mask = np.asarray(items[0])
+        if mask.dtype == bool and mask.ndim == x.ndim:
+            return _setitem_numpy_mask(x, mask, v)
     arrays = [np.asarray(it) for it in items if isinstance(it, np.ndarray | list | tuple)]
     ints = any(isinstance(it, int | np.integer) for it in items)
     if len(arrays) > 1 or any(a.ndim != 1 for a in arrays) or (arrays and ints):
