@@ -56,10 +56,11 @@ def _expect(lines, wanted, timeout):
             raise AssertionError("the long computation finished; it should have been interrupted")
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_interrupts_compute_and_leaves_interpreter_usable():
+def _interrupt(child: str, small: str) -> None:
+    """Run ``child``, send it SIGINT once it is busy, and check it raised
+    KeyboardInterrupt in time and then printed ``small``."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD],
+        [sys.executable, "-c", child],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -75,12 +76,17 @@ def test_ctrl_c_interrupts_compute_and_leaves_interpreter_usable():
         stamp, _ = _expect(lines, "INTERRUPTED", timeout=30)
         assert stamp - sent < INTERRUPT_LIMIT_S, f"KeyboardInterrupt after {stamp - sent:.2f} s"
         _, line = _expect(lines, "SMALL", timeout=60)
-        assert line == "SMALL 55"
+        assert line == small
         assert proc.wait(timeout=60) == 0, proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_interrupts_compute_and_leaves_interpreter_usable():
+    _interrupt(CHILD, "SMALL 55")
 
 
 DELAYED_CHILD = textwrap.dedent(
@@ -104,26 +110,4 @@ DELAYED_CHILD = textwrap.dedent(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_interrupts_delayed_calls():
-    proc = subprocess.Popen(
-        [sys.executable, "-c", DELAYED_CHILD],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
-    try:
-        _expect(lines, "READY", timeout=120)
-        time.sleep(1.0)
-        assert proc.poll() is None, proc.stderr.read()
-        sent = time.monotonic()
-        os.kill(proc.pid, signal.SIGINT)
-        stamp, _ = _expect(lines, "INTERRUPTED", timeout=30)
-        assert stamp - sent < INTERRUPT_LIMIT_S, f"KeyboardInterrupt after {stamp - sent:.2f} s"
-        _, line = _expect(lines, "SMALL", timeout=60)
-        assert line == "SMALL 6"
-        assert proc.wait(timeout=60) == 0, proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _interrupt(DELAYED_CHILD, "SMALL 6")

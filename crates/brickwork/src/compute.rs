@@ -184,6 +184,21 @@ mod tests {
         (z, expected)
     }
 
+    /// The float64 values of `z` computed with `options`.
+    fn values(z: &Array, options: &ComputeOptions) -> Vec<f64> {
+        let out = compute(
+            std::slice::from_ref(z.expr()),
+            options,
+            Vec::new(),
+            &mut |_| false,
+        )
+        .unwrap();
+        let brickwork_kernels::Tile::F64(got) = &out[0].data else {
+            panic!("float64 result")
+        };
+        got.clone()
+    }
+
     #[test]
     fn a_plan_over_the_budget_spills_and_computes_the_same_values() {
         let (z, expected) = used_twice();
@@ -203,17 +218,7 @@ mod tests {
         };
         let g = plan(std::slice::from_ref(z.expr()), &roomy, &[false]).unwrap();
         assert!(!g.spilled.iter().any(|&s| s));
-        let out = compute(
-            std::slice::from_ref(z.expr()),
-            &tight,
-            Vec::new(),
-            &mut |_| false,
-        )
-        .unwrap();
-        let brickwork_kernels::Tile::F64(got) = &out[0].data else {
-            panic!("float64 result")
-        };
-        assert_eq!(got, &expected);
+        assert_eq!(values(&z, &tight), expected);
         assert_eq!(z.dtype(), DType::F64);
     }
 
@@ -229,17 +234,7 @@ mod tests {
                 executor: ExecutorKind::Loopback,
                 ..ComputeOptions::default()
             };
-            let out = compute(
-                std::slice::from_ref(z.expr()),
-                &options,
-                Vec::new(),
-                &mut |_| false,
-            )
-            .unwrap();
-            let brickwork_kernels::Tile::F64(got) = &out[0].data else {
-                panic!("float64 result")
-            };
-            assert_eq!(got, &expected);
+            assert_eq!(values(&z, &options), expected);
         }
     }
 

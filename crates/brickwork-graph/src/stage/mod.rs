@@ -8,9 +8,9 @@
 //! - how a task runs ([`StageOp::run`]), against the executor's side of a computation,
 //!   the [`TaskEnv`] trait (reading leaves, writing targets, handing states on).
 //!
-//! [`StageKind`] lists the kinds, so that a plan stays plain data; the one `match` over
-//! it is [`StageKind::op`]. Adding a kind of stage touches its module, that list and
-//! the planner that constructs it (see "How to add an operation" in ARCHITECTURE.md).
+//! [`StageKind`] lists the kinds, so that a plan stays plain data; it and its dispatch
+//! ([`StageKind::op`]) are generated from one list of names (`stage_kinds!`). Adding a
+//! kind of stage touches its module, that list and the planner that constructs it (see "How to add an operation" in ARCHITECTURE.md).
 
 mod callback;
 mod calls;
@@ -160,62 +160,40 @@ pub trait StageOp: std::fmt::Debug + Send + Sync {
     fn run(&self, task: Task<'_>, env: &dyn TaskEnv, scratch: &mut Scratch) -> Result<()>;
 }
 
-/// The kinds of stage. A plan holds one per stage, not per task, so variant sizes do
-/// not matter.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[allow(clippy::large_enum_variant)]
-pub enum StageKind {
-    /// See [`Map`].
-    Map(Map),
-    /// See [`Partial`].
-    Partial(Partial),
-    /// See [`Combine`].
-    Combine(Combine),
-    /// See [`Store`].
-    Store(Store),
-    /// See [`Gather`].
-    Gather(Gather),
-    /// See [`Contract`].
-    Contract(Contract),
-    /// See [`Scan`].
-    Scan(Scan),
-    /// See [`Callback`].
-    Callback(Callback),
-    /// See [`Calls`].
-    Calls(Calls),
+/// Declares [`StageKind`] with one variant per kind of stage (each holding the struct of
+/// the same name) and its dispatch to [`StageOp`]: adding a kind is adding its name here.
+macro_rules! stage_kinds {
+    ($($kind:ident),* $(,)?) => {
+        /// The kinds of stage. A plan holds one per stage, not per task, so variant sizes
+        /// do not matter.
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum StageKind {
+            $(
+                #[doc = concat!("See [`", stringify!($kind), "`].")]
+                $kind($kind),
+            )*
+        }
+
+        impl StageKind {
+            /// The stage's operations.
+            pub fn op(&self) -> &dyn StageOp {
+                match self {
+                    $(StageKind::$kind(s) => s,)*
+                }
+            }
+
+            /// The stage's operations, mutably (for the planner).
+            pub fn op_mut(&mut self) -> &mut dyn StageOp {
+                match self {
+                    $(StageKind::$kind(s) => s,)*
+                }
+            }
+        }
+    };
 }
 
-impl StageKind {
-    /// The stage's operations.
-    pub fn op(&self) -> &dyn StageOp {
-        match self {
-            StageKind::Map(s) => s,
-            StageKind::Partial(s) => s,
-            StageKind::Combine(s) => s,
-            StageKind::Store(s) => s,
-            StageKind::Gather(s) => s,
-            StageKind::Contract(s) => s,
-            StageKind::Scan(s) => s,
-            StageKind::Callback(s) => s,
-            StageKind::Calls(s) => s,
-        }
-    }
-
-    /// The stage's operations, mutably (for the planner).
-    pub fn op_mut(&mut self) -> &mut dyn StageOp {
-        match self {
-            StageKind::Map(s) => s,
-            StageKind::Partial(s) => s,
-            StageKind::Combine(s) => s,
-            StageKind::Store(s) => s,
-            StageKind::Gather(s) => s,
-            StageKind::Contract(s) => s,
-            StageKind::Scan(s) => s,
-            StageKind::Callback(s) => s,
-            StageKind::Calls(s) => s,
-        }
-    }
-}
+stage_kinds!(Map, Partial, Combine, Store, Gather, Contract, Scan, Callback, Calls);
 
 /// A group of identical tasks.
 #[derive(Debug, Clone)]
